@@ -1,0 +1,6 @@
+"""``python -m recovery_cli`` runs the same CLI as ``recover``."""
+
+from recovery_cli.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Case models and their state changes. No I/O: the store reads and writes them.
+
+A case file is plain JSON (readable with ``jq``); money is a decimal string, times are
+ISO 8601 in UTC. Fields this version does not know are kept on load and written back
+unchanged, so a newer tool's additions survive an older tool's save.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+Status = Literal["open", "awaiting_follow_up", "closed"]
+StepStatus = Literal["answered", "noted", "done", "skipped"]
+Answer = str | bool | list[str]
+
+STATUS_LABELS = {
+    "open": "open",
+    "awaiting_follow_up": "awaiting follow-up",
+    "closed": "closed",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, in UTC, to the second (what case files record)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Customer(_Record):
+    """Who is upset; every field may be left blank on the call."""
+
+    name: str = ""
+    email: str = ""
+    order: str = ""
+    order_value: Decimal | None = None
+    channel: str = ""
+
+
+class PlaybookRef(_Record):
+    """The playbook and the exact version (content hash) the case was walked with."""
+
+    id: str
+    title: str
+    hash: str
+
+
+class StepRecord(_Record):
+    """What happened at one step: an answer, a note, done, or skipped."""
+
+    id: str
+    title: str
+    status: StepStatus
+    type: str = "note"
+    key: str | None = None
+    answer: Answer | None = None
+    note: str = ""
+    started_at: datetime
+    ended_at: datetime
+
+
+class Remedy(_Record):
+    """Something given to the customer; ``amount`` is None when it costs nothing set."""
+
+    step: str
+    offer: str
+    label: str
+    kind: str | None = None
+    amount: Decimal | None = None
+    currency: str
+
+
+class FollowUpRecord(_Record):
+    """A follow-up promised on the call (or added later)."""
+
+    id: int
+    step: str | None = None
+    due_at: datetime
+    message: str
+    done_at: datetime | None = None
+    result: str | None = None
+
+
+class Outcome(_Record):
+    """How the case ended."""
+
+    result: Literal["kept", "refunded", "lost", "escalated"]
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    root_cause: str = ""
+    cause_tag: str = ""
+    prevention: str = ""
+
+
+class Event(_Record):
+    """An entry in the case's log: created, paused, resumed, completed..."""
+
+    at: datetime
+    event: str
+    detail: str = ""
+
+
+class Case(_Record):
+    """One recovery, from the first word on the call to the last follow-up."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    revision: int = 0
+    status: Status = "open"
+    created_at: datetime
+    updated_at: datetime
+    walk_completed_at: datetime | None = None
+    currency: str = "USD"
+    customer: Customer = Field(default_factory=Customer)
+    playbook: PlaybookRef
+    steps: list[StepRecord] = Field(default_factory=list)
+    remedies: list[Remedy] = Field(default_factory=list)
+    follow_ups: list[FollowUpRecord] = Field(default_factory=list)
+    outcome: Outcome | None = None
+    log: list[Event] = Field(default_factory=list)
+
+    # -- queries -----------------------------------------------------------------------
+    def record(self, step_id: str) -> StepRecord | None:
+        """The record of a step, if it has one."""
+        return next((r for r in self.steps if r.id == step_id), None)
+
+    def answers(self) -> dict[str, Answer]:
+        """Captured answers by key: ask keys, and offer step ids -> chosen offer ids."""
+        return {
+            r.key: r.answer
+            for r in self.steps
+            if r.key is not None and r.status == "answered" and r.answer is not None
+        }
+
+    def remedy_total(self) -> Decimal:
+        """What the remedies cost, in the case's currency."""
+        return sum((r.amount for r in self.remedies if r.amount is not None), Decimal("0"))
+
+    def pending_follow_ups(self) -> list[FollowUpRecord]:
+        """Follow-ups not yet done, soonest first."""
+        return sorted((f for f in self.follow_ups if f.done_at is None), key=lambda f: f.due_at)
+
+    # -- state changes (the walk calls these; each bumps updated_at) -----------------
+    def touch(self, now: datetime) -> None:
+        """Mark the case changed at ``now``."""
+        self.updated_at = now
+
+    def put_record(self, record: StepRecord, order: list[str]) -> None:
+        """Add or replace a step's record, keeping records in playbook order."""
+        self.steps = [r for r in self.steps if r.id != record.id]
+        self.steps.append(record)
+        rank = {step_id: i for i, step_id in enumerate(order)}
+        self.steps.sort(key=lambda r: rank.get(r.id, len(rank)))
+
+    def drop_step(self, step_id: str) -> None:
+        """Forget everything a step recorded (its answer, remedies, follow-ups)."""
+        self.steps = [r for r in self.steps if r.id != step_id]
+        self.remedies = [r for r in self.remedies if r.step != step_id]
+        self.follow_ups = [f for f in self.follow_ups if f.step != step_id or f.done_at]
+
+    def set_remedies(self, step_id: str, remedies: list[Remedy]) -> None:
+        """Replace the remedies chosen at one step."""
+        self.remedies = [r for r in self.remedies if r.step != step_id] + remedies
+
+    def schedule_follow_up(self, step_id: str | None, due_at: datetime, message: str) -> None:
+        """Promise a follow-up; a step's earlier promise (if re-answered) is replaced."""
+        if step_id is not None:
+            self.follow_ups = [f for f in self.follow_ups if f.step != step_id or f.done_at]
+        next_id = max((f.id for f in self.follow_ups), default=0) + 1
+        self.follow_ups.append(
+            FollowUpRecord(id=next_id, step=step_id, due_at=due_at, message=message)
+        )
+
+    def add_event(self, now: datetime, event: str, detail: str = "") -> None:
+        """Append to the case log."""
+        self.log.append(Event(at=now, event=event, detail=detail))
+
+    def complete_walk(self, now: datetime) -> None:
+        """The last step is done: the case now waits for its follow-ups (if any)."""
+        if self.walk_completed_at is None:
+            self.walk_completed_at = now
+            self.add_event(now, "walk completed")
+        if self.status != "closed":
+            self.status = "awaiting_follow_up" if self.pending_follow_ups() else "open"
+
+
+def new_case(
+    case_id: str,
+    *,
+    customer: Customer,
+    playbook: PlaybookRef,
+    currency: str,
+    now: datetime,
+) -> Case:
+    """A fresh case, as it is first written."""
+    case = Case(
+        id=case_id,
+        created_at=now,
+        updated_at=now,
+        currency=currency,
+        customer=customer,
+        playbook=playbook,
+    )
+    case.add_event(now, "created")
+    return case
+
+
+def case_to_json(case: Case) -> dict[str, Any]:
+    """The JSON-ready dict of a case (decimals as strings, times as ISO 8601)."""
+    return case.model_dump(mode="json")

@@ -1,0 +1,119 @@
+"""The Typer layer: parse options, call the core, render. Nothing else lives here.
+
+Start-up matters (the seller runs this while the customer talks), so this module
+imports only Typer; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, RecoverError
+
+
+@dataclass
+class State:
+    """Options of the root command, shared with every subcommand."""
+
+    home_option: Path | None = None
+    debug: bool = False
+
+    @property
+    def home(self) -> Path:
+        """The home directory in force."""
+        from ..config import resolve_home
+
+        return resolve_home(self.home_option)
+
+
+def report(error: RecoverError) -> None:
+    """Print an error the one way errors are printed: ``Error: ...`` on stderr."""
+    typer.echo(f"{error.prefix}{error.message}", err=True)
+    if error.hint:
+        typer.echo(error.hint, err=True)
+
+
+class RecoverGroup(TyperGroup):
+    """The one exit point: turns errors into a message and a documented exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; map RecoverError and Ctrl-C to messages and exit codes."""
+        try:
+            return super().invoke(ctx)
+        except RecoverError as error:
+            state = ctx.obj if isinstance(ctx.obj, State) else State()
+            if state.debug:
+                raise
+            report(error)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+app = typer.Typer(
+    cls=RecoverGroup,
+    name="recover",
+    help="Turn an upset customer into a loyal one: walk a recovery playbook on a live "
+    "call and keep every case on disk.",
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"recover {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Folder for cases, settings and your playbooks (default: $RECOVER_HOME, "
+            "else your user data folder).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show a traceback for errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Turn an upset customer into a loyal one."""
+    ctx.obj = State(home_option=home, debug=debug)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+from . import walk_cmd, cases_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
+
+__all__ = ["app", "cases_cmd", "config_cmd", "main", "walk_cmd"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="recover")
+    except BrokenPipeError:
+        # `recover list | head`: the reader has what it wanted; leave quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)

@@ -1,0 +1,187 @@
+"""``recover list`` and ``recover show``: the cases on disk."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from . import State, app
+
+if TYPE_CHECKING:
+    from ..case import Case, StepRecord
+
+STATUSES = ("open", "awaiting_follow_up", "closed")
+
+
+def _status_option(text: str | None) -> str | None:
+    if text is None:
+        return None
+    normal = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if normal not in STATUSES:
+        raise typer.BadParameter("use open, awaiting-follow-up or closed")
+    return normal
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Only cases with this status: open, awaiting-follow-up or closed.",
+            callback=_status_option,
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many cases to show.")] = 20,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every case.")] = False,
+) -> None:
+    """List cases, newest first: status, customer, playbook, how far the walk got, age."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..case import STATUS_LABELS, Case
+    from ..store import Store
+    from ..values import format_money
+    from .output import age, console
+
+    state: State = ctx.obj
+    store = Store(state.home)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ID", "Status", "Customer", "Playbook", "Walk", "Remedies", "Age"):
+        table.add_column(column, no_wrap=column != "Customer")
+    shown = 0
+    for item in store.iter_newest():
+        if not isinstance(item, Case):
+            typer.echo(f"Warning: {item.reason}", err=True)
+            continue
+        if status is not None and item.status != status:
+            continue
+        total = item.remedy_total()
+        table.add_row(
+            item.id,
+            STATUS_LABELS[item.status],
+            Text(item.customer.name or "—"),
+            Text(item.playbook.id),
+            "done" if item.walk_completed_at else f"step {len(item.steps) + 1}",
+            format_money(total, item.currency) if item.remedies else "",
+            age(item.created_at),
+        )
+        shown += 1
+        if not show_all and shown >= limit:
+            break
+    out = console()
+    if shown == 0:
+        out.print("No cases yet. Start one with: recover new" if status is None else "No cases.")
+        return
+    out.print(table)
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Case id, as shown by list.")],
+) -> None:
+    """Show one case in full: customer, every step, remedies, follow-ups, outcome."""
+    from rich.console import Group
+    from rich.rule import Rule
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..case import STATUS_LABELS
+    from ..store import Store
+    from ..values import format_money
+    from .output import console, local_time
+
+    state: State = ctx.obj
+    case = Store(state.home).load(case_id)
+    out = console()
+    parts: list[object] = [
+        Rule(Text(f"Case {case.id} · {STATUS_LABELS[case.status]}"), align="left"),
+    ]
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column()
+    customer = case.customer
+    facts.add_row("Customer", Text(customer.name or "—"))
+    for label, value in (
+        ("Email", customer.email),
+        ("Order", customer.order),
+        ("Channel", customer.channel),
+    ):
+        if value:
+            facts.add_row(label, Text(value))
+    if customer.order_value is not None:
+        facts.add_row("Order value", format_money(customer.order_value, case.currency))
+    facts.add_row(
+        "Playbook", Text(f"{case.playbook.title} ({case.playbook.id}, {case.playbook.hash[:15]})")
+    )
+    facts.add_row("Opened", local_time(case.created_at))
+    if case.walk_completed_at:
+        facts.add_row("Walk done", local_time(case.walk_completed_at))
+    else:
+        facts.add_row("Walk", f"unfinished: recover resume {case.id}")
+    parts.append(facts)
+
+    if case.steps:
+        steps = Table(title="Steps", title_justify="left", box=None, header_style="bold")
+        for column in ("Step", "", "Answer or note", "Time"):
+            steps.add_column(column, no_wrap=column != "Answer or note")
+        for record in case.steps:
+            steps.add_row(
+                Text(record.title),
+                record.status,
+                Text(_answer(case, record)),
+                f"{local_time(record.ended_at)} ({_duration(record)})",
+            )
+        parts.append(steps)
+    if case.remedies:
+        remedies = Table(title="Remedies", title_justify="left", box=None, header_style="bold")
+        for column in ("Remedy", "Kind", "Amount"):
+            remedies.add_column(column)
+        for remedy in case.remedies:
+            remedies.add_row(
+                Text(remedy.label),
+                remedy.kind or "",
+                format_money(remedy.amount, remedy.currency) if remedy.amount is not None else "",
+            )
+        remedies.add_row("Total", "", format_money(case.remedy_total(), case.currency))
+        parts.append(remedies)
+    if case.follow_ups:
+        follow = Table(title="Follow-ups", title_justify="left", box=None, header_style="bold")
+        for column in ("#", "Due", "Message", "Done"):
+            follow.add_column(column, no_wrap=column != "Message")
+        for item in case.follow_ups:
+            follow.add_row(
+                str(item.id),
+                local_time(item.due_at),
+                Text(item.message),
+                local_time(item.done_at) if item.done_at else "",
+            )
+        parts.append(follow)
+    if case.outcome is not None:
+        outcome = case.outcome
+        text = Text(f"Outcome: {outcome.result}")
+        if outcome.satisfaction:
+            text.append(f" · satisfaction {outcome.satisfaction}/5")
+        if outcome.root_cause:
+            text.append(f" · cause: {outcome.root_cause}")
+        parts.append(text)
+    out.print(Group(*parts))  # type: ignore[arg-type]
+
+
+def _answer(case: Case, record: StepRecord) -> str:
+    if record.status == "skipped":
+        return "—"
+    if isinstance(record.answer, list):
+        labels = {r.offer: r.label for r in case.remedies if r.step == record.id}
+        return ", ".join(labels.get(a, a) for a in record.answer)
+    if isinstance(record.answer, bool):
+        return "yes" if record.answer else "no"
+    return record.answer if record.answer is not None else record.note
+
+
+def _duration(record: StepRecord) -> str:
+    seconds = int((record.ended_at - record.started_at).total_seconds())
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

@@ -1,0 +1,52 @@
+"""``recover config``: the seller's name, business name and currency."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from . import State, app
+
+config_app = typer.Typer(
+    help="Show or change your settings (config.toml in the home folder).",
+    invoke_without_command=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.callback()
+def config_show(ctx: typer.Context) -> None:
+    """Show your settings and where they are kept."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..config import SETTINGS, config_path, load_settings
+    from .output import console
+
+    state: State = ctx.obj
+    settings = load_settings(state.home).as_dict()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("Setting", "Value", "Meaning"):
+        table.add_column(column)
+    for key, meaning in SETTINGS.items():
+        table.add_row(key, Text(settings[key] or "(not set)"), meaning)
+    out = console()
+    out.print(table)
+    out.print(Text(f"File: {config_path(state.home)}", style="dim"))
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="seller, business or currency.")],
+    value: Annotated[str, typer.Argument(help="The new value.")],
+) -> None:
+    """Change one setting, for example: recover config set seller "Dana"."""
+    from ..config import set_setting
+
+    state: State = ctx.obj
+    settings = set_setting(state.home, key, value)
+    typer.echo(f"{key} = {settings.as_dict()[key]}")

@@ -1,0 +1,43 @@
+"""Consoles and small formatting helpers shared by the commands.
+
+Rich markup is off everywhere: customer and playbook text is printed literally, and
+styling is applied with :class:`rich.text.Text` spans. Rich itself drops colour when
+the output is not a terminal and honours ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console that never interprets markup, emoji codes or 'highlights' data."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+
+def age(then: datetime, now: datetime | None = None) -> str:
+    """``5m``, ``3h``, ``2d``, ``6w``: how long ago, short enough for a table cell."""
+    seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for size, unit in ((7 * 86400, "w"), (86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return "now"
+
+
+def local_time(moment: datetime) -> str:
+    """A moment in the local time zone, as people read it: ``Tue 25 Nov 14:05``."""
+    return moment.astimezone().strftime("%a %d %b %H:%M")
+
+
+def clock(seconds: float) -> str:
+    """``754.2`` -> ``12:34`` (or ``1:02:03`` past an hour)."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

@@ -1,0 +1,282 @@
+"""The walk on screen: one step at a time, read through the prompter, saved after
+every answer. The decisions live in :mod:`recovery_cli.walk`; this module only draws
+and reads."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from rich.console import Console, Group
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from .. import values
+from ..case import STATUS_LABELS, Case, Customer, utcnow
+from ..errors import NotFoundError, WalkInterrupted
+from ..playbook import Catalog, Playbook
+from ..prompter import Interrupted, Prompter
+from ..store import Store
+from ..walk import COMMANDS, HINT, StepView, Walk
+from .output import clock, local_time
+
+T = TypeVar("T")
+
+_TYPE_HINTS = {"yesno": " (y/n)", "money": " (amount)", "number": " (number)"}
+
+
+def _label(name: str, style: str) -> Text:
+    return Text(f"{name:<5}", style=style)
+
+
+class WalkScreen:
+    """Draws steps on ``console`` and reads answers through ``prompter``."""
+
+    def __init__(self, console: Console, prompter: Prompter, store: Store) -> None:
+        self.console = console
+        self.prompter = prompter
+        self.store = store
+        self.started = time.monotonic()
+
+    # -- before the case exists ------------------------------------------------------
+    def choose_playbook(self, catalog: Catalog, wanted: str | None) -> Playbook:
+        """The playbook named by ``--playbook``, or one picked from a numbered menu."""
+        if wanted is not None:
+            found = catalog.get(wanted)
+            if found is None:
+                known = ", ".join(p.id for p in catalog.ordered()) or "none"
+                raise NotFoundError(f"no playbook {wanted!r}", hint=f"Playbooks: {known}")
+            return found
+        menu = catalog.ordered()
+        if not menu:
+            raise NotFoundError("no playbook could be loaded, so there is nothing to walk")
+        grid = Table.grid(padding=(0, 2))
+        for number, playbook in enumerate(menu, start=1):
+            grid.add_row(
+                Text(f"{number:>2}", style="bold"),
+                Text(playbook.title, style="bold"),
+                Text(playbook.summary, style="dim"),
+            )
+        self.console.print(Text("Which playbook fits this call?", style="bold"))
+        self.console.print(grid)
+
+        def parse(line: str) -> Playbook:
+            text = line.strip()
+            if text.isdigit() and 1 <= int(text) <= len(menu):
+                return menu[int(text) - 1]
+            found = catalog.get(text)
+            if found is None:
+                raise ValueError(f"Type a number from 1 to {len(menu)}.")
+            return found
+
+        return self._ask_until_valid("Playbook number: ", parse, before_case=True)
+
+    def _ask_until_valid(
+        self, prompt: str, parse: Callable[[str], T], *, before_case: bool = False
+    ) -> T:
+        while True:
+            try:
+                line = self.prompter.ask(prompt)
+            except Interrupted as stop:
+                if before_case:
+                    raise WalkInterrupted(
+                        "Stopped before a case was started; nothing needed saving.",
+                        exit_code=stop.exit_code,
+                    ) from None
+                raise
+            try:
+                return parse(line)
+            except ValueError as exc:
+                self.console.print(Text(str(exc), style="yellow"))
+
+    # -- customer details ------------------------------------------------------------
+    def ask_customer(self, case: Case, given: set[str]) -> None:
+        """Ask each detail not given on the command line; Enter skips. Saved after each."""
+        customer = case.customer
+        self.console.print(Text("Customer details (Enter skips any of them)", style="bold"))
+        fields: list[tuple[str, str, Callable[[str], object]]] = [
+            ("name", "Name: ", _plain),
+            ("email", "Email: ", _email),
+            ("order", "Order reference: ", _plain),
+            ("order_value", f"Order value ({case.currency}): ", _money),
+            ("channel", "Channel (phone, email, chat...): ", _plain),
+        ]
+        for key, prompt, parse in fields:
+            if key in given:
+                continue
+            value = self._ask_until_valid(prompt, parse)
+            if value in ("", None):
+                continue
+            setattr(customer, key, value)
+            case.touch(utcnow())
+            self.store.save(case)
+
+    # -- the walk --------------------------------------------------------------------
+    def run(self, walk: Walk) -> None:
+        """Walk to the end, or until paused or interrupted (then raise WalkInterrupted)."""
+        case = walk.case
+        with self.prompter.signals():
+            try:
+                while not walk.finished:
+                    self._step(walk)
+            except Interrupted as stop:
+                self._stop(case, f"interrupted ({stop.reason})")
+                raise WalkInterrupted(
+                    f"Stopped. Case {case.id} is saved with every answered step.",
+                    exit_code=stop.exit_code,
+                    hint=f"Resume with: recover resume {case.id}",
+                ) from None
+        self.show_summary(walk)
+
+    def _stop(self, case: Case, event: str) -> None:
+        case.add_event(utcnow(), event)
+        case.touch(utcnow())
+        self.store.save(case)
+
+    def _step(self, walk: Walk) -> None:
+        view = walk.view()
+        walk.begin(utcnow())
+        self._draw(view, walk.case.currency)
+        while True:
+            line = self.prompter.ask(self._prompt(view))
+            reply = walk.submit(line, utcnow())
+            if reply.changed:
+                self.store.save(walk.case)
+            for warning in reply.warnings:
+                self.console.print(Text(f"! {warning}", style="bold yellow"))
+            if reply.kind == "invalid":
+                self.console.print(Text(reply.message, style="yellow"))
+                continue
+            if reply.kind == "help":
+                for command, meaning in COMMANDS.items():
+                    self.console.print(Text(f"  {command:<8} {meaning}"))
+                continue
+            if reply.kind == "pause":
+                self._stop(walk.case, "paused")
+                raise WalkInterrupted(
+                    f"Paused. Case {walk.case.id} is saved.",
+                    exit_code=0,
+                    hint=f"Resume with: recover resume {walk.case.id}",
+                )
+            return
+
+    def _prompt(self, view: StepView) -> str:
+        hint = _TYPE_HINTS.get(view.capture, "")
+        return f"{view.prompt}{hint}: "
+
+    def _draw(self, view: StepView, currency: str) -> None:
+        elapsed = clock(time.monotonic() - self.started)
+        self.console.print()
+        self.console.print(
+            Rule(
+                Text(f"Step {view.number} of {view.total} · {view.title}   ⏱ {elapsed} on call"),
+                align="left",
+                style="cyan",
+            )
+        )
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        if view.say:
+            grid.add_row(_label("SAY", "bold green"), Text(view.say, style="bold"))
+        if view.do:
+            grid.add_row(_label("DO", "bold blue"), Text(view.do))
+        if view.follow_up:
+            grid.add_row(
+                _label("LATER", "bold magenta"),
+                Text(f"Follow up after {view.follow_up_after}: {view.follow_up}"),
+            )
+        parts: list[Table | Text] = [grid]
+        if view.choices:
+            for number, choice in enumerate(view.choices, start=1):
+                parts.append(Text(f"  {number}. {choice}"))
+        for offer in view.offers:
+            line = Text(f"  {offer.number}. ")
+            line.append(offer.label, style="bold" if offer.chosen else "")
+            if offer.amount is not None:
+                line.append(f"  {values.format_money(offer.amount, currency)}")
+            if offer.kind:
+                line.append(f"  ({offer.kind})", style="dim")
+            if offer.chosen:
+                line.append("  ✓ chosen", style="green")
+            parts.append(line)
+        if view.previous is not None:
+            parts.append(Text(f"Before: {view.previous}  (Enter keeps it)", style="dim"))
+        parts.append(Text(HINT, style="dim"))
+        self.console.print(Group(*parts))
+
+    # -- the end ---------------------------------------------------------------------
+    def show_summary(self, walk: Walk) -> None:
+        """What was given and promised, and where the case is."""
+        case = walk.case
+        summary = walk.summary()
+        out = self.console
+        out.print()
+        out.print(Rule(Text(f"Case {case.id} · walk complete"), align="left", style="green"))
+        if summary.remedies:
+            out.print(Text("Remedies", style="bold"))
+            for remedy in summary.remedies:
+                cost = (
+                    values.format_money(remedy.amount, remedy.currency)
+                    if remedy.amount is not None
+                    else "no set cost"
+                )
+                out.print(Text(f"  • {remedy.label} — {cost}"))
+            total = Text(f"  Total: {values.format_money(summary.total, case.currency)}")
+            if summary.goodwill_limit is not None:
+                total.append(
+                    f" (goodwill limit {values.format_money(summary.goodwill_limit, case.currency)})"
+                )
+                if summary.total > summary.goodwill_limit:
+                    total.append("  above the limit", style="bold yellow")
+            out.print(total)
+        else:
+            out.print(Text("No remedies recorded."))
+        if summary.follow_ups:
+            out.print(Text("Promised follow-ups", style="bold"))
+            for due, message in summary.follow_ups:
+                out.print(Text(f"  • {local_time(due)}: {message}"))
+        if summary.notes:
+            out.print(Text("Noted on the call", style="bold"))
+            for title, note in summary.notes:
+                out.print(Text(f"  • {title}: {note}"))
+        if summary.skipped:
+            out.print(Text(f"Skipped: {', '.join(summary.skipped)}", style="dim"))
+        out.print(Text(f"Status: {STATUS_LABELS[case.status]}. Details: recover show {case.id}"))
+
+
+def _plain(text: str) -> str:
+    from ..render import clean_text
+
+    return clean_text(text.strip())
+
+
+def _email(text: str) -> str:
+    text = _plain(text)
+    if text and ("@" not in text or " " in text):
+        raise ValueError("That does not look like an email address (Enter skips).")
+    return text
+
+
+def _money(text: str) -> object:
+    if not text.strip():
+        return None
+    return values.parse_money(text)
+
+
+def started_line(case: Case, playbook: Playbook) -> Text:
+    """The line that tells the operator the case exists (and its id, to read out)."""
+    return Text(f"Case {case.id} started · {playbook.title}", style="bold green")
+
+
+def resume_notes(notes: list[str]) -> Group:
+    """Warnings shown when resuming a case whose playbook changed."""
+    return Group(*(Text(f"! {note}", style="yellow") for note in notes))
+
+
+def customer_from_options(**given: object) -> tuple[Customer, set[str]]:
+    """A customer from command-line options, and which details were given."""
+    filled = {k: v for k, v in given.items() if v not in (None, "")}
+    return Customer(**filled), set(filled)

@@ -1,0 +1,108 @@
+"""The one error hierarchy of recover, and the exit codes it maps to.
+
+Core code raises these; the CLI turns them into ``Error: ...`` on stderr and the
+exit code below. Messages never carry customer data: they name files, ids and fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Exit codes (documented in README.md; keep the two in step).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PLAYBOOK = 3
+EXIT_NOT_FOUND = 4
+EXIT_DAMAGED = 5
+EXIT_HANGUP = 129
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class RecoverError(Exception):
+    """Base of every error a user can meet; ``str(err)`` is the message shown."""
+
+    exit_code = EXIT_ERROR
+    prefix = "Error: "
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(RecoverError):
+    """The command was called in a way it cannot work (e.g. no terminal to prompt on)."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFoundError(RecoverError):
+    """An id (case or playbook) that names nothing."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class StorageError(RecoverError):
+    """Reading or writing the home directory failed (disk full, permissions...)."""
+
+    exit_code = EXIT_ERROR
+
+
+class DamagedCaseError(RecoverError):
+    """A case file that cannot be read: damaged, foreign, or from a newer version."""
+
+    exit_code = EXIT_DAMAGED
+
+
+class ConfigError(RecoverError):
+    """config.toml is unreadable, or a setting was given a bad value."""
+
+    exit_code = EXIT_ERROR
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding in a playbook file, positioned for an editor."""
+
+    path: str
+    line: int
+    column: int
+    field: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.column}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class PlaybookError(RecoverError):
+    """One or more playbook files failed to load; every problem is listed."""
+
+    exit_code = EXIT_PLAYBOOK
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        files = sorted({p.path for p in problems})
+        head = (
+            f"{files[0]} is not a valid playbook"
+            if len(files) == 1
+            else f"{len(files)} playbooks are not valid"
+        )
+        noun = "problem" if count == 1 else "problems"
+        body = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{head} ({count} {noun}):\n{body}")
+
+
+class WalkInterrupted(RecoverError):
+    """The walk was stopped by Ctrl-C, end of input or a signal; the case is saved."""
+
+    exit_code = EXIT_INTERRUPTED
+    prefix = ""  # stopping a walk is the operator's choice, not a failure
+
+    def __init__(self, message: str, *, exit_code: int = EXIT_INTERRUPTED, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code

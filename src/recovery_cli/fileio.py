@@ -1,0 +1,74 @@
+"""Durable, private file writes: the one place that touches bytes on disk.
+
+Every file is written whole to a temporary file in the same folder, flushed and
+fsynced, then moved into place with :func:`os.replace` (or linked, for a file that
+must not exist yet), and the folder is fsynced so the move itself survives a power
+cut. Readers therefore see the old file or the new one, never half of one.
+Temporary names start with ``.`` and end with ``.tmp``: never mistaken for data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import StorageError
+
+TMP_SUFFIX = ".tmp"
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by the owner only (0700)."""
+    try:
+        if not path.is_dir():
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc.strerror or exc}") from None
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or link in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically and durably, mode 0600.
+
+    With ``exclusive``, the file must not exist yet: FileExistsError is raised (and
+    nothing is changed) if it does — two processes can race for the same name and
+    exactly one wins.
+    """
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            os.link(tmp, path)
+            tmp.unlink()
+        else:
+            os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(
+            f"cannot save {path}: {exc.strerror or exc}",
+            hint="Nothing already saved was changed. Free some space or fix permissions, then retry.",
+        ) from None

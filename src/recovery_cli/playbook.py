@@ -1,0 +1,482 @@
+"""Playbook models and TOML loading with positioned errors.
+
+A playbook is a TOML file a seller can read and edit. Loading checks far more than
+the shape: placeholders must name case fields or earlier answers, conditions must
+name earlier captures with values they can actually take. Every problem of a file
+is reported at once as ``file:line:col: field: message``; nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from . import render, values
+from .errors import PlaybookError, Problem
+from .toml_positions import key_positions, nearest_position
+
+MAX_PLAYBOOK_BYTES = 1_000_000
+SAY_MAX = 600
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+AnswerKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+AskType = Literal["text", "yesno", "number", "money", "choice"]
+OfferKind = Literal["refund", "exchange", "bonus", "gift", "credit", "discount", "support", "other"]
+ConditionValue = str | bool | list[str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Ask(_Model):
+    """Capture one answer under ``key``."""
+
+    key: AnswerKey
+    prompt: str
+    type: AskType = "text"
+    choices: list[str] = Field(default_factory=list)
+    required: bool = False
+
+
+class Offer(_Model):
+    """One remedy on an offer menu."""
+
+    id: Slug
+    label: str
+    kind: OfferKind | None = None
+    amount: str | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: str | None) -> str | None:
+        if value is None or values.is_money(value) or re.fullmatch(r"\$\{?[a-z_]\w*\}?", value):
+            return value
+        raise ValueError('not a valid amount: write "19.50" or "$order_value"')
+
+
+class FollowUp(_Model):
+    """Schedule a follow-up message some time after the call."""
+
+    after: str
+    say: str
+
+    @field_validator("after")
+    @classmethod
+    def _after(cls, value: str) -> str:
+        values.parse_delay(value)
+        return value
+
+
+class Step(_Model):
+    """One screen of the walk."""
+
+    id: Slug
+    title: str = ""
+    say: str | None = None
+    do: str | None = None
+    ask: Ask | None = None
+    offer: list[Offer] = Field(default_factory=list)
+    pick: Literal["one", "many"] = "many"
+    follow_up: FollowUp | None = None
+    when: dict[str, ConditionValue] | None = None
+
+    @model_validator(mode="after")
+    def _default_title(self) -> Step:
+        if not self.title:
+            self.title = self.id.replace("-", " ").capitalize()
+        return self
+
+    @property
+    def capture_key(self) -> str | None:
+        """The answer key this step fills, if any (ask key, or the step id for offers)."""
+        if self.ask is not None:
+            return self.ask.key
+        if self.offer:
+            return self.id
+        return None
+
+    @property
+    def capture_type(self) -> str:
+        """``offer``, an ask type, or ``note`` for steps that only say or do."""
+        if self.ask is not None:
+            return self.ask.type
+        return "offer" if self.offer else "note"
+
+
+class Playbook(_Model):
+    """A recovery routine: metadata and its ordered steps."""
+
+    id: Slug
+    title: str
+    summary: str = ""
+    tags: list[str] = Field(default_factory=list)
+    goodwill_limit: str | None = None
+    steps: list[Step] = Field(min_length=1)
+
+    _source: str = PrivateAttr(default="")
+    _digest: str = PrivateAttr(default="")
+    _origin: str = PrivateAttr(default="user")
+
+    @field_validator("goodwill_limit")
+    @classmethod
+    def _limit(cls, value: str | None) -> str | None:
+        if value is not None and not values.is_money(value):
+            raise ValueError('not a valid amount: write it in quotes, like "50.00"')
+        return value
+
+    @property
+    def source(self) -> str:
+        """The file it was loaded from."""
+        return self._source
+
+    @property
+    def digest(self) -> str:
+        """``sha256:<hex>`` of the exact bytes loaded: the version a case was walked with."""
+        return self._digest
+
+    @property
+    def origin(self) -> str:
+        """``default`` (shipped) or ``user`` (the seller's own folder)."""
+        return self._origin
+
+    def step(self, step_id: str) -> Step | None:
+        """The step with this id, if the playbook still has it."""
+        return next((s for s in self.steps if s.id == step_id), None)
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+
+
+_FIELDS_AT = {
+    "playbook": set(Playbook.model_fields),
+    "step": set(Step.model_fields),
+    "ask": set(Ask.model_fields),
+    "offer": set(Offer.model_fields),
+    "follow_up": set(FollowUp.model_fields),
+}
+
+_TYPE_MESSAGES = {
+    "string_type": "expected text in quotes",
+    "bool_type": "expected true or false",
+    "list_type": "expected a list, like [\"a\", \"b\"]",
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "model_attributes_type": "expected a table",
+    "too_short": "must not be empty",
+}
+
+
+def _model_at(path: tuple[str | int, ...]) -> str:
+    shape = tuple("#" if isinstance(p, int) else p for p in path)
+    return {
+        (): "playbook",
+        ("steps", "#"): "step",
+        ("steps", "#", "ask"): "ask",
+        ("steps", "#", "offer", "#"): "offer",
+        ("steps", "#", "follow_up"): "follow_up",
+    }.get(shape, "")
+
+
+def field_path(path: Iterable[str | int]) -> str:
+    """``("steps", 2, "offer", 0, "amount")`` -> ``steps[2].offer[0].amount``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Keep the part of a pydantic ``loc`` that names real data.
+
+    Pydantic adds the names of union members and validators to ``loc``; they are not
+    keys of the file. A key the data lacks (missing or unknown) ends the path.
+    """
+    kept: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and not _is_tag(part):
+            kept.append(part)
+            break
+        else:
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+def _is_tag(part: str) -> bool:
+    return "[" in part or part in {"str", "bool", "int", "float"}
+
+
+def _message(error: Any, path: tuple[str | int, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        known = _FIELDS_AT.get(_model_at(path[:-1]), set())
+        close = difflib.get_close_matches(str(path[-1]), sorted(known), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "missing required key"
+    if kind == "string_pattern_mismatch":
+        if path and path[-1] == "key":
+            return "use lowercase letters, digits and underscores, starting with a letter"
+        return "use lowercase letters, digits and dashes, starting with a letter or digit"
+    if kind in _TYPE_MESSAGES:
+        return _TYPE_MESSAGES[kind]
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _structure_problems(
+    label: str, error: ValidationError, data: Any, positions: dict[Any, Any]
+) -> list[Problem]:
+    problems: dict[tuple[str | int, ...], Problem] = {}
+    for item in error.errors():
+        path = _data_path(data, tuple(item["loc"]))
+        if path in problems:
+            # Several union members failed at one place: say so once.
+            problems[path] = Problem(
+                label, problems[path].line, problems[path].column, field_path(path),
+                "not a valid value here",
+            )
+            continue
+        line, col = nearest_position(positions, path)
+        problems[path] = Problem(label, line, col, field_path(path), _message(item, path))
+    return sorted(problems.values(), key=lambda p: (p.line, p.column))
+
+
+@dataclass
+class _Checker:
+    """The checks pydantic cannot do: cross-references between steps."""
+
+    label: str
+    positions: dict[Any, Any]
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, path: tuple[str | int, ...], message: str) -> None:
+        line, col = nearest_position(self.positions, path)
+        self.problems.append(Problem(self.label, line, col, field_path(path), message))
+
+    def text(self, path: tuple[str | int, ...], text: str | None, known: set[str]) -> None:
+        if text is None:
+            return
+        names, well_formed = render.placeholders(text)
+        if not well_formed:
+            self.add(path, "a '$' must start a placeholder like $customer; write $$ for a dollar sign")
+        for name in names:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f" (did you mean ${close[0]}?)" if close else ""
+                self.add(path, f"unknown placeholder ${name}{hint}")
+
+    def run(self, playbook: Playbook, stem: str | None) -> None:
+        if stem is not None and playbook.id != stem:
+            self.add(("id",), f"id '{playbook.id}' must match the file name '{stem}.toml'")
+        known = set(render.CASE_FIELDS)
+        captures: dict[str, Step] = {}
+        money_keys = {"order_value"}
+        seen_steps: set[str] = set()
+        for i, step in enumerate(playbook.steps):
+            at = ("steps", i)
+            if step.id in seen_steps:
+                self.add((*at, "id"), f"duplicate step id '{step.id}'")
+            seen_steps.add(step.id)
+            if not (step.say or step.do or step.ask or step.offer or step.follow_up):
+                self.add(at, "a step needs something to say, do, ask or offer")
+            if step.ask is not None and step.offer:
+                self.add((*at, "offer"), "a step can ask or offer, not both: split it in two")
+            if step.when is not None:
+                self._when(at, step.when, captures)
+            for part in ("title", "say", "do"):
+                self.text((*at, part), getattr(step, part), known)
+            if step.ask is not None:
+                self._ask(at, step.ask, known)
+            seen_offers: set[str] = set()
+            for j, offer in enumerate(step.offer):
+                if offer.id in seen_offers:
+                    self.add((*at, "offer", j, "id"), f"duplicate offer id '{offer.id}'")
+                seen_offers.add(offer.id)
+                self.text((*at, "offer", j, "label"), offer.label, known)
+                if offer.amount is not None and offer.amount.startswith("$"):
+                    name = offer.amount.strip("${}")
+                    if name not in money_keys:
+                        self.add(
+                            (*at, "offer", j, "amount"),
+                            f"${name} is not a money answer or $order_value",
+                        )
+            key = step.capture_key
+            if key is not None:
+                if key in captures or key in render.CASE_FIELDS:
+                    self.add((*at, "ask", "key") if step.ask else (*at, "id"),
+                             f"'{key}' is already used as an answer key or case field")
+                captures[key] = step
+                if re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+                    known = known | {key}
+                if step.ask is not None and step.ask.type == "money":
+                    money_keys.add(key)
+            if step.follow_up is not None:
+                self.text((*at, "follow_up", "say"), step.follow_up.say, known)
+
+    def _ask(self, at: tuple[str | int, ...], ask: Ask, known: set[str]) -> None:
+        self.text((*at, "ask", "prompt"), ask.prompt, known)
+        if ask.type == "choice" and len(ask.choices) < 2:
+            self.add((*at, "ask", "choices"), "a choice needs at least two choices")
+        if ask.type != "choice" and ask.choices:
+            self.add((*at, "ask", "choices"), "choices only go with type = \"choice\"")
+        if len(set(ask.choices)) != len(ask.choices):
+            self.add((*at, "ask", "choices"), "duplicate choice")
+
+    def _when(
+        self, at: tuple[str | int, ...], when: dict[str, ConditionValue], captures: dict[str, Step]
+    ) -> None:
+        if not when:
+            self.add((*at, "when"), "an empty condition: remove it or name an earlier answer")
+        for key, expected in when.items():
+            path = (*at, "when", key)
+            source = captures.get(key)
+            if source is None:
+                self.add(path, f"no earlier step captures '{key}'")
+                continue
+            wanted = expected if isinstance(expected, list) else [expected]
+            kind = source.capture_type
+            if kind == "yesno":
+                if not isinstance(expected, bool):
+                    self.add(path, f"'{key}' is a yes/no answer: compare it with true or false")
+            elif kind in ("choice", "offer"):
+                allowed = (
+                    source.ask.choices if source.ask is not None else [o.id for o in source.offer]
+                )
+                for value in wanted:
+                    if value not in allowed:
+                        self.add(path, f"'{value}' is not one of {', '.join(map(str, allowed))}")
+            else:
+                self.add(path, "conditions can test yes/no, choice and offer answers only")
+
+
+def _position_of_offset(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+
+
+_TOML_AT = re.compile(r"^(?P<msg>.*?) \(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
+
+
+def parse_playbook(raw: bytes, label: str, *, stem: str | None = None) -> Playbook:
+    """Parse and check one playbook from bytes; raise PlaybookError with every problem."""
+    if len(raw) > MAX_PLAYBOOK_BYTES:
+        raise PlaybookError(
+            [Problem(label, 1, 1, "", f"too large for a playbook ({len(raw):,} bytes)")]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _position_of_offset(raw, exc.start)
+        raise PlaybookError([Problem(label, line, col, "", "not UTF-8 text")]) from None
+    if not text.strip():
+        raise PlaybookError([Problem(label, 1, 1, "", "the file is empty")])
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_AT.match(str(exc))
+        if match:
+            line, col, msg = int(match["line"]), int(match["col"]), match["msg"]
+        else:
+            line, col, msg = 1, 1, str(exc)
+        raise PlaybookError([Problem(label, line, col, "", f"TOML syntax: {msg}")]) from None
+    positions = key_positions(text)
+    try:
+        playbook = Playbook.model_validate(data)
+    except ValidationError as exc:
+        raise PlaybookError(_structure_problems(label, exc, data, positions)) from None
+    checker = _Checker(label, positions)
+    checker.run(playbook, stem)
+    if checker.problems:
+        raise PlaybookError(sorted(checker.problems, key=lambda p: (p.line, p.column)))
+    playbook._source = label
+    playbook._digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    return playbook
+
+
+def load_file(path: Path, *, origin: str = "user") -> Playbook:
+    """Load one playbook file (its id must match the file name)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PlaybookError(
+            [Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror or exc}")]
+        ) from None
+    playbook = parse_playbook(raw, str(path), stem=path.stem)
+    playbook._origin = origin
+    return playbook
+
+
+def default_dir() -> Path:
+    """The shipped playbooks: inside the installed package, or the source checkout's
+    top-level ``playbooks/`` for an editable install."""
+    packaged = Path(str(resources.files("recovery_cli"))) / "playbooks"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "playbooks"
+
+
+def user_dir(home: Path) -> Path:
+    """The seller's own playbooks; a file here overrides a default with the same id."""
+    return home / "playbooks"
+
+
+@dataclass
+class Catalog:
+    """Every playbook in use, by id, plus the files that failed to load."""
+
+    playbooks: dict[str, Playbook]
+    broken: list[PlaybookError]
+
+    def get(self, playbook_id: str) -> Playbook | None:
+        """The playbook in use with this id (the user's own wins over a default)."""
+        return self.playbooks.get(playbook_id)
+
+    def ordered(self) -> list[Playbook]:
+        """Playbooks in menu order: by title."""
+        return sorted(self.playbooks.values(), key=lambda p: (p.title.lower(), p.id))
+
+
+def load_catalog(home: Path) -> Catalog:
+    """Load the defaults, then the user's folder over them."""
+    found: dict[str, Playbook] = {}
+    broken: list[PlaybookError] = []
+    for folder, origin in ((default_dir(), "default"), (user_dir(home), "user")):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                playbook = load_file(path, origin=origin)
+            except PlaybookError as exc:
+                broken.append(exc)
+                # A broken user file must not let the default it meant to override
+                # silently take its place on a call.
+                found.pop(path.stem, None)
+                continue
+            found[playbook.id] = playbook
+    return Catalog(found, broken)

@@ -1,0 +1,159 @@
+"""The one seam that reads input from the user.
+
+Two prompters exist: :class:`TerminalPrompter` reads lines from a real terminal, and
+:class:`ScriptedPrompter` answers from a list (tests, and later answers files). A
+scripted prompter that meets a prompt it has no answer for raises, so a test never
+hangs or silently accepts an unexpected question.
+
+Ctrl-C, end of input (Ctrl-D, a closed stdin) and the terminal closing (SIGHUP) or a
+polite kill (SIGTERM) all become :class:`Interrupted`. Signals that arrive while the
+program is *not* waiting for input (say, during a save) are held until the next
+prompt, so a save is never cut in half by our own handler.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING, Protocol
+
+from .errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, RecoverError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+REASONS = {
+    "interrupt": EXIT_INTERRUPTED,
+    "eof": EXIT_INTERRUPTED,
+    "hangup": EXIT_HANGUP,
+    "terminate": EXIT_TERMINATED,
+}
+
+
+class Interrupted(Exception):
+    """Input stopped: ``reason`` is interrupt, eof, hangup or terminate."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def exit_code(self) -> int:
+        """The documented exit code for this way of stopping."""
+        return REASONS[self.reason]
+
+
+class UnscriptedPrompt(RecoverError):
+    """A scripted prompter was asked something it had no answer for."""
+
+
+class Prompter(Protocol):
+    """Reads one line of input for a prompt."""
+
+    def ask(self, prompt: str) -> str:
+        """Show ``prompt`` and return the line typed (without the newline)."""
+        ...
+
+    def signals(self) -> AbstractContextManager[None]:
+        """A context in which interruptions surface as :class:`Interrupted`."""
+        ...
+
+
+class ScriptedPrompter:
+    """Answers prompts from a list, in order; records every prompt it was shown."""
+
+    def __init__(self, answers: Iterable[str]) -> None:
+        self.answers = deque(answers)
+        self.asked: list[str] = []
+
+    def ask(self, prompt: str) -> str:
+        """Return the next scripted answer; ``"^C"`` and ``"^D"`` simulate Ctrl-C and
+        end of input."""
+        self.asked.append(prompt)
+        if not self.answers:
+            raise UnscriptedPrompt(f"no scripted answer for the prompt {prompt!r}")
+        answer = self.answers.popleft()
+        if answer == "^C":
+            raise Interrupted("interrupt")
+        if answer == "^D":
+            raise Interrupted("eof")
+        return answer
+
+    @contextmanager
+    def signals(self) -> Iterator[None]:
+        """Scripted input needs no signal handling."""
+        yield
+
+
+_SIGNALS = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminate"}
+if hasattr(signal, "SIGHUP"):
+    _SIGNALS[signal.SIGHUP] = "hangup"
+
+
+class TerminalPrompter:
+    """Reads lines from the terminal with line editing (readline)."""
+
+    def __init__(self, console: Console) -> None:
+        import readline  # noqa: F401  (imported for its side effect: arrow keys, history)
+
+        self.console = console
+        self._waiting = False
+        self._pending: str | None = None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        reason = _SIGNALS.get(signum, "terminate")
+        if self._waiting:
+            raise Interrupted(reason)
+        self._pending = reason
+
+    @contextmanager
+    def signals(self) -> Iterator[None]:
+        """Route Ctrl-C, SIGTERM and SIGHUP through :class:`Interrupted` while active."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def ask(self, prompt: str) -> str:
+        """Read one line; raise Interrupted for Ctrl-C, Ctrl-D or a signal."""
+        from rich.text import Text
+
+        if self._pending is not None:
+            reason, self._pending = self._pending, None
+            raise Interrupted(reason)
+        self._waiting = True
+        try:
+            return self.console.input(Text(prompt, style="bold"))
+        except KeyboardInterrupt:
+            raise Interrupted("interrupt") from None
+        except EOFError:
+            raise Interrupted("eof") from None
+        finally:
+            self._waiting = False
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer prompts on standard input."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def open_prompter(console: Console) -> TerminalPrompter:
+    """The terminal prompter; refuses when standard input is not a terminal.
+
+    Tests replace this function to drive a walk with a :class:`ScriptedPrompter`.
+    """
+    if not stdin_is_terminal():
+        raise UsageError(
+            "recover new asks its questions on a terminal, and standard input is not one.",
+            hint="Run it in a terminal window.",
+        )
+    return TerminalPrompter(console)

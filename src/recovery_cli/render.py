@@ -1,0 +1,62 @@
+"""Safe placeholder rendering for playbook text.
+
+Playbook lines use ``$name`` / ``${name}`` placeholders, filled from a plain dict of
+strings with :class:`string.Template`. There is no attribute access, indexing or
+code: a name is looked up in the dict and that is all. Which names exist is checked
+when the playbook loads, so an unknown name never reaches a live call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from string import Template
+
+# Names filled from the case and the settings; answers add their own keys.
+CASE_FIELDS: dict[str, str] = {
+    "customer": "the customer's name",
+    "first_name": "the first word of the customer's name",
+    "email": "the customer's email",
+    "order": "the order reference",
+    "order_value": "the order value",
+    "channel": "where the customer got in touch (phone, email, chat...)",
+    "seller": "your name (recover config set seller ...)",
+    "business": "your business name (recover config set business ...)",
+    "currency": "the currency of the case",
+    "case_id": "the case id",
+}
+
+# Control characters (C0 except tab/newline, DEL, C1) can recolour a terminal, set
+# its title or write to the clipboard when echoed: they never reach the screen.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (and so every escape sequence) from untrusted text."""
+    return _CONTROL.sub("", text)
+
+
+def placeholders(text: str) -> tuple[list[str], bool]:
+    """The placeholder names in ``text`` and whether the text is well-formed.
+
+    A lone ``$`` not followed by a name (``$5``) is malformed: write ``$$5``.
+    """
+    template = Template(text)
+    return template.get_identifiers(), template.is_valid()
+
+
+def missing_marker(name: str) -> str:
+    """What a known placeholder with no value shows: visible, so the operator fills it in."""
+    return f"‹{name}›"
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return missing_marker(key)
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """Fill ``text``'s placeholders from ``values``; a value that is unknown at call
+    time (the customer skipped their email) shows as a visible marker."""
+    filled = _Values({k: v for k, v in values.items() if v != ""})
+    return clean_text(Template(text).safe_substitute(filled))

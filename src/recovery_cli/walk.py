@@ -1,0 +1,448 @@
+"""The walk engine: which step is next, what a typed line means, going back.
+
+Pure logic over a :class:`~recovery_cli.case.Case` and a
+:class:`~recovery_cli.playbook.Playbook`: no terminal, no files, no clock (callers
+pass ``now``). The CLI shows :meth:`Walk.view`, reads a line through the prompter,
+hands it to :meth:`Walk.submit` and saves the case whenever the reply says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from . import render, values
+from .case import Answer, Case, Remedy, StepRecord
+from .playbook import Playbook, Step
+
+COMMANDS = {
+    ":back": "go back one step",
+    ":skip": "skip this step",
+    ":pause": "stop here; the case stays open to resume later",
+    ":help": "show these commands",
+}
+HINT = "Enter: next · :back · :skip · :pause · :help"
+
+ReplyKind = Literal["moved", "invalid", "pause", "help", "finished"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a typed line did. ``saved`` tells the caller the case changed on disk terms."""
+
+    kind: ReplyKind
+    message: str = ""
+    warnings: tuple[str, ...] = ()
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """One remedy on the menu, rendered."""
+
+    number: int
+    id: str
+    label: str
+    kind: str | None
+    amount: Decimal | None
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class StepView:
+    """Everything the screen shows for the current step, placeholders filled."""
+
+    step_id: str
+    number: int
+    total: int
+    title: str
+    say: str | None
+    do: str | None
+    capture: str
+    prompt: str
+    choices: tuple[str, ...] = ()
+    offers: tuple[OfferView, ...] = ()
+    pick: str = "many"
+    follow_up: str | None = None
+    follow_up_after: str | None = None
+    previous: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The end-of-walk recap."""
+
+    remedies: tuple[Remedy, ...]
+    total: Decimal
+    goodwill_limit: Decimal | None
+    follow_ups: tuple[tuple[datetime, str], ...]
+    notes: tuple[tuple[str, str], ...]
+    skipped: tuple[str, ...]
+
+
+def _answer_text(answer: Answer | None, step: Step | None) -> str:
+    if answer is None:
+        return ""
+    if isinstance(answer, bool):
+        return "yes" if answer else "no"
+    if isinstance(answer, list):
+        labels = {o.id: o.label for o in step.offer} if step is not None else {}
+        return ", ".join(labels.get(a, a) for a in answer)
+    return answer
+
+
+def _condition_holds(expected: object, actual: Answer | None) -> bool:
+    if actual is None:
+        return False
+    if isinstance(expected, bool):
+        return actual is expected
+    wanted = expected if isinstance(expected, list) else [expected]
+    chosen = actual if isinstance(actual, list) else [actual]
+    return any(value in chosen for value in wanted)
+
+
+def _split_choices(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,;]+", text.strip()) if part]
+
+
+@dataclass
+class Walk:
+    """A walk through ``playbook`` that records into ``case``."""
+
+    playbook: Playbook
+    case: Case
+    settings: dict[str, str] = field(default_factory=dict)
+    index: int = 0
+    _started: dict[str, datetime] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index = self._first_pending()
+
+    # -- where we are --------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        """True once every applicable step has a record."""
+        return self.index >= len(self.playbook.steps)
+
+    @property
+    def current(self) -> Step | None:
+        """The step on screen, or None when the walk is over."""
+        return None if self.finished else self.playbook.steps[self.index]
+
+    def applies(self, step: Step) -> bool:
+        """Whether a step's ``when`` holds for the answers so far."""
+        if not step.when:
+            return True
+        answers = self.case.answers()
+        return all(_condition_holds(v, answers.get(k)) for k, v in step.when.items())
+
+    def is_done(self, step: Step) -> bool:
+        """A step counts as done when it has a record of the same kind of capture it
+        asks for now (a step whose capture changed in an edited playbook is asked again)."""
+        record = self.case.record(step.id)
+        if record is None:
+            return False
+        return record.status == "skipped" or (
+            record.type == step.capture_type and record.key == step.capture_key
+        )
+
+    def _first_pending(self) -> int:
+        for i, step in enumerate(self.playbook.steps):
+            if self.applies(step) and not self.is_done(step):
+                return i
+        return len(self.playbook.steps)
+
+    def changes_since(self) -> list[str]:
+        """How the playbook differs from the version this case was walked with, in the
+        terms that matter for resuming. Empty when it is the same file."""
+        if self.case.playbook.hash == self.playbook.digest:
+            return []
+        notes = ["The playbook changed since this case started; answers stay on their own steps."]
+        for record in self.case.steps:
+            step = self.playbook.step(record.id)
+            if step is None:
+                notes.append(
+                    f"Step '{record.id}' is no longer in the playbook; its answer stays in the case."
+                )
+            elif record.status != "skipped" and (
+                record.type != step.capture_type or record.key != step.capture_key
+            ):
+                notes.append(f"Step '{record.id}' now asks something else; it will be asked again.")
+        return notes
+
+    # -- rendering -----------------------------------------------------------------
+    def values(self) -> dict[str, str]:
+        """Placeholder values: case fields, settings, and answers so far."""
+        customer = self.case.customer
+        found: dict[str, str] = {
+            "customer": customer.name,
+            "first_name": customer.name.split()[0] if customer.name.split() else "",
+            "email": customer.email,
+            "order": customer.order,
+            "order_value": (
+                values.format_money(customer.order_value)
+                if customer.order_value is not None
+                else ""
+            ),
+            "channel": customer.channel,
+            "currency": self.case.currency,
+            "case_id": self.case.id,
+            "seller": self.settings.get("seller", ""),
+            "business": self.settings.get("business", ""),
+        }
+        for record in self.case.steps:
+            if record.key and record.status == "answered":
+                found[record.key] = _answer_text(record.answer, self.playbook.step(record.id))
+        return found
+
+    def _amount(self, amount: str | None) -> Decimal | None:
+        if amount is None:
+            return None
+        if not amount.startswith("$"):
+            return Decimal(amount)
+        name = amount.strip("${}")
+        if name == "order_value":
+            return self.case.customer.order_value
+        answer = self.case.answers().get(name)
+        return Decimal(answer) if isinstance(answer, str) else None
+
+    def view(self) -> StepView:
+        """The current step as the operator sees it."""
+        step = self.current
+        if step is None:
+            raise RuntimeError("the walk is finished")
+        filled = self.values()
+        record = self.case.record(step.id)
+        previous = None
+        chosen: set[str] = set()
+        if record is not None and self.is_done(step):
+            if record.status == "skipped":
+                previous = "skipped"
+            elif isinstance(record.answer, list):
+                chosen = set(record.answer)
+                previous = _answer_text(record.answer, step)
+            elif record.answer is not None:
+                previous = _answer_text(record.answer, step)
+            elif record.note:
+                previous = record.note
+        offers = tuple(
+            OfferView(
+                number=n,
+                id=o.id,
+                label=render.render(o.label, filled),
+                kind=o.kind,
+                amount=self._amount(o.amount),
+                chosen=o.id in chosen,
+            )
+            for n, o in enumerate(step.offer, start=1)
+        )
+        if step.ask is not None:
+            prompt = render.render(step.ask.prompt, filled)
+        elif step.offer:
+            prompt = "Pick one (number)" if step.pick == "one" else "Pick (numbers, like 1,3)"
+        else:
+            prompt = "Note (optional)"
+        return StepView(
+            step_id=step.id,
+            number=self.index + 1,
+            total=len(self.playbook.steps),
+            title=render.render(step.title, filled),
+            say=render.render(step.say, filled) if step.say else None,
+            do=render.render(step.do, filled) if step.do else None,
+            capture=step.capture_type,
+            prompt=prompt,
+            choices=tuple(step.ask.choices) if step.ask is not None else (),
+            offers=offers,
+            pick=step.pick,
+            follow_up=render.render(step.follow_up.say, filled) if step.follow_up else None,
+            follow_up_after=step.follow_up.after if step.follow_up else None,
+            previous=previous,
+            required=bool(step.ask and step.ask.required),
+        )
+
+    # -- input ---------------------------------------------------------------------
+    def begin(self, now: datetime) -> None:
+        """The current step is on screen from ``now`` (its start time)."""
+        step = self.current
+        if step is not None:
+            self._started.setdefault(step.id, now)
+
+    def submit(self, line: str, now: datetime) -> Reply:
+        """Apply one typed line to the current step."""
+        step = self.current
+        if step is None:
+            return Reply("finished")
+        text = line.strip()
+        command = text.lower()
+        if command in (":pause", ":p", ":q", ":quit"):
+            return Reply("pause")
+        if command in (":help", ":h", ":?"):
+            return Reply("help")
+        if command in (":back", ":b"):
+            return self.back()
+        if command in (":skip", ":s"):
+            if step.ask is not None and step.ask.required:
+                return Reply("invalid", "This step needs an answer; it cannot be skipped.")
+            return self._finish(step, now, status="skipped")
+        if text.startswith(":"):
+            return Reply("invalid", f"Unknown command {text.split()[0]!r}. {HINT}")
+        if not text and self.is_done(step):
+            return self._advance(now, changed=False)
+        try:
+            return self._apply(step, text, now)
+        except ValueError as exc:
+            return Reply("invalid", str(exc))
+
+    def _apply(self, step: Step, text: str, now: datetime) -> Reply:
+        if step.ask is not None:
+            if not text:
+                if step.ask.required:
+                    raise ValueError("This step needs an answer.")
+                return self._finish(step, now, status="skipped")
+            return self._finish(step, now, status="answered", answer=self._parse(step, text))
+        if step.offer:
+            if not text:
+                raise ValueError("Pick at least one by number (like 1,3), or type :skip.")
+            return self._choose(step, text, now)
+        return self._finish(step, now, status="noted" if text else "done", note=text)
+
+    def _parse(self, step: Step, text: str) -> Answer:
+        assert step.ask is not None
+        kind = step.ask.type
+        if kind == "yesno":
+            return values.parse_yes_no(text)
+        if kind == "money":
+            return str(values.parse_money(text))
+        if kind == "number":
+            return str(values.parse_number(text))
+        if kind == "choice":
+            choices = step.ask.choices
+            if text.isdigit() and 1 <= int(text) <= len(choices):
+                return choices[int(text) - 1]
+            match = [c for c in choices if c.lower() == text.lower()]
+            if not match:
+                raise ValueError(f"Type a number from 1 to {len(choices)}.")
+            return match[0]
+        return render.clean_text(text)
+
+    def _choose(self, step: Step, text: str, now: datetime) -> Reply:
+        picked: list[str] = []
+        for part in _split_choices(text):
+            if part.isdigit() and 1 <= int(part) <= len(step.offer):
+                offer_id = step.offer[int(part) - 1].id
+            elif any(o.id == part.lower() for o in step.offer):
+                offer_id = part.lower()
+            else:
+                raise ValueError(f"'{part}' is not on the menu: use numbers 1 to {len(step.offer)}.")
+            if offer_id not in picked:
+                picked.append(offer_id)
+        if step.pick == "one" and len(picked) != 1:
+            raise ValueError("Pick exactly one.")
+        remedies = [
+            Remedy(
+                step=step.id,
+                offer=o.id,
+                label=render.render(o.label, self.values()),
+                kind=o.kind,
+                amount=self._amount(o.amount),
+                currency=self.case.currency,
+            )
+            for o in step.offer
+            if o.id in picked
+        ]
+        reply = self._finish(step, now, status="answered", answer=picked, remedies=remedies)
+        return Reply(reply.kind, reply.message, self._goodwill_warnings(), reply.changed)
+
+    def _goodwill_warnings(self) -> tuple[str, ...]:
+        limit = self.playbook.goodwill_limit
+        total = self.case.remedy_total()
+        if limit is None or total <= Decimal(limit):
+            return ()
+        currency = self.case.currency
+        return (
+            f"Remedies now total {values.format_money(total, currency)}, above this "
+            f"playbook's goodwill limit of {values.format_money(Decimal(limit), currency)}.",
+        )
+
+    def _finish(
+        self,
+        step: Step,
+        now: datetime,
+        *,
+        status: str,
+        answer: Answer | None = None,
+        note: str = "",
+        remedies: list[Remedy] | None = None,
+    ) -> Reply:
+        previous = self.case.record(step.id)
+        started = previous.started_at if previous else self._started.get(step.id, now)
+        record = StepRecord(
+            id=step.id,
+            title=step.title,
+            status=status,  # type: ignore[arg-type]
+            type=step.capture_type,
+            key=step.capture_key,
+            answer=answer,
+            note=render.clean_text(note),
+            started_at=started,
+            ended_at=max(now, started),
+        )
+        self.case.put_record(record, [s.id for s in self.playbook.steps])
+        self.case.set_remedies(step.id, remedies or [])
+        if step.follow_up is not None:
+            if status == "skipped":
+                self.case.follow_ups = [
+                    f for f in self.case.follow_ups if f.step != step.id or f.done_at
+                ]
+            else:
+                due = record.ended_at + values.parse_delay(step.follow_up.after)
+                message = render.render(step.follow_up.say, self.values())
+                self.case.schedule_follow_up(step.id, due, message)
+        self.case.touch(now)
+        return self._advance(now, changed=True)
+
+    def _advance(self, now: datetime, *, changed: bool) -> Reply:
+        steps = self.playbook.steps
+        i = self.index + 1
+        while i < len(steps) and not self.applies(steps[i]):
+            if self.case.record(steps[i].id) is not None:
+                # An earlier answer changed and this step no longer applies: its old
+                # answer must not stay attached to a step that was never asked.
+                self.case.drop_step(steps[i].id)
+                changed = True
+            i += 1
+        self.index = i
+        if self.finished:
+            self.case.complete_walk(now)
+            self.case.touch(now)
+            return Reply("finished", changed=True)
+        return Reply("moved", changed=changed)
+
+    def back(self) -> Reply:
+        """Return to the previous step that ran; its answer is offered again."""
+        for i in range(self.index - 1, -1, -1):
+            if self.applies(self.playbook.steps[i]):
+                self.index = i
+                return Reply("moved")
+        return Reply("invalid", "This is the first step.")
+
+    # -- the end -------------------------------------------------------------------
+    def summary(self) -> Summary:
+        """Remedies, follow-ups and notes: what was promised on the call."""
+        limit = self.playbook.goodwill_limit
+        return Summary(
+            remedies=tuple(self.case.remedies),
+            total=self.case.remedy_total(),
+            goodwill_limit=Decimal(limit) if limit is not None else None,
+            follow_ups=tuple((f.due_at, f.message) for f in self.case.pending_follow_ups()),
+            notes=tuple(
+                (r.title, _answer_text(r.answer, self.playbook.step(r.id)) or r.note)
+                for r in self.case.steps
+                if r.status in ("answered", "noted") and r.type not in ("offer",)
+            ),
+            skipped=tuple(r.title for r in self.case.steps if r.status == "skipped"),
+        )

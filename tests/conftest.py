@@ -1,0 +1,124 @@
+"""Shared fixtures: an isolated home, a CLI runner, scripted prompts, a sample playbook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from recovery_cli import prompter
+from recovery_cli.cli import app
+from recovery_cli.playbook import Playbook, parse_playbook
+
+SAMPLE = """\
+id = "sample"
+title = "Sample recovery"
+summary = "A small playbook for tests."
+goodwill_limit = "25.00"
+
+[[steps]]
+id = "listen"
+title = "Listen"
+do = "Let them talk."
+ask = { key = "complaint", prompt = "What went wrong?" }
+
+[[steps]]
+id = "sorry"
+title = "Apologize"
+say = "I'm sorry, $first_name. That should not have happened."
+
+[[steps]]
+id = "arrived"
+title = "Check it arrived"
+ask = { key = "arrived", prompt = "Did it arrive now?", type = "yesno" }
+
+[[steps]]
+id = "remedy"
+title = "Put it right"
+say = "What would put this right for you, $customer?"
+offer = [
+  { id = "resend", label = "Send it again", kind = "exchange" },
+  { id = "refund", label = "Full refund", kind = "refund", amount = "$order_value" },
+  { id = "credit", label = "Store credit", kind = "credit", amount = "10.00" },
+]
+
+[[steps]]
+id = "refund-now"
+title = "Refund now"
+when = { remedy = "refund" }
+do = "Issue the refund before you hang up."
+
+[[steps]]
+id = "escalate"
+title = "Escalate delivery"
+when = { arrived = false }
+ask = { key = "ticket", prompt = "Ticket number?" }
+
+[[steps]]
+id = "check-in"
+title = "Plan the follow-up"
+follow_up = { after = "3d", say = "Is everything working now, $first_name? ($complaint)" }
+"""
+
+
+@pytest.fixture
+def sample_playbook() -> Playbook:
+    """The sample playbook, parsed."""
+    return parse_playbook(SAMPLE.encode(), "sample.toml", stem="sample")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty home, in force through RECOVER_HOME; plain, wide, colourless output."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("RECOVER_HOME", str(path))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("TERM", raising=False)
+    return path
+
+
+@pytest.fixture
+def user_playbook(home: Path) -> Callable[[str, str], Path]:
+    """Write a playbook into the home's own playbook folder."""
+
+    def write(name: str, text: str) -> Path:
+        folder = home / "playbooks"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.toml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+class Run:
+    """Invoke the CLI in-process, optionally with scripted answers to its prompts."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.runner = CliRunner()
+        self.prompter: prompter.ScriptedPrompter | None = None
+
+    def __call__(self, *args: str, answers: list[str] | None = None) -> Any:
+        if answers is not None:
+            scripted = prompter.ScriptedPrompter(answers)
+            self.prompter = scripted
+            self.monkeypatch.setattr(prompter, "open_prompter", lambda console: scripted)
+        return self.runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def run(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """The CLI, run against the isolated home."""
+    yield Run(monkeypatch)
+
+
+def read_case(home: Path, case_id: str) -> dict[str, Any]:
+    """A case file as it is on disk."""
+    data: dict[str, Any] = json.loads((home / "cases" / f"{case_id}.json").read_text("utf-8"))
+    return data
