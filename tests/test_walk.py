@@ -254,3 +254,19 @@ def test_summary_lists_what_was_promised(walk: Walk) -> None:
     assert summary.goodwill_limit == Decimal("25.00")
     assert len(summary.follow_ups) == 1
     assert ("Listen", "It never came") in summary.notes
+
+
+def test_chosen_offers_fill_placeholders_with_their_rendered_labels() -> None:
+    text = (
+        'id = "pb"\ntitle = "T"\n'
+        '[[steps]]\nid = "remedy"\noffer = [\n'
+        '  { id = "resend", label = "Resend to $first_name, costs $$5" },\n'
+        '  { id = "bonus", label = "A bonus ebook" },\n]\n'
+        '[[steps]]\nid = "later"\nfollow_up = { after = "1d", say = "You chose: $remedy." }\n'
+    )
+    playbook = parse_playbook(text.encode(), "pb.toml")
+    walk = Walk(playbook, make_case(playbook, name="Ann Lee"), {})
+    walk.submit("1 2", at(1))
+    walk.submit("", at(2))
+    (follow_up,) = walk.case.follow_ups
+    assert follow_up.message == "You chose: Resend to Ann, costs $5, A bonus ebook."

@@ -84,14 +84,14 @@ class Summary:
     skipped: tuple[str, ...]
 
 
-def _answer_text(answer: Answer | None, step: Step | None) -> str:
+def _answer_text(answer: Answer | None, labels: dict[str, str] | None = None) -> str:
+    """An answer as words: yes/no, chosen offers by their (rendered) labels, or text."""
     if answer is None:
         return ""
     if isinstance(answer, bool):
         return "yes" if answer else "no"
     if isinstance(answer, list):
-        labels = {o.id: o.label for o in step.offer} if step is not None else {}
-        return ", ".join(labels.get(a, a) for a in answer)
+        return ", ".join((labels or {}).get(a, a) for a in answer)
     return answer
 
 
@@ -196,8 +196,12 @@ class Walk:
         }
         for record in self.case.steps:
             if record.key and record.status == "answered":
-                found[record.key] = _answer_text(record.answer, self.playbook.step(record.id))
+                found[record.key] = _answer_text(record.answer, self._labels(record.id))
         return found
+
+    def _labels(self, step_id: str) -> dict[str, str]:
+        """Chosen offers' labels as rendered when chosen (kept with the remedies)."""
+        return {r.offer: r.label for r in self.case.remedies if r.step == step_id}
 
     def _amount(self, amount: str | None) -> Decimal | None:
         if amount is None:
@@ -224,9 +228,9 @@ class Walk:
                 previous = "skipped"
             elif isinstance(record.answer, list):
                 chosen = set(record.answer)
-                previous = _answer_text(record.answer, step)
+                previous = _answer_text(record.answer, self._labels(step.id))
             elif record.answer is not None:
-                previous = _answer_text(record.answer, step)
+                previous = _answer_text(record.answer)
             elif record.note:
                 previous = record.note
         offers = tuple(
@@ -440,7 +444,7 @@ class Walk:
             goodwill_limit=Decimal(limit) if limit is not None else None,
             follow_ups=tuple((f.due_at, f.message) for f in self.case.pending_follow_ups()),
             notes=tuple(
-                (r.title, _answer_text(r.answer, self.playbook.step(r.id)) or r.note)
+                (r.title, _answer_text(r.answer) or r.note)
                 for r in self.case.steps
                 if r.status in ("answered", "noted") and r.type not in ("offer",)
             ),

@@ -163,7 +163,7 @@ class WalkScreen:
             return
 
     def _prompt(self, view: StepView) -> str:
-        hint = _TYPE_HINTS.get(view.capture, "")
+        hint = f" (1-{len(view.choices)})" if view.choices else _TYPE_HINTS.get(view.capture, "")
         return f"{view.prompt}{hint}: "
 
     def _draw(self, view: StepView, currency: str) -> None:

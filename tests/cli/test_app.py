@@ -1,0 +1,101 @@
+"""The app as a whole: help on every command, version, the one exit point, start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from recovery_cli import __version__
+from recovery_cli.cli import app
+from tests.conftest import Run
+
+
+def commands() -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+
+    def visit(command: object, path: tuple[str, ...]) -> None:
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            visit(sub, (*path, name))
+
+    visit(typer.main.get_command(app), ())
+    return found
+
+
+def test_every_command_has_help_text(run: Run) -> None:
+    paths = commands()
+    assert {("new",), ("resume",), ("list",), ("show",), ("config",), ("config", "set")} <= set(
+        paths
+    )
+    for path in paths:
+        result = run(*path, "--help")
+        assert result.exit_code == 0, path
+        body = result.stdout.split("Usage:")[1]
+        # A sentence of help beyond the usage line and the option table.
+        assert len([ln for ln in body.splitlines()[2:6] if ln.strip(" │")]) >= 1, path
+
+
+def test_version_and_no_arguments(run: Run) -> None:
+    assert run("--version").stdout == f"recover {__version__}\n"
+    result = run()
+    assert result.exit_code == 0 and "Usage:" in result.stdout and "new" in result.stdout
+
+
+def test_usage_errors_exit_2(run: Run) -> None:
+    result = run("frobnicate")
+    assert result.exit_code == 2 and "No such command" in result.stderr
+
+
+def test_debug_shows_the_traceback_otherwise_one_line(run: Run, home: Path) -> None:
+    quiet = run("show", "9")
+    assert quiet.exit_code == 4 and quiet.stderr.strip().splitlines()[0] == "Error: no case 9"
+    loud = run("--debug", "show", "9")
+    assert loud.exception is not None and type(loud.exception).__name__ == "NotFoundError"
+
+
+def test_home_option_wins_over_the_environment(run: Run, home: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    run("--home", str(other), "config", "set", "seller", "Kim")
+    assert (other / "config.toml").exists() and not (home / "config.toml").exists()
+
+
+def _subprocess(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"RECOVER_HOME": str(env_home), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    result = _subprocess("-m", "recovery_cli", "--version", env_home=tmp_path)
+    assert result.returncode == 0 and result.stdout == f"recover {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    # Typer draws --help with Rich tables itself; --version must not even load those.
+    [(["--version"], " or m == 'rich.table'"), (["--help"], "")],
+)
+def test_start_up_imports_nothing_heavy(tmp_path: Path, args: list[str], extra: str) -> None:
+    probe = (
+        "import sys; sys.argv = ['recover', *sys.argv[1:]]\n"
+        "from recovery_cli.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pydantic', 'tomllib', 'platformdirs') or m == 'recovery_cli.playbook'"
+        f"{extra})\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    result = _subprocess("-c", probe, *args, env_home=tmp_path)
+    assert "HEAVY []" in result.stderr, result.stderr
+
+
+def test_real_process_reports_errors_without_traceback(tmp_path: Path) -> None:
+    result = _subprocess("-m", "recovery_cli", "show", "../../x", env_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr

@@ -1,0 +1,232 @@
+"""`recover new` through the CLI with scripted answers: what the operator sees, and
+what lands on disk."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from recovery_cli import prompter
+from recovery_cli.playbook import default_dir
+from tests.conftest import SAMPLE, Run, read_case
+
+DETAILS = ["Dana Reyes", "dana@example.com", "A-1001", "40", "phone"]
+
+
+@pytest.fixture
+def sample(user_playbook: Callable[[str, str], Path]) -> Path:
+    return user_playbook("sample", SAMPLE)
+
+
+def test_full_walk_of_the_sample(run: Run, home: Path, sample: Path) -> None:
+    result = run(
+        "new", "--playbook", "sample",
+        answers=[*DETAILS, "Link never came", "", "no", "2,3", "Done, refunded", "T-9", ""],
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Case 1 started · Sample recovery" in out
+    assert "Step 2 of 7 · Apologize" in out
+    assert "SAY   I'm sorry, Dana. That should not have happened." in out
+    assert "2. Full refund  40.00 USD  (refund)" in out
+    assert "Remedies now total 50.00 USD, above this playbook's goodwill limit of 25.00 USD" in out
+    assert "Case 1 · walk complete" in out
+    assert "Total: 50.00 USD (goodwill limit 25.00 USD)  above the limit" in out
+    assert "Status: awaiting follow-up" in out
+
+    case = read_case(home, "1")
+    assert case["customer"] == {
+        "name": "Dana Reyes", "email": "dana@example.com", "order": "A-1001",
+        "order_value": "40.00", "channel": "phone",
+    }
+    assert case["playbook"]["id"] == "sample" and case["playbook"]["hash"].startswith("sha256:")
+    assert [(s["id"], s["status"]) for s in case["steps"]] == [
+        ("listen", "answered"), ("sorry", "done"), ("arrived", "answered"),
+        ("remedy", "answered"), ("refund-now", "noted"), ("escalate", "answered"),
+        ("check-in", "done"),
+    ]
+    assert case["steps"][0]["answer"] == "Link never came"
+    assert case["steps"][2]["answer"] is False
+    assert [(r["offer"], r["amount"]) for r in case["remedies"]] == [
+        ("refund", "40.00"), ("credit", "10.00"),
+    ]
+    assert case["follow_ups"][0]["message"] == "Is everything working now, Dana? (Link never came)"
+    assert case["status"] == "awaiting_follow_up" and case["walk_completed_at"]
+    for step in case["steps"]:
+        assert step["started_at"] <= step["ended_at"]
+
+
+def test_playbook_menu_and_options_prefill_details(run: Run, home: Path, sample: Path) -> None:
+    result = run(
+        "new", "--name", "Li", "--value", "$1,200.50",
+        answers=["sample", "", "", "", "x", ":pause"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Which playbook fits this call?" in result.stdout
+    assert "Sample recovery" in result.stdout
+    # name and value came from options: only email, order and channel were asked.
+    assert run.prompter is not None
+    assert run.prompter.asked[:4] == [
+        "Playbook number: ", "Email: ", "Order reference: ", "Channel (phone, email, chat...): ",
+    ]
+    case = read_case(home, "1")
+    assert case["customer"]["name"] == "Li" and case["customer"]["order_value"] == "1200.50"
+
+
+def test_bad_input_is_asked_again(run: Run, home: Path, sample: Path) -> None:
+    result = run(
+        "new",
+        answers=["99", "sample", "Ann", "not-an-email", "", "", "ten", "", "", "x", ":pause"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Type a number from 1 to" in result.stdout
+    assert "That does not look like an email address" in result.stdout
+    assert "not an amount" in result.stdout
+    assert read_case(home, "1")["customer"]["email"] == ""
+
+
+def test_back_skip_help_and_pause(run: Run, home: Path, sample: Path) -> None:
+    result = run(
+        "new", "-p", "sample",
+        answers=[*DETAILS, "first words", ":back", "better words", ":skip", ":help",
+                 ":bogus", ":pause"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Before: first words  (Enter keeps it)" in result.stdout
+    assert ":pause   stop here" in result.stdout
+    assert "Unknown command ':bogus'" in result.stdout
+    assert "Paused. Case 1 is saved." in result.stderr
+    assert "Resume with: recover resume 1" in result.stderr
+    case = read_case(home, "1")
+    assert [(s["id"], s["status"]) for s in case["steps"]] == [
+        ("listen", "answered"), ("sorry", "skipped"),
+    ]
+    assert case["steps"][0]["answer"] == "better words"
+    assert case["walk_completed_at"] is None
+    assert case["log"][-1]["event"] == "paused"
+
+
+@pytest.mark.parametrize(("key", "code", "reason"), [("^C", 130, "interrupt"), ("^D", 130, "eof")])
+def test_interrupt_saves_and_tells_how_to_resume(
+    run: Run, home: Path, sample: Path, key: str, code: int, reason: str
+) -> None:
+    result = run("new", "-p", "sample", answers=[*DETAILS, "it broke", "", key])
+    assert result.exit_code == code
+    assert "Stopped. Case 1 is saved with every answered step." in result.stderr
+    assert "Resume with: recover resume 1" in result.stderr
+    assert "Traceback" not in result.output
+    case = read_case(home, "1")
+    assert [s["id"] for s in case["steps"]] == ["listen", "sorry"]
+    assert case["log"][-1]["event"] == f"interrupted ({reason})"
+
+
+def test_interrupt_in_details_keeps_the_case(run: Run, home: Path, sample: Path) -> None:
+    result = run("new", "-p", "sample", answers=["Ann", "^C"])
+    assert result.exit_code == 130
+    assert "Case 1 is saved" in result.stderr
+    assert read_case(home, "1")["customer"]["name"] == "Ann"
+
+
+def test_interrupt_at_the_menu_saves_nothing(run: Run, home: Path, sample: Path) -> None:
+    result = run("new", answers=["^C"])
+    assert result.exit_code == 130
+    assert "nothing needed saving" in result.stderr
+    assert not (home / "cases").exists() or not list((home / "cases").iterdir())
+
+
+def test_markup_in_customer_text_is_shown_literally(run: Run, home: Path, sample: Path) -> None:
+    result = run(
+        "new", "-p", "sample",
+        answers=["[red]Bob[/red] \x1b]0;pwned\x07", "", "", "", "", "[bold]x", ":pause"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "I'm sorry, [red]Bob[/red]. That should not have happened." in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert read_case(home, "1")["customer"]["name"] == "[red]Bob[/red] ]0;pwned"
+
+
+def test_unknown_playbook_option(run: Run, sample: Path) -> None:
+    result = run("new", "-p", "nope", answers=[])
+    assert result.exit_code == 4
+    assert "Error: no playbook 'nope'" in result.stderr
+    assert "sample" in result.stderr
+
+
+def test_broken_user_playbook_is_reported_not_offered(
+    run: Run, user_playbook: Callable[[str, str], Path], sample: Path
+) -> None:
+    bad = user_playbook("bad", 'id = "bad"\ntitle = "Bad"\n[[steps]]\nid = "a"\nsya = "x"\n')
+    result = run("new", answers=["^C"])
+    assert f"Warning: {bad}:5:1: steps[0].sya: unknown key (did you mean 'say'?)" in result.stderr
+    assert "Bad" not in result.stdout.split("Which playbook")[1]
+
+
+def test_refuses_without_a_terminal(run: Run, home: Path) -> None:
+    result = run("new")  # no scripted prompter: the real check runs on CliRunner's stdin
+    assert result.exit_code == 2
+    assert "Error: recover new asks its questions on a terminal" in result.stderr
+    assert not (home / "cases").exists()
+
+
+def test_bad_value_option_is_a_usage_error(run: Run) -> None:
+    result = run("new", "--value", "lots")
+    assert result.exit_code == 2
+    assert "not an amount" in result.stderr
+
+
+class AutoPrompter(prompter.ScriptedPrompter):
+    """Answers whatever a playbook asks, by the shape of the prompt."""
+
+    def __init__(self, playbook_id: str) -> None:
+        super().__init__([])
+        self.playbook_id = playbook_id
+        self.picks = 0
+
+    def ask(self, prompt: str) -> str:
+        self.asked.append(prompt)
+        if len(self.asked) > 200:
+            raise AssertionError("the walk does not end")
+        if prompt.startswith("Playbook"):
+            return self.playbook_id
+        if prompt.startswith("Order value"):
+            return "30"
+        if prompt.startswith("Email"):
+            return "sam@example.com"
+        if prompt.endswith("(y/n): "):
+            return "n" if len(self.asked) % 2 else "y"
+        if re.search(r"\(1-\d+\): $", prompt):
+            return "1"
+        if prompt.startswith("Pick"):
+            self.picks += 1
+            return "1" if prompt.startswith("Pick one") else "1,2"
+        if prompt.endswith("(amount): "):
+            return "12.50"
+        if prompt.endswith("(number): "):
+            return "3"
+        return f"answer {len(self.asked)}"
+
+
+@pytest.mark.parametrize(
+    "playbook_id", sorted(p.stem for p in default_dir().glob("*.toml"))
+)
+def test_full_walk_of_every_default_playbook(
+    run: Run, home: Path, monkeypatch: pytest.MonkeyPatch, playbook_id: str
+) -> None:
+    auto = AutoPrompter(playbook_id)
+    monkeypatch.setattr(prompter, "open_prompter", lambda console: auto)
+    result = run("new")
+    assert result.exit_code == 0, result.output
+    assert "walk complete" in result.stdout
+    case = read_case(home, "1")
+    assert case["walk_completed_at"] is not None
+    assert case["playbook"]["id"] == playbook_id
+    assert case["steps"], "no step recorded"
+    assert all(s["status"] in ("answered", "noted", "done") for s in case["steps"])
+    assert all(s["started_at"] <= s["ended_at"] for s in case["steps"])
+    assert case["follow_ups"], "every default playbook promises a follow-up"
+    assert auto.picks >= 1 and case["remedies"], "every default playbook offers remedies"
+    for remedy in case["remedies"]:
+        assert remedy["amount"] is None or re.fullmatch(r"\d+\.\d\d", remedy["amount"])

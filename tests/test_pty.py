@@ -1,0 +1,146 @@
+"""Real-terminal tests: `recover` in a pseudo-terminal, typed into like a person would."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+pytestmark = pytest.mark.pty
+
+PROMPT = r"[^\r\n]*: (\x1b\[0m)?$"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def spawn(home: Path, *args: str) -> pexpect.spawn:
+    env = {
+        "RECOVER_HOME": str(home),
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "COLUMNS": "120",
+        "LINES": "40",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    child = pexpect.spawn(
+        sys.executable, ["-m", "recovery_cli", *args], env=env, encoding="utf-8",
+        timeout=20, dimensions=(40, 120),
+    )
+    return child
+
+
+def case_on_disk(home: Path, case_id: str = "1") -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((home / "cases" / f"{case_id}.json").read_text())
+    return data
+
+
+def answer_for(prompt: str, turn: int) -> str:
+    """What an operator might type at a prompt, judged from its wording."""
+    if prompt.startswith("Playbook"):
+        return "not-delivered"
+    if prompt.startswith("Name"):
+        return "Dana Reyes"
+    if prompt.startswith("Email"):
+        return "dana@example.com"
+    if prompt.startswith("Order value"):
+        return "29"
+    if prompt.endswith("(y/n): "):
+        return "y"
+    if "(1-" in prompt:
+        return "1"
+    if prompt.startswith("Pick"):
+        return "1"
+    if prompt.endswith("(amount): "):
+        return "5"
+    if prompt.endswith("(number): "):
+        return "2"
+    return f"typed {turn}"
+
+
+def drive(child: pexpect.spawn, *, stop_after: int | None = None) -> list[str]:
+    """Answer prompts until the walk completes (or ``stop_after`` answers were
+    acknowledged by the next screen). Returns the prompts seen."""
+    seen: list[str] = []
+    while True:
+        index = child.expect([PROMPT, r"walk complete"])
+        if index == 1:
+            child.expect(pexpect.EOF)
+            return seen
+        prompt = ANSI.sub("", child.after).strip() + " "
+        if stop_after is not None and len(seen) >= stop_after:
+            return seen
+        seen.append(prompt)
+        child.sendline(answer_for(prompt, len(seen)))
+        assert len(seen) < 200, "the walk does not end"
+
+
+def test_full_walk_of_a_default_playbook(tmp_path: Path) -> None:
+    child = spawn(tmp_path, "new")
+    child.expect("Which playbook fits this call?")
+    seen = drive(child)
+    child.close()
+    assert child.exitstatus == 0
+    assert seen[0].startswith("Playbook number")
+    case = case_on_disk(tmp_path)
+    assert case["customer"]["name"] == "Dana Reyes"
+    assert case["playbook"]["id"] == "not-delivered"
+    assert case["walk_completed_at"] is not None
+    assert case["steps"] and case["follow_ups"]
+
+
+def test_ctrl_c_then_resume_loses_nothing(tmp_path: Path) -> None:
+    child = spawn(tmp_path, "new", "-p", "not-delivered")
+    child.expect("Customer details")
+    # Five details, then three steps; press Ctrl-C at the fourth step's prompt.
+    seen = drive(child, stop_after=8)
+    child.sendintr()
+    child.expect("Resume with: recover resume 1")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+    before = case_on_disk(tmp_path)
+    answered = [s["id"] for s in before["steps"]]
+    assert len(answered) == len(seen) - 5  # five customer details, the rest are steps
+    resumed = spawn(tmp_path, "resume")
+    resumed.expect("Resuming case 1")
+    drive(resumed)
+    resumed.close()
+    assert resumed.exitstatus == 0
+    after = case_on_disk(tmp_path)
+    assert after["walk_completed_at"] is not None
+    for record in before["steps"]:
+        assert next(s for s in after["steps"] if s["id"] == record["id"]) == record
+
+
+def test_sigkill_mid_walk_leaves_every_acknowledged_answer(tmp_path: Path) -> None:
+    child = spawn(tmp_path, "new", "-p", "not-delivered")
+    child.expect("Customer details")
+    seen = drive(child, stop_after=7)  # the 7th prompt is on screen: 6 answers acknowledged
+    os.kill(child.pid, signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.signalstatus == signal.SIGKILL
+    case = case_on_disk(tmp_path)
+    assert len(case["steps"]) == len(seen) - 5
+    assert all(s["status"] in ("answered", "noted", "done") for s in case["steps"])
+    assert case["customer"]["email"] == "dana@example.com"
+    assert not [p for p in (tmp_path / "cases").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_terminal_closed_saves_and_exits_129(tmp_path: Path) -> None:
+    child = spawn(tmp_path, "new", "-p", "not-delivered")
+    child.expect("Customer details")
+    drive(child, stop_after=6)
+    child.kill(signal.SIGHUP)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 129
+    case = case_on_disk(tmp_path)
+    assert case["log"][-1]["event"] == "interrupted (hangup)"

@@ -1,0 +1,186 @@
+"""The case store: ids, atomic private writes, damaged files, concurrent creation."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from recovery_cli.case import Case, Customer, PlaybookRef, new_case
+from recovery_cli.errors import DamagedCaseError, NotFoundError, StorageError, UsageError
+from recovery_cli.store import Damaged, Store, parse_case_id
+
+NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+REF = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
+
+
+def build(case_id: str) -> Case:
+    return new_case(
+        case_id, customer=Customer(name="Ann"), playbook=REF, currency="USD", now=NOW
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal"), [("17", "17"), ("#17", "17"), ("case 17", "17"), ("0017", "17"),
+                          ("Case-3", "3")]
+)
+def test_ids_as_typed_are_normalised(typed: str, normal: str) -> None:
+    assert parse_case_id(typed) == normal
+
+
+@pytest.mark.parametrize(
+    "bad", ["../x", "/etc/passwd", "1/../../x", "a\x00b", "0", "", "1" * 12, "17.json", "x" * 500]
+)
+def test_bad_ids_are_refused_before_any_path_is_built(bad: str) -> None:
+    with pytest.raises(UsageError):
+        parse_case_id(bad)
+
+
+def test_create_numbers_cases_and_writes_private_files(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        store = Store(tmp_path / "home")
+        first = store.create(build)
+        second = store.create(build)
+    finally:
+        os.umask(old)
+    assert (first.id, second.id) == ("1", "2")
+    assert mode(tmp_path / "home") == 0o700 and mode(store.cases_dir) == 0o700
+    assert mode(store.path_for("1")) == 0o600
+    on_disk = json.loads(store.path_for("2").read_text())
+    assert on_disk["id"] == "2" and on_disk["revision"] == 1 and on_disk["schema_version"] == 1
+
+
+def test_save_is_atomic_private_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    case = store.create(build)
+    case.customer.order_value = None
+    case.customer.email = "a@example.com"
+    old = os.umask(0o022)
+    try:
+        store.save(case)
+    finally:
+        os.umask(old)
+    assert sorted(os.listdir(store.cases_dir)) == ["1.json"]
+    assert mode(store.path_for("1")) == 0o600
+    loaded = store.load("1")
+    assert loaded.customer.email == "a@example.com" and loaded.revision == 2
+
+
+def test_money_is_a_decimal_string_on_disk(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    store = Store(tmp_path)
+    case = store.create(build)
+    case.customer.order_value = Decimal("19.90")
+    store.save(case)
+    data = json.loads(store.path_for("1").read_text())
+    assert data["customer"]["order_value"] == "19.90"
+
+
+def test_failed_save_keeps_the_previous_file_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    case = store.create(build)
+    before = store.path_for("1").read_bytes()
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    case.customer.name = "Changed"
+    with pytest.raises(StorageError) as caught:
+        store.save(case)
+    assert "No space left on device" in caught.value.message and "1.json" in caught.value.message
+    assert store.path_for("1").read_bytes() == before
+    assert sorted(os.listdir(store.cases_dir)) == ["1.json"]
+
+
+def test_unknown_fields_survive_a_load_and_save(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.create(build)
+    path = store.path_for("1")
+    data = json.loads(path.read_text())
+    data["from_the_future"] = {"x": [1, 2]}
+    data["customer"]["nickname"] = "Annie"
+    path.write_text(json.dumps(data))
+    case = store.load("1")
+    store.save(case)
+    again = json.loads(path.read_text())
+    assert again["from_the_future"] == {"x": [1, 2]} and again["customer"]["nickname"] == "Annie"
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b'{"id": "1", "sche', "damaged (not JSON)"),
+        (b"\x00" * 64, "damaged (not JSON)"),
+        (b"[1, 2]", "not a case file"),
+        (b'{"id": "1"}', "not a valid case file"),
+        (b'{"schema_version": 99, "id": "1"}', "newer version of recover"),
+    ],
+)
+def test_damaged_files_are_reported_and_left_untouched(
+    tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    store = Store(tmp_path)
+    store.create(build)
+    store.create(build)
+    store.path_for("1").write_bytes(content)
+    with pytest.raises(DamagedCaseError) as caught:
+        store.load("1")
+    assert fragment in caught.value.message
+    listed = list(store.iter_newest())
+    assert isinstance(listed[0], Case) and listed[0].id == "2"
+    assert isinstance(listed[1], Damaged) and fragment in listed[1].reason
+    assert store.path_for("1").read_bytes() == content
+
+
+def test_unknown_case_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError):
+        Store(tmp_path).load("5")
+
+
+def test_temp_files_are_never_read_as_cases(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.create(build)
+    (store.cases_dir / ".1.json.abc.tmp").write_text("{half")
+    assert [c.id for c in store.iter_newest() if isinstance(c, Case)] == ["1"]
+    assert store.create(build).id == "2"
+
+
+def _create_many(home: str, count: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = Store(Path(home))
+    queue.put([store.create(build).id for _ in range(count)])
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_concurrent_creation_never_reuses_an_id(tmp_path: Path, workers: int) -> None:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    procs = [
+        context.Process(target=_create_many, args=(str(tmp_path), 25, queue))
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    made = [case_id for _ in procs for case_id in queue.get(timeout=60)]
+    for proc in procs:
+        proc.join(timeout=60)
+    assert len(made) == len(set(made)) == 25 * workers
+    files = sorted(p.name for p in (tmp_path / "cases").iterdir())
+    assert len(files) == 25 * workers and not [f for f in files if f.endswith(".tmp")]
+    store = Store(tmp_path)
+    assert sorted(int(c.id) for c in store.iter_newest() if isinstance(c, Case)) == list(
+        range(1, 25 * workers + 1)
+    )
