@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +113,9 @@ class Run:
 
 
 @pytest.fixture
-def run(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+def run(home: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     """The CLI, run against the isolated home."""
-    yield Run(monkeypatch)
+    return Run(monkeypatch)
 
 
 def read_case(home: Path, case_id: str) -> dict[str, Any]:

@@ -36,10 +36,13 @@ def test_step_title_defaults_from_its_id() -> None:
 
 def test_unknown_key_points_at_its_line_with_a_suggestion() -> None:
     text = HEAD + '[[steps]]\nid = "a"\ntitle = "A"\nsya = "hello"\n'
-    assert problems(text) == [
-        "pb.toml:6:1: steps[0].sya: unknown key (did you mean 'say'?)",
-        "pb.toml:3:1: steps[0]: a step needs something to say, do, ask or offer",
-    ][:1]
+    assert (
+        problems(text)
+        == [
+            "pb.toml:6:1: steps[0].sya: unknown key (did you mean 'say'?)",
+            "pb.toml:3:1: steps[0]: a step needs something to say, do, ask or offer",
+        ][:1]
+    )
 
 
 def test_wrong_type_deep_in_an_array_of_tables() -> None:
@@ -66,7 +69,7 @@ def test_every_problem_of_the_file_at_once() -> None:
         'id = "b"\n'
         'pick = "some"\n'
         'do = "y"\n'
-        "follow_up = { after = \"3 days\", say = \"hi\" }\n"
+        'follow_up = { after = "3 days", say = "hi" }\n'
     )
     found = problems(text)
     assert len(found) == 3
@@ -186,8 +189,13 @@ def test_id_must_match_file_name(tmp_path: Path) -> None:
 def test_every_shipped_playbook_loads() -> None:
     files = sorted(default_dir().glob("*.toml"))
     assert {f.stem for f in files} >= {
-        "general", "not-delivered", "wrong-item", "refund-request",
-        "hostile-caller", "stopped-working", "heard",
+        "general",
+        "not-delivered",
+        "wrong-item",
+        "refund-request",
+        "hostile-caller",
+        "stopped-working",
+        "heard",
     }
     for path in files:
         playbook = load_file(path, origin="default")
@@ -221,15 +229,15 @@ def test_broken_override_hides_the_default_rather_than_walking_it_silently(tmp_p
 
 def test_key_positions_cover_tables_inline_tables_and_arrays() -> None:
     text = (
-        'a = 1\n'
-        '[t]\n'
+        "a = 1\n"
+        "[t]\n"
         'b.c = "x"  # comment\n'
-        '[[arr]]\n'
-        'd = { e = [1, { f = "}" }], g = \'\'\'multi\n]line\'\'\' }\n'
-        '[[arr]]\n'
+        "[[arr]]\n"
+        "d = { e = [1, { f = \"}\" }], g = '''multi\n]line''' }\n"
+        "[[arr]]\n"
         'h = """\n[[not]]\n"""\n'
-        '[[arr.sub]]\n'
-        'i = true\n'
+        "[[arr.sub]]\n"
+        "i = true\n"
     )
     positions = key_positions(text)
     assert positions[("a",)] == (1, 1)

@@ -29,8 +29,12 @@ def spawn(home: Path, *args: str) -> pexpect.spawn:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
     }
     child = pexpect.spawn(
-        sys.executable, ["-m", "recovery_cli", *args], env=env, encoding="utf-8",
-        timeout=20, dimensions=(40, 120),
+        sys.executable,
+        ["-m", "recovery_cli", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
     )
     return child
 

@@ -20,9 +20,7 @@ REF = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
 
 
 def build(case_id: str) -> Case:
-    return new_case(
-        case_id, customer=Customer(name="Ann"), playbook=REF, currency="USD", now=NOW
-    )
+    return new_case(case_id, customer=Customer(name="Ann"), playbook=REF, currency="USD", now=NOW)
 
 
 def mode(path: Path) -> int:
@@ -30,8 +28,8 @@ def mode(path: Path) -> int:
 
 
 @pytest.mark.parametrize(
-    ("typed", "normal"), [("17", "17"), ("#17", "17"), ("case 17", "17"), ("0017", "17"),
-                          ("Case-3", "3")]
+    ("typed", "normal"),
+    [("17", "17"), ("#17", "17"), ("case 17", "17"), ("0017", "17"), ("Case-3", "3")],
 )
 def test_ids_as_typed_are_normalised(typed: str, normal: str) -> None:
     assert parse_case_id(typed) == normal

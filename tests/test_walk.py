@@ -22,7 +22,11 @@ def at(seconds: int) -> datetime:
 def make_case(playbook: Playbook, **customer: object) -> Case:
     ref = PlaybookRef(id=playbook.id, title=playbook.title, hash=playbook.digest)
     return new_case(
-        "7", customer=Customer(**customer), playbook=ref, currency="EUR", now=T0  # type: ignore[arg-type]
+        "7",
+        customer=Customer(**customer),
+        playbook=ref,
+        currency="EUR",
+        now=T0,  # type: ignore[arg-type]
     )
 
 
@@ -209,9 +213,11 @@ def test_resume_after_the_playbook_was_edited(sample_playbook: Playbook) -> None
         first.submit(line, at(1))
     edited_text = (
         SAMPLE.replace('id = "sorry"', 'id = "apologize"')
-        .replace('key = "complaint", prompt = "What went wrong?"',
-                 'key = "complaint", prompt = "What went wrong?", type = "choice", '
-                 'choices = ["late", "broken"]')
+        .replace(
+            'key = "complaint", prompt = "What went wrong?"',
+            'key = "complaint", prompt = "What went wrong?", type = "choice", '
+            'choices = ["late", "broken"]',
+        )
         .replace("$complaint", "$first_name")
     )
     edited = parse_playbook(edited_text.encode(), "sample.toml")

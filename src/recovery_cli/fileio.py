@@ -70,5 +70,6 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
             tmp.unlink()
         raise StorageError(
             f"cannot save {path}: {exc.strerror or exc}",
-            hint="Nothing already saved was changed. Free some space or fix permissions, then retry.",
+            hint="Nothing already saved was changed. Free some space or fix permissions, "
+            "then try again.",
         ) from None

@@ -177,7 +177,7 @@ _FIELDS_AT = {
 _TYPE_MESSAGES = {
     "string_type": "expected text in quotes",
     "bool_type": "expected true or false",
-    "list_type": "expected a list, like [\"a\", \"b\"]",
+    "list_type": 'expected a list, like ["a", "b"]',
     "dict_type": "expected a table",
     "model_type": "expected a table",
     "model_attributes_type": "expected a table",
@@ -213,16 +213,14 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     kept: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+        in_list = isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node)
+        in_table = isinstance(part, str) and isinstance(node, dict)
+        if in_list or (in_table and part in node):
             node = node[part]
-        elif isinstance(part, str) and isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(part, str) and isinstance(node, dict) and not _is_tag(part):
+            kept.append(part)
+        elif in_table and not _is_tag(str(part)):
             kept.append(part)
             break
-        else:
-            continue
-        kept.append(part)
     return tuple(kept)
 
 
@@ -258,7 +256,10 @@ def _structure_problems(
         if path in problems:
             # Several union members failed at one place: say so once.
             problems[path] = Problem(
-                label, problems[path].line, problems[path].column, field_path(path),
+                label,
+                problems[path].line,
+                problems[path].column,
+                field_path(path),
                 "not a valid value here",
             )
             continue
@@ -284,7 +285,9 @@ class _Checker:
             return
         names, well_formed = render.placeholders(text)
         if not well_formed:
-            self.add(path, "a '$' must start a placeholder like $customer; write $$ for a dollar sign")
+            self.add(
+                path, "a '$' must start a placeholder like $customer; write $$ for a dollar sign"
+            )
         for name in names:
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -329,8 +332,10 @@ class _Checker:
             key = step.capture_key
             if key is not None:
                 if key in captures or key in render.CASE_FIELDS:
-                    self.add((*at, "ask", "key") if step.ask else (*at, "id"),
-                             f"'{key}' is already used as an answer key or case field")
+                    self.add(
+                        (*at, "ask", "key") if step.ask else (*at, "id"),
+                        f"'{key}' is already used as an answer key or case field",
+                    )
                 captures[key] = step
                 if re.fullmatch(r"[a-z_][a-z0-9_]*", key):
                     known = known | {key}
@@ -344,7 +349,7 @@ class _Checker:
         if ask.type == "choice" and len(ask.choices) < 2:
             self.add((*at, "ask", "choices"), "a choice needs at least two choices")
         if ask.type != "choice" and ask.choices:
-            self.add((*at, "ask", "choices"), "choices only go with type = \"choice\"")
+            self.add((*at, "ask", "choices"), 'choices only go with type = "choice"')
         if len(set(ask.choices)) != len(ask.choices):
             self.add((*at, "ask", "choices"), "duplicate choice")
 
@@ -456,6 +461,13 @@ class Catalog:
     def get(self, playbook_id: str) -> Playbook | None:
         """The playbook in use with this id (the user's own wins over a default)."""
         return self.playbooks.get(playbook_id)
+
+    def error_for(self, playbook_id: str) -> PlaybookError | None:
+        """Why a playbook with this id (its file name) failed to load, if it did."""
+        return next(
+            (e for e in self.broken if e.problems and Path(e.problems[0].path).stem == playbook_id),
+            None,
+        )
 
     def ordered(self) -> list[Playbook]:
         """Playbooks in menu order: by title."""

@@ -89,7 +89,7 @@ class ScriptedPrompter:
         yield
 
 
-_SIGNALS = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminate"}
+_SIGNALS: dict[int, str] = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminate"}
 if hasattr(signal, "SIGHUP"):
     _SIGNALS[signal.SIGHUP] = "hangup"
 

@@ -108,9 +108,7 @@ class Store:
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise DamagedCaseError(
-                f"{path} is damaged (not JSON); it was left untouched"
-            ) from None
+            raise DamagedCaseError(f"{path} is damaged (not JSON); it was left untouched") from None
         if not isinstance(data, dict):
             raise DamagedCaseError(f"{path} is not a case file; it was left untouched")
         version = data.get("schema_version")

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from . import render, values
-from .case import Answer, Case, Remedy, StepRecord
+from .case import Answer, Case, Remedy, StepRecord, StepStatus
 from .playbook import Playbook, Step
 
 COMMANDS = {
@@ -166,7 +166,8 @@ class Walk:
             step = self.playbook.step(record.id)
             if step is None:
                 notes.append(
-                    f"Step '{record.id}' is no longer in the playbook; its answer stays in the case."
+                    f"Step '{record.id}' is no longer in the playbook; "
+                    "its answer stays in the case."
                 )
             elif record.status != "skipped" and (
                 record.type != step.capture_type or record.key != step.capture_key
@@ -341,7 +342,9 @@ class Walk:
             elif any(o.id == part.lower() for o in step.offer):
                 offer_id = part.lower()
             else:
-                raise ValueError(f"'{part}' is not on the menu: use numbers 1 to {len(step.offer)}.")
+                raise ValueError(
+                    f"'{part}' is not on the menu: use numbers 1 to {len(step.offer)}."
+                )
             if offer_id not in picked:
                 picked.append(offer_id)
         if step.pick == "one" and len(picked) != 1:
@@ -377,7 +380,7 @@ class Walk:
         step: Step,
         now: datetime,
         *,
-        status: str,
+        status: StepStatus,
         answer: Answer | None = None,
         note: str = "",
         remedies: list[Remedy] | None = None,
@@ -387,7 +390,7 @@ class Walk:
         record = StepRecord(
             id=step.id,
             title=step.title,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             type=step.capture_type,
             key=step.capture_key,
             answer=answer,

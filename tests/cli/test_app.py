@@ -66,7 +66,10 @@ def test_home_option_wins_over_the_environment(run: Run, home: Path, tmp_path: P
 def _subprocess(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"RECOVER_HOME": str(env_home), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
     )
 

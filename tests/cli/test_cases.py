@@ -35,7 +35,10 @@ def test_resume_continues_at_the_first_unanswered_step(run: Run, home: Path, sam
     assert case["steps"][0]["answer"] == "never came"
     assert case["walk_completed_at"] is not None
     assert [e["event"] for e in case["log"]] == [
-        "created", "paused", "resumed", "walk completed",
+        "created",
+        "paused",
+        "resumed",
+        "walk completed",
     ]
 
 
@@ -89,8 +92,9 @@ def test_resume_when_the_playbook_is_gone(run: Run, home: Path, sample: Path) ->
 def test_list_newest_first_with_damaged_files_reported(run: Run, home: Path, sample: Path) -> None:
     assert "No cases yet" in run("list").stdout
     paused_case(run)
-    run("new", "-p", "sample", "--name", "[red]Zed", answers=["", "", "", "", "x", "", "y", "1",
-                                                               ""])
+    run(
+        "new", "-p", "sample", "--name", "[red]Zed", answers=["", "", "", "", "x", "", "y", "1", ""]
+    )
     (home / "cases" / "3.json").write_text("{not json")
     result = run("list")
     assert result.exit_code == 0
@@ -112,8 +116,14 @@ def test_show_prints_the_whole_case(run: Run, home: Path, sample: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     for fragment in (
-        "Case 1 · awaiting follow-up", "Dana Reyes", "dana@example.com", "40.00 USD",
-        "Sample recovery (sample, sha256:", "never came", "Full refund", "T-1",
+        "Case 1 · awaiting follow-up",
+        "Dana Reyes",
+        "dana@example.com",
+        "40.00 USD",
+        "Sample recovery (sample, sha256:",
+        "never came",
+        "Full refund",
+        "T-1",
         "Is everything working now, Dana?",
     ):
         assert fragment in out, fragment
@@ -146,7 +156,8 @@ def test_settings_fill_placeholders(
     run("config", "set", "seller", "Sam")
     run("config", "set", "currency", "EUR")
     user_playbook(
-        "hi", 'id = "hi"\ntitle = "Hi"\n[[steps]]\nid = "a"\nsay = "This is $seller at $business."\n'
+        "hi",
+        'id = "hi"\ntitle = "Hi"\n[[steps]]\nid = "a"\nsay = "This is $seller at $business."\n',
     )
     result = run("new", "-p", "hi", answers=["", "", "", "12", "", ""])
     assert "This is Sam at ‹business›." in result.stdout
@@ -158,3 +169,13 @@ def test_broken_config_is_reported(run: Run, home: Path) -> None:
     (home / "config.toml").write_text("seller = \n")
     result = run("config")
     assert result.exit_code == 1 and "config.toml is not valid TOML" in result.stderr
+
+
+def test_resume_when_the_playbook_is_now_broken(run: Run, home: Path, sample: Path) -> None:
+    paused_case(run)
+    before = (home / "cases" / "1.json").read_bytes()
+    sample.write_text('id = "sample"\n')
+    result = run("resume", "1", answers=[])
+    assert result.exit_code == 3
+    assert f"{sample}:1:1: title: missing required key" in result.stderr
+    assert (home / "cases" / "1.json").read_bytes() == before

@@ -23,7 +23,9 @@ def sample(user_playbook: Callable[[str, str], Path]) -> Path:
 
 def test_full_walk_of_the_sample(run: Run, home: Path, sample: Path) -> None:
     result = run(
-        "new", "--playbook", "sample",
+        "new",
+        "--playbook",
+        "sample",
         answers=[*DETAILS, "Link never came", "", "no", "2,3", "Done, refunded", "T-9", ""],
     )
     assert result.exit_code == 0, result.output
@@ -39,19 +41,27 @@ def test_full_walk_of_the_sample(run: Run, home: Path, sample: Path) -> None:
 
     case = read_case(home, "1")
     assert case["customer"] == {
-        "name": "Dana Reyes", "email": "dana@example.com", "order": "A-1001",
-        "order_value": "40.00", "channel": "phone",
+        "name": "Dana Reyes",
+        "email": "dana@example.com",
+        "order": "A-1001",
+        "order_value": "40.00",
+        "channel": "phone",
     }
     assert case["playbook"]["id"] == "sample" and case["playbook"]["hash"].startswith("sha256:")
     assert [(s["id"], s["status"]) for s in case["steps"]] == [
-        ("listen", "answered"), ("sorry", "done"), ("arrived", "answered"),
-        ("remedy", "answered"), ("refund-now", "noted"), ("escalate", "answered"),
+        ("listen", "answered"),
+        ("sorry", "done"),
+        ("arrived", "answered"),
+        ("remedy", "answered"),
+        ("refund-now", "noted"),
+        ("escalate", "answered"),
         ("check-in", "done"),
     ]
     assert case["steps"][0]["answer"] == "Link never came"
     assert case["steps"][2]["answer"] is False
     assert [(r["offer"], r["amount"]) for r in case["remedies"]] == [
-        ("refund", "40.00"), ("credit", "10.00"),
+        ("refund", "40.00"),
+        ("credit", "10.00"),
     ]
     assert case["follow_ups"][0]["message"] == "Is everything working now, Dana? (Link never came)"
     assert case["status"] == "awaiting_follow_up" and case["walk_completed_at"]
@@ -61,7 +71,11 @@ def test_full_walk_of_the_sample(run: Run, home: Path, sample: Path) -> None:
 
 def test_playbook_menu_and_options_prefill_details(run: Run, home: Path, sample: Path) -> None:
     result = run(
-        "new", "--name", "Li", "--value", "$1,200.50",
+        "new",
+        "--name",
+        "Li",
+        "--value",
+        "$1,200.50",
         answers=["sample", "", "", "", "x", ":pause"],
     )
     assert result.exit_code == 0, result.output
@@ -70,7 +84,10 @@ def test_playbook_menu_and_options_prefill_details(run: Run, home: Path, sample:
     # name and value came from options: only email, order and channel were asked.
     assert run.prompter is not None
     assert run.prompter.asked[:4] == [
-        "Playbook number: ", "Email: ", "Order reference: ", "Channel (phone, email, chat...): ",
+        "Playbook number: ",
+        "Email: ",
+        "Order reference: ",
+        "Channel (phone, email, chat...): ",
     ]
     case = read_case(home, "1")
     assert case["customer"]["name"] == "Li" and case["customer"]["order_value"] == "1200.50"
@@ -90,9 +107,19 @@ def test_bad_input_is_asked_again(run: Run, home: Path, sample: Path) -> None:
 
 def test_back_skip_help_and_pause(run: Run, home: Path, sample: Path) -> None:
     result = run(
-        "new", "-p", "sample",
-        answers=[*DETAILS, "first words", ":back", "better words", ":skip", ":help",
-                 ":bogus", ":pause"],
+        "new",
+        "-p",
+        "sample",
+        answers=[
+            *DETAILS,
+            "first words",
+            ":back",
+            "better words",
+            ":skip",
+            ":help",
+            ":bogus",
+            ":pause",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Before: first words  (Enter keeps it)" in result.stdout
@@ -102,7 +129,8 @@ def test_back_skip_help_and_pause(run: Run, home: Path, sample: Path) -> None:
     assert "Resume with: recover resume 1" in result.stderr
     case = read_case(home, "1")
     assert [(s["id"], s["status"]) for s in case["steps"]] == [
-        ("listen", "answered"), ("sorry", "skipped"),
+        ("listen", "answered"),
+        ("sorry", "skipped"),
     ]
     assert case["steps"][0]["answer"] == "better words"
     assert case["walk_completed_at"] is None
@@ -139,7 +167,9 @@ def test_interrupt_at_the_menu_saves_nothing(run: Run, home: Path, sample: Path)
 
 def test_markup_in_customer_text_is_shown_literally(run: Run, home: Path, sample: Path) -> None:
     result = run(
-        "new", "-p", "sample",
+        "new",
+        "-p",
+        "sample",
         answers=["[red]Bob[/red] \x1b]0;pwned\x07", "", "", "", "", "[bold]x", ":pause"],
     )
     assert result.exit_code == 0, result.output
@@ -209,9 +239,7 @@ class AutoPrompter(prompter.ScriptedPrompter):
         return f"answer {len(self.asked)}"
 
 
-@pytest.mark.parametrize(
-    "playbook_id", sorted(p.stem for p in default_dir().glob("*.toml"))
-)
+@pytest.mark.parametrize("playbook_id", sorted(p.stem for p in default_dir().glob("*.toml")))
 def test_full_walk_of_every_default_playbook(
     run: Run, home: Path, monkeypatch: pytest.MonkeyPatch, playbook_id: str
 ) -> None:
@@ -230,3 +258,16 @@ def test_full_walk_of_every_default_playbook(
     assert auto.picks >= 1 and case["remedies"], "every default playbook offers remedies"
     for remedy in case["remedies"]:
         assert remedy["amount"] is None or re.fullmatch(r"\d+\.\d\d", remedy["amount"])
+
+
+def test_naming_a_broken_playbook_shows_every_problem_and_exits_3(
+    run: Run, user_playbook: Callable[[str, str], Path]
+) -> None:
+    bad = user_playbook(
+        "bad", 'id = "bad"\ntitle = "Bad"\n[[steps]]\nid = "a"\nsay = "Hi $nobody"\npick = 2\n'
+    )
+    result = run("new", "-p", "bad", answers=[])
+    assert result.exit_code == 3
+    assert f"Error: {bad} is not a valid playbook (1 problem):" in result.stderr
+    assert f"{bad}:6:1: steps[0].pick:" in result.stderr
+    assert "Traceback" not in result.output

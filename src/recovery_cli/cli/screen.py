@@ -45,6 +45,9 @@ class WalkScreen:
         """The playbook named by ``--playbook``, or one picked from a numbered menu."""
         if wanted is not None:
             found = catalog.get(wanted)
+            broken = catalog.error_for(wanted)
+            if found is None and broken is not None:
+                raise broken
             if found is None:
                 known = ", ".join(p.id for p in catalog.ordered()) or "none"
                 raise NotFoundError(f"no playbook {wanted!r}", hint=f"Playbooks: {known}")
@@ -223,12 +226,11 @@ class WalkScreen:
                     if remedy.amount is not None
                     else "no set cost"
                 )
-                out.print(Text(f"  • {remedy.label} — {cost}"))
+                out.print(_bullet(f"{remedy.label} — {cost}"))
             total = Text(f"  Total: {values.format_money(summary.total, case.currency)}")
             if summary.goodwill_limit is not None:
-                total.append(
-                    f" (goodwill limit {values.format_money(summary.goodwill_limit, case.currency)})"
-                )
+                limit = values.format_money(summary.goodwill_limit, case.currency)
+                total.append(f" (goodwill limit {limit})")
                 if summary.total > summary.goodwill_limit:
                     total.append("  above the limit", style="bold yellow")
             out.print(total)
@@ -237,14 +239,23 @@ class WalkScreen:
         if summary.follow_ups:
             out.print(Text("Promised follow-ups", style="bold"))
             for due, message in summary.follow_ups:
-                out.print(Text(f"  • {local_time(due)}: {message}"))
+                out.print(_bullet(f"{local_time(due)}: {message}"))
         if summary.notes:
             out.print(Text("Noted on the call", style="bold"))
             for title, note in summary.notes:
-                out.print(Text(f"  • {title}: {note}"))
+                out.print(_bullet(f"{title}: {note}"))
         if summary.skipped:
             out.print(Text(f"Skipped: {', '.join(summary.skipped)}", style="dim"))
         out.print(Text(f"Status: {STATUS_LABELS[case.status]}. Details: recover show {case.id}"))
+
+
+def _bullet(text: str) -> Table:
+    """A bullet whose wrapped lines hang under its first word."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    grid.add_row("  •", Text(text))
+    return grid
 
 
 def _plain(text: str) -> str:

@@ -32,14 +32,10 @@ def new_case_command(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Customer name.", show_default=False)] = None,
     email: Annotated[str | None, typer.Option(help="Customer email.", show_default=False)] = None,
-    order: Annotated[
-        str | None, typer.Option(help="Order reference.", show_default=False)
-    ] = None,
+    order: Annotated[str | None, typer.Option(help="Order reference.", show_default=False)] = None,
     value: Annotated[
         str | None,
-        typer.Option(
-            help="Order value, like 19.50.", callback=_money_option, show_default=False
-        ),
+        typer.Option(help="Order value, like 19.50.", callback=_money_option, show_default=False),
     ] = None,
     channel: Annotated[
         str | None,
@@ -80,6 +76,13 @@ def new_case_command(
         )
     )
     out.print(started_line(case, chosen))
+    missing = [key for key in ("seller", "business") if not settings.as_dict()[key]]
+    if missing:
+        out.print(
+            f"Tip: lines that use ${' and $'.join(missing)} show a gap until you run "
+            f"`recover config set {missing[0]} ...`.",
+            style="dim",
+        )
     walk = Walk(chosen, case, settings.as_dict())
     with asker.signals():
         try:
@@ -101,7 +104,8 @@ def resume_command(
     case_id: Annotated[
         str | None,
         typer.Argument(
-            metavar="[ID]", help="Case id (default: the most recent unfinished case).",
+            metavar="[ID]",
+            help="Case id (default: the most recent unfinished case).",
             show_default=False,
         ),
     ] = None,
@@ -133,8 +137,10 @@ def resume_command(
         return
     catalog = load_catalog(home)
     playbook = catalog.get(case.playbook.id)
+    broken = catalog.error_for(case.playbook.id)
+    if playbook is None and broken is not None:
+        raise broken
     if playbook is None:
-        _warn_broken(catalog)
         raise NotFoundError(
             f"case {case.id} was walked with playbook {case.playbook.id!r}, which is not available"
         )
