@@ -13,6 +13,7 @@ prompt, so a save is never cut in half by our own handler.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from collections import deque
@@ -131,11 +132,17 @@ class TerminalPrompter:
         try:
             return self.console.input(Text(prompt, style="bold"))
         except KeyboardInterrupt:
-            raise Interrupted("interrupt") from None
+            reason = "interrupt"
         except EOFError:
-            raise Interrupted("eof") from None
+            reason = "eof"
+        except Interrupted as stop:
+            reason = stop.reason
         finally:
             self._waiting = False
+        # The cursor is still after the prompt: end that line before anything else.
+        with contextlib.suppress(OSError):
+            self.console.print()
+        raise Interrupted(reason)
 
 
 def stdin_is_terminal() -> bool:
