@@ -118,6 +118,29 @@ def run(home: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     return Run(monkeypatch)
 
 
+def answer_for(prompt: str, turn: int, playbook_id: str) -> str:
+    """What an operator might type at any prompt of any playbook, judged from its wording."""
+    typed = {
+        "Playbook": playbook_id,
+        "Name": "Dana Reyes",
+        "Email": "dana@example.com",
+        "Order value": "29",
+    }
+    for start, answer in typed.items():
+        if prompt.startswith(start):
+            return answer
+    # Alternate yes and no so that both branches of conditional steps get walked.
+    endings = {"(y/n): ": "ny"[turn % 2], "(amount): ": "12.50", "(number): ": "3"}
+    for end, answer in endings.items():
+        if prompt.endswith(end):
+            return answer
+    if "(1-" in prompt or prompt.startswith("Pick one"):
+        return "1"
+    if prompt.startswith("Pick"):
+        return "1,2"
+    return f"typed {turn}"
+
+
 def read_case(home: Path, case_id: str) -> dict[str, Any]:
     """A case file as it is on disk."""
     data: dict[str, Any] = json.loads((home / "cases" / f"{case_id}.json").read_text("utf-8"))

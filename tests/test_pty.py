@@ -13,6 +13,8 @@ from typing import Any
 import pexpect
 import pytest
 
+from tests.conftest import answer_for
+
 pytestmark = pytest.mark.pty
 
 PROMPT = r"[^\r\n]*: (\x1b\[0m)?$"
@@ -44,29 +46,6 @@ def case_on_disk(home: Path, case_id: str = "1") -> dict[str, Any]:
     return data
 
 
-def answer_for(prompt: str, turn: int) -> str:
-    """What an operator might type at a prompt, judged from its wording."""
-    if prompt.startswith("Playbook"):
-        return "not-delivered"
-    if prompt.startswith("Name"):
-        return "Dana Reyes"
-    if prompt.startswith("Email"):
-        return "dana@example.com"
-    if prompt.startswith("Order value"):
-        return "29"
-    if prompt.endswith("(y/n): "):
-        return "y"
-    if "(1-" in prompt:
-        return "1"
-    if prompt.startswith("Pick"):
-        return "1"
-    if prompt.endswith("(amount): "):
-        return "5"
-    if prompt.endswith("(number): "):
-        return "2"
-    return f"typed {turn}"
-
-
 def drive(child: pexpect.spawn, *, stop_after: int | None = None) -> list[str]:
     """Answer prompts until the walk completes (or ``stop_after`` answers were
     acknowledged by the next screen). Returns the prompts seen."""
@@ -80,7 +59,7 @@ def drive(child: pexpect.spawn, *, stop_after: int | None = None) -> list[str]:
         if stop_after is not None and len(seen) >= stop_after:
             return seen
         seen.append(prompt)
-        child.sendline(answer_for(prompt, len(seen)))
+        child.sendline(answer_for(prompt, len(seen), "not-delivered"))
         assert len(seen) < 200, "the walk does not end"
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from recovery_cli import prompter
 from recovery_cli.playbook import default_dir
-from tests.conftest import SAMPLE, Run, read_case
+from tests.conftest import SAMPLE, Run, answer_for, read_case
 
 DETAILS = ["Dana Reyes", "dana@example.com", "A-1001", "40", "phone"]
 
@@ -219,24 +219,9 @@ class AutoPrompter(prompter.ScriptedPrompter):
         self.asked.append(prompt)
         if len(self.asked) > 200:
             raise AssertionError("the walk does not end")
-        if prompt.startswith("Playbook"):
-            return self.playbook_id
-        if prompt.startswith("Order value"):
-            return "30"
-        if prompt.startswith("Email"):
-            return "sam@example.com"
-        if prompt.endswith("(y/n): "):
-            return "n" if len(self.asked) % 2 else "y"
-        if re.search(r"\(1-\d+\): $", prompt):
-            return "1"
         if prompt.startswith("Pick"):
             self.picks += 1
-            return "1" if prompt.startswith("Pick one") else "1,2"
-        if prompt.endswith("(amount): "):
-            return "12.50"
-        if prompt.endswith("(number): "):
-            return "3"
-        return f"answer {len(self.asked)}"
+        return answer_for(prompt, len(self.asked), self.playbook_id)
 
 
 @pytest.mark.parametrize("playbook_id", sorted(p.stem for p in default_dir().glob("*.toml")))

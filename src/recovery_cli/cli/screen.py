@@ -117,11 +117,16 @@ class WalkScreen:
             self.store.save(case)
 
     # -- the walk --------------------------------------------------------------------
-    def run(self, walk: Walk) -> None:
-        """Walk to the end, or until paused or interrupted (then raise WalkInterrupted)."""
+    def run(self, walk: Walk, *, details_given: set[str] | None = None) -> None:
+        """Walk to the end, or until paused or interrupted (then raise WalkInterrupted).
+
+        With ``details_given`` (a new case), first ask the customer details not given.
+        """
         case = walk.case
         with self.prompter.signals():
             try:
+                if details_given is not None:
+                    self.ask_customer(case, details_given)
                 while not walk.finished:
                     self._step(walk)
             except Interrupted as stop:

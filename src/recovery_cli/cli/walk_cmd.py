@@ -84,18 +84,7 @@ def new_case_command(
             style="dim",
         )
     walk = Walk(chosen, case, settings.as_dict())
-    with asker.signals():
-        try:
-            screen.ask_customer(case, given)
-        except prompting.Interrupted as stop:
-            from ..errors import WalkInterrupted
-
-            raise WalkInterrupted(
-                f"Stopped. Case {case.id} is saved.",
-                exit_code=stop.exit_code,
-                hint=f"Resume with: recover resume {case.id}",
-            ) from None
-    screen.run(walk)
+    screen.run(walk, details_given=given)
 
 
 @app.command("resume")
