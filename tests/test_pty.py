@@ -117,13 +117,25 @@ def test_sigkill_mid_walk_leaves_every_acknowledged_answer(tmp_path: Path) -> No
     assert not [p for p in (tmp_path / "cases").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_terminal_closed_saves_and_exits_129(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("how", "code", "reason"),
+    [("close", 129, "hangup"), ("SIGHUP", 129, "hangup"), ("SIGTERM", 143, "terminate")],
+)
+def test_terminal_closed_or_process_stopped_saves_the_case(
+    tmp_path: Path, how: str, code: int, reason: str
+) -> None:
     child = spawn(tmp_path, "new", "-p", "not-delivered")
     child.expect("Customer details")
     drive(child, stop_after=6)
-    child.kill(signal.SIGHUP)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 129
+    if how == "close":
+        child.delayafterclose = 1.0
+        child.close()  # the terminal window goes away: its master side closes
+    else:
+        child.kill(getattr(signal, how))
+        child.expect(pexpect.EOF)
+        assert "Traceback" not in (child.before or "")
+        child.close()
+    assert child.exitstatus == code
     case = case_on_disk(tmp_path)
-    assert case["log"][-1]["event"] == "interrupted (hangup)"
+    assert case["log"][-1]["event"] == f"interrupted ({reason})"
+    assert len(case["steps"]) == 1  # five details and one step were answered

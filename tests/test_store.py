@@ -68,7 +68,7 @@ def test_save_is_atomic_private_and_leaves_no_temp_file(tmp_path: Path) -> None:
         store.save(case)
     finally:
         os.umask(old)
-    assert sorted(os.listdir(store.cases_dir)) == ["1.json"]
+    assert sorted(os.listdir(store.cases_dir)) == [".1.lock", "1.json"]
     assert mode(store.path_for("1")) == 0o600
     loaded = store.load("1")
     assert loaded.customer.email == "a@example.com" and loaded.revision == 2
@@ -101,7 +101,7 @@ def test_failed_save_keeps_the_previous_file_byte_for_byte(
         store.save(case)
     assert "No space left on device" in caught.value.message and "1.json" in caught.value.message
     assert store.path_for("1").read_bytes() == before
-    assert sorted(os.listdir(store.cases_dir)) == ["1.json"]
+    assert sorted(os.listdir(store.cases_dir)) == [".1.lock", "1.json"]
 
 
 def test_unknown_fields_survive_a_load_and_save(tmp_path: Path) -> None:
@@ -126,6 +126,7 @@ def test_unknown_fields_survive_a_load_and_save(tmp_path: Path) -> None:
         (b"[1, 2]", "not a case file"),
         (b'{"id": "1"}', "not a valid case file"),
         (b'{"schema_version": 99, "id": "1"}', "newer version of recover"),
+        (b'{"schema_version": "9", "id": "1"}', "bad schema_version"),
     ],
 )
 def test_damaged_files_are_reported_and_left_untouched(
@@ -177,7 +178,8 @@ def test_concurrent_creation_never_reuses_an_id(tmp_path: Path, workers: int) ->
         proc.join(timeout=60)
     assert len(made) == len(set(made)) == 25 * workers
     files = sorted(p.name for p in (tmp_path / "cases").iterdir())
-    assert len(files) == 25 * workers and not [f for f in files if f.endswith(".tmp")]
+    assert len([f for f in files if f.endswith(".json")]) == 25 * workers
+    assert not [f for f in files if f.endswith(".tmp")]
     store = Store(tmp_path)
     assert sorted(int(c.id) for c in store.iter_newest() if isinstance(c, Case)) == list(
         range(1, 25 * workers + 1)

@@ -276,3 +276,77 @@ def test_chosen_offers_fill_placeholders_with_their_rendered_labels() -> None:
     walk.submit("", at(2))
     (follow_up,) = walk.case.follow_ups
     assert follow_up.message == "You chose: Resend to Ann, costs $5, A bonus ebook."
+
+
+BRANCHY = """\
+id = "branchy"
+title = "Branchy"
+[[steps]]
+id = "remedy"
+offer = [{ id = "refund", label = "Refund", amount = "10" }, { id = "resend", label = "Resend" }]
+[[steps]]
+id = "refund-now"
+when = { remedy = "refund" }
+do = "Refund now."
+follow_up = { after = "5d", say = "Did the refund land?" }
+[[steps]]
+id = "ask-ok"
+ask = { key = "refund_ok", prompt = "Refund went through?", type = "yesno" }
+[[steps]]
+id = "chase"
+when = { refund_ok = false }
+do = "Chase it."
+[[steps]]
+id = "thanks"
+say = "Thank you."
+"""
+
+
+def test_changing_an_earlier_answer_drops_every_step_and_promise_that_depended_on_it() -> None:
+    playbook = parse_playbook(BRANCHY.encode(), "branchy.toml")
+    walk = Walk(playbook, make_case(playbook), {})
+    for line in ("1", "", "n", ""):
+        walk.submit(line, at(1))
+    assert ids(walk) == ["remedy", "refund-now", "ask-ok", "chase"]
+    assert [f.message for f in walk.case.follow_ups] == ["Did the refund land?"]
+    assert walk.case.remedies[0].amount == Decimal("10.00")  # "10" in the file
+    for _ in range(4):
+        walk.back()
+    assert walk.current is not None and walk.current.id == "remedy"
+    walk.submit("2", at(2))
+    # refund-now no longer applies: its record and its follow-up are gone at once,
+    # though the walk has not reached the steps after it yet.
+    assert ids(walk) == ["remedy", "ask-ok", "chase"]
+    assert walk.case.follow_ups == []
+    assert [r.offer for r in walk.case.remedies] == ["resend"]
+
+
+def test_settle_completes_a_walk_with_nothing_left_to_ask(sample_playbook: Playbook) -> None:
+    case = make_case(sample_playbook)
+    first = Walk(sample_playbook, case, {})
+    for line in ("x", "", "yes", "1"):
+        first.submit(line, at(1))
+    # The last step (check-in) is deleted from the playbook before the resume.
+    shorter = parse_playbook(SAMPLE.split('[[steps]]\nid = "check-in"')[0].encode(), "s.toml")
+    walk = Walk(shorter, case, {})
+    assert walk.finished and case.walk_completed_at is None
+    assert walk.settle(at(5)) is True
+    assert case.walk_completed_at == at(5) and case.status == "open"
+    assert walk.settle(at(6)) is False
+
+
+def test_resume_keeps_the_history_of_playbook_versions(sample_playbook: Playbook) -> None:
+    case = make_case(sample_playbook)
+    Walk(sample_playbook, case, {}).submit("x", at(1))
+    same = Walk(sample_playbook, case, {})
+    assert same.resume(at(2)) == []
+    assert case.playbook.history == [] and case.log[-1].detail == ""
+    edited = parse_playbook(SAMPLE.replace("Sample recovery", "Edited").encode(), "sample.toml")
+    walk = Walk(edited, case, {})
+    notes = walk.resume(at(3))
+    assert notes == [
+        "The playbook changed since this case started; answers stay on their own steps."
+    ]
+    assert case.playbook.history == [sample_playbook.digest]
+    assert case.playbook.hash == edited.digest and case.playbook.title == "Edited"
+    assert case.log[-1].detail == f"playbook {sample_playbook.digest} -> {edited.digest}"

@@ -13,7 +13,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .render import clean_text
+from .values import parse_money
+
 SCHEMA_VERSION = 1
+
+# The customer details asked at the start of a walk, with their prompts.
+CUSTOMER_FIELDS: dict[str, str] = {
+    "name": "Name",
+    "email": "Email",
+    "order": "Order reference",
+    "order_value": "Order value",
+    "channel": "Channel (phone, email, chat...)",
+}
 
 Status = Literal["open", "awaiting_follow_up", "closed"]
 StepStatus = Literal["answered", "noted", "done", "skipped"]
@@ -24,6 +36,21 @@ STATUS_LABELS = {
     "awaiting_follow_up": "awaiting follow-up",
     "closed": "closed",
 }
+
+
+def parse_customer_field(key: str, text: str) -> str | Decimal | None:
+    """One customer detail as typed, cleaned and checked; None when left blank.
+
+    Raises ValueError with a message for the operator.
+    """
+    value = clean_text(text).strip()
+    if not value:
+        return None
+    if key == "email" and ("@" not in value or " " in value):
+        raise ValueError("That does not look like an email address.")
+    if key == "order_value":
+        return parse_money(value)
+    return value
 
 
 def utcnow() -> datetime:
@@ -46,11 +73,16 @@ class Customer(_Record):
 
 
 class PlaybookRef(_Record):
-    """The playbook and the exact version (content hash) the case was walked with."""
+    """The playbook and the exact version (content hash) the case was walked with.
+
+    ``hash`` is the version in use now; when a case is resumed with an edited
+    playbook, the versions walked before are kept, oldest first, in ``history``.
+    """
 
     id: str
     title: str
     hash: str
+    history: list[str] = Field(default_factory=list)
 
 
 class StepRecord(_Record):
@@ -138,6 +170,17 @@ class Case(_Record):
             for r in self.steps
             if r.key is not None and r.status == "answered" and r.answer is not None
         }
+
+    def answer_text(self, record: StepRecord) -> str:
+        """A step's answer in words: yes/no, chosen offers by their labels (as
+        rendered when chosen), or the text typed; the note for a step with none."""
+        answer = record.answer
+        if isinstance(answer, bool):
+            return "yes" if answer else "no"
+        if isinstance(answer, list):
+            labels = {r.offer: r.label for r in self.remedies if r.step == record.id}
+            return ", ".join(labels.get(a, a) for a in answer)
+        return answer if answer is not None else record.note
 
     def remedy_total(self) -> Decimal:
         """What the remedies cost, in the case's currency."""

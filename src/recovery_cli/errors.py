@@ -15,6 +15,7 @@ EXIT_USAGE = 2
 EXIT_PLAYBOOK = 3
 EXIT_NOT_FOUND = 4
 EXIT_DAMAGED = 5
+EXIT_BUSY = 6
 EXIT_HANGUP = 129
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -54,6 +55,12 @@ class DamagedCaseError(RecoverError):
     """A case file that cannot be read: damaged, foreign, or from a newer version."""
 
     exit_code = EXIT_DAMAGED
+
+
+class CaseBusyError(RecoverError):
+    """The case is open in another terminal, or was changed by one since it was read."""
+
+    exit_code = EXIT_BUSY
 
 
 class ConfigError(RecoverError):

@@ -294,55 +294,94 @@ class _Checker:
                 hint = f" (did you mean ${close[0]}?)" if close else ""
                 self.add(path, f"unknown placeholder ${name}{hint}")
 
-    def run(self, playbook: Playbook, stem: str | None) -> None:
-        if stem is not None and playbook.id != stem:
-            self.add(("id",), f"id '{playbook.id}' must match the file name '{stem}.toml'")
+    def run(
+        self, data: dict[str, Any], steps: list[Step | dict[str, Any]], stem: str | None
+    ) -> None:
+        """Cross-check the steps in order. A step that failed validation (a raw dict)
+        still makes its id and answer key known, so it causes no second-hand errors."""
+        file_id = data.get("id")
+        if stem is not None and isinstance(file_id, str) and file_id != stem:
+            self.add(("id",), f"id '{file_id}' must match the file name '{stem}.toml'")
         known = set(render.CASE_FIELDS)
-        captures: dict[str, Step] = {}
+        # An answer key -> the step that captures it (None: a step too broken to tell).
+        captures: dict[str, Step | None] = {}
         money_keys = {"order_value"}
         seen_steps: set[str] = set()
-        for i, step in enumerate(playbook.steps):
+        for i, step in enumerate(steps):
             at = ("steps", i)
-            if step.id in seen_steps:
-                self.add((*at, "id"), f"duplicate step id '{step.id}'")
-            seen_steps.add(step.id)
-            if not (step.say or step.do or step.ask or step.offer or step.follow_up):
-                self.add(at, "a step needs something to say, do, ask or offer")
-            if step.ask is not None and step.offer:
-                self.add((*at, "offer"), "a step can ask or offer, not both: split it in two")
-            if step.when is not None:
-                self._when(at, step.when, captures)
-            for part in ("title", "say", "do"):
-                self.text((*at, part), getattr(step, part), known)
-            if step.ask is not None:
-                self._ask(at, step.ask, known)
-            seen_offers: set[str] = set()
-            for j, offer in enumerate(step.offer):
-                if offer.id in seen_offers:
-                    self.add((*at, "offer", j, "id"), f"duplicate offer id '{offer.id}'")
-                seen_offers.add(offer.id)
-                self.text((*at, "offer", j, "label"), offer.label, known)
-                if offer.amount is not None and offer.amount.startswith("$"):
-                    name = offer.amount.strip("${}")
-                    if name not in money_keys:
-                        self.add(
-                            (*at, "offer", j, "amount"),
-                            f"${name} is not a money answer or $order_value",
-                        )
-            key = step.capture_key
+            step_id, key = _raw_ids(step) if isinstance(step, dict) else (step.id, step.capture_key)
+            if step_id is not None:
+                if step_id in seen_steps:
+                    self.add((*at, "id"), f"duplicate step id '{step_id}'")
+                seen_steps.add(step_id)
+            if isinstance(step, Step):
+                self._step(at, step, known, captures, money_keys)
+            else:
+                self._raw_step(at, step, known, captures)
             if key is not None:
                 if key in captures or key in render.CASE_FIELDS:
+                    has_ask = step.ask is not None if isinstance(step, Step) else "ask" in step
                     self.add(
-                        (*at, "ask", "key") if step.ask else (*at, "id"),
+                        (*at, "ask", "key") if has_ask else (*at, "id"),
                         f"'{key}' is already used as an answer key or case field",
                     )
-                captures[key] = step
+                captures[key] = step if isinstance(step, Step) else None
                 if re.fullmatch(r"[a-z_][a-z0-9_]*", key):
                     known = known | {key}
-                if step.ask is not None and step.ask.type == "money":
+                if isinstance(step, Step) and step.ask is not None and step.ask.type == "money":
                     money_keys.add(key)
-            if step.follow_up is not None:
+            if isinstance(step, Step) and step.follow_up is not None:
                 self.text((*at, "follow_up", "say"), step.follow_up.say, known)
+
+    def _step(
+        self,
+        at: tuple[str | int, ...],
+        step: Step,
+        known: set[str],
+        captures: dict[str, Step | None],
+        money_keys: set[str],
+    ) -> None:
+        if not (step.say or step.do or step.ask or step.offer or step.follow_up):
+            self.add(at, "a step needs something to say, do, ask or offer")
+        if step.ask is not None and step.offer:
+            self.add((*at, "offer"), "a step can ask or offer, not both: split it in two")
+        if step.when is not None:
+            self._when(at, step.when, captures)
+        for part in ("title", "say", "do"):
+            self.text((*at, part), getattr(step, part), known)
+        if step.ask is not None:
+            self._ask(at, step.ask, known)
+        seen_offers: set[str] = set()
+        for j, offer in enumerate(step.offer):
+            if offer.id in seen_offers:
+                self.add((*at, "offer", j, "id"), f"duplicate offer id '{offer.id}'")
+            seen_offers.add(offer.id)
+            self.text((*at, "offer", j, "label"), offer.label, known)
+            if offer.amount is not None and offer.amount.startswith("$"):
+                name = offer.amount.strip("${}")
+                if name not in money_keys:
+                    self.add(
+                        (*at, "offer", j, "amount"),
+                        f"${name} is not a money answer or $order_value",
+                    )
+
+    def _raw_step(
+        self,
+        at: tuple[str | int, ...],
+        raw: dict[str, Any],
+        known: set[str],
+        captures: dict[str, Step | None],
+    ) -> None:
+        """The checks that still make sense on a step with structural errors: its
+        readable texts and the keys its condition names."""
+        for part in ("title", "say", "do"):
+            if isinstance(raw.get(part), str):
+                self.text((*at, part), raw[part], known)
+        when = raw.get("when")
+        if isinstance(when, dict):
+            for key in when:
+                if key not in captures:
+                    self.add((*at, "when", key), f"no earlier step captures '{key}'")
 
     def _ask(self, at: tuple[str | int, ...], ask: Ask, known: set[str]) -> None:
         self.text((*at, "ask", "prompt"), ask.prompt, known)
@@ -354,16 +393,21 @@ class _Checker:
             self.add((*at, "ask", "choices"), "duplicate choice")
 
     def _when(
-        self, at: tuple[str | int, ...], when: dict[str, ConditionValue], captures: dict[str, Step]
+        self,
+        at: tuple[str | int, ...],
+        when: dict[str, ConditionValue],
+        captures: dict[str, Step | None],
     ) -> None:
         if not when:
             self.add((*at, "when"), "an empty condition: remove it or name an earlier answer")
         for key, expected in when.items():
             path = (*at, "when", key)
-            source = captures.get(key)
-            if source is None:
+            if key not in captures:
                 self.add(path, f"no earlier step captures '{key}'")
                 continue
+            source = captures[key]
+            if source is None:
+                continue  # that step has its own errors; its answer type is unknown
             wanted = expected if isinstance(expected, list) else [expected]
             kind = source.capture_type
             if kind == "yesno":
@@ -378,6 +422,31 @@ class _Checker:
                         self.add(path, f"'{value}' is not one of {', '.join(map(str, allowed))}")
             else:
                 self.add(path, "conditions can test yes/no, choice and offer answers only")
+
+
+def _raw_ids(raw: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The step id and answer key of a step that failed validation, where readable."""
+    step_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    ask = raw.get("ask")
+    if isinstance(ask, dict) and isinstance(ask.get("key"), str):
+        return step_id, ask["key"]
+    if raw.get("offer") and step_id is not None:
+        return step_id, step_id
+    return step_id, None
+
+
+def _checked_steps(data: dict[str, Any]) -> list[Step | dict[str, Any]]:
+    """Each step validated on its own; a step that fails stays a raw dict."""
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        return []
+    checked: list[Step | dict[str, Any]] = []
+    for raw in steps:
+        try:
+            checked.append(Step.model_validate(raw))
+        except ValidationError:
+            checked.append(raw if isinstance(raw, dict) else {})
+    return checked
 
 
 def _position_of_offset(raw: bytes, offset: int) -> tuple[int, int]:
@@ -411,14 +480,16 @@ def parse_playbook(raw: bytes, label: str, *, stem: str | None = None) -> Playbo
             line, col, msg = 1, 1, str(exc)
         raise PlaybookError([Problem(label, line, col, "", f"TOML syntax: {msg}")]) from None
     positions = key_positions(text)
+    problems: list[Problem] = []
     try:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
-        raise PlaybookError(_structure_problems(label, exc, data, positions)) from None
+        problems = _structure_problems(label, exc, data, positions)
     checker = _Checker(label, positions)
-    checker.run(playbook, stem)
-    if checker.problems:
-        raise PlaybookError(sorted(checker.problems, key=lambda p: (p.line, p.column)))
+    checker.run(data, _checked_steps(data), stem)
+    problems += checker.problems
+    if problems:
+        raise PlaybookError(sorted(problems, key=lambda p: (p.line, p.column)))
     playbook._source = label
     playbook._digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     return playbook

@@ -134,7 +134,11 @@ class TerminalPrompter:
         except KeyboardInterrupt:
             reason = "interrupt"
         except EOFError:
-            reason = "eof"
+            # A closed terminal also reads as end of input, before its SIGHUP arrives;
+            # the difference is that the terminal is gone.
+            reason = "eof" if stdin_is_terminal() else "hangup"
+        except OSError:
+            reason = "hangup"
         except Interrupted as stop:
             reason = stop.reason
         finally:

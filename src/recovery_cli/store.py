@@ -4,10 +4,18 @@ Case ids are small numbers (``17``), easy to read out on a call. A new case clai
 its number by linking a complete, fsynced file into place, which fails if the name
 is taken: two terminals creating cases at the same moment get different numbers
 and neither file is ever overwritten or seen half-written.
+
+A walk holds its case's lock (``cases/.17.lock``, an advisory ``flock`` that the
+system releases when the process ends, however it ends) so a second terminal cannot
+walk the same case; every save also checks the case's ``revision`` on disk, so a
+change made behind the walk's back is refused rather than overwritten. Lock files
+are never deleted: deleting a lock another process holds would break it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -18,7 +26,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .case import SCHEMA_VERSION, Case, case_to_json
-from .errors import DamagedCaseError, NotFoundError, UsageError
+from .errors import CaseBusyError, DamagedCaseError, NotFoundError, StorageError, UsageError
 from .fileio import ensure_private_dir, write_atomic
 
 _ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORECASE)
@@ -55,31 +63,99 @@ class Store:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.cases_dir = home / "cases"
+        self._locks: dict[str, int] = {}
 
     def path_for(self, case_id: str) -> Path:
         """The file of a case (the id must already be normalised)."""
         return self.cases_dir / f"{parse_case_id(case_id)}.json"
 
+    # -- locks -------------------------------------------------------------------------
+    def _try_lock(self, case_id: str) -> bool:
+        if case_id in self._locks:
+            return True
+        path = self.cases_dir / f".{case_id}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StorageError(f"cannot lock case {case_id}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._locks[case_id] = fd
+        return True
+
+    def release(self, case_id: str) -> None:
+        """Let other terminals have the case again."""
+        fd = self._locks.pop(case_id, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
+
+    @contextlib.contextmanager
+    def session(self, case_id: str) -> Iterator[None]:
+        """Hold a case for a walk; CaseBusyError if another terminal holds it."""
+        if not self.path_for(case_id).exists():
+            raise NotFoundError(
+                f"no case {case_id}", hint="`recover list` shows the cases there are."
+            )
+        if not self._try_lock(case_id):
+            raise CaseBusyError(
+                f"case {case_id} is open in another terminal",
+                hint="Finish or pause it there first.",
+            )
+        try:
+            yield
+        finally:
+            self.release(case_id)
+
     # -- writing -----------------------------------------------------------------------
     def create(self, build: Callable[[str], Case]) -> Case:
-        """Claim the next free id, write ``build(id)`` under it, and return the case."""
+        """Claim the next free id, write ``build(id)`` under it, and return the case,
+        its lock held (see :meth:`session`)."""
         ensure_private_dir(self.home)
         ensure_private_dir(self.cases_dir)
         number = max(self._numbers(), default=0) + 1
         while True:
-            case = build(str(number))
+            case_id = str(number)
+            number += 1
+            if not self._try_lock(case_id):
+                continue
+            case = build(case_id)
             case.revision = 1
             try:
-                write_atomic(self.path_for(case.id), encode(case), exclusive=True)
+                write_atomic(self.path_for(case_id), encode(case), exclusive=True)
             except FileExistsError:
-                number += 1
+                self.release(case_id)
                 continue
             return case
 
     def save(self, case: Case) -> None:
-        """Write the case durably (after every answered step)."""
+        """Write the case durably (after every answered step), unless the file on disk
+        is no longer the version this case was read from."""
+        path = self.path_for(case.id)
+        on_disk = self._revision_on_disk(path)
+        if on_disk != case.revision:
+            raise CaseBusyError(
+                f"case {case.id} was changed elsewhere since it was opened here; "
+                "this change was not saved",
+                hint=f"Nothing on disk was overwritten. See it with: recover show {case.id}",
+            )
         case.revision += 1
-        write_atomic(self.path_for(case.id), encode(case))
+        try:
+            write_atomic(path, encode(case))
+        except BaseException:
+            case.revision -= 1
+            raise
+
+    @staticmethod
+    def _revision_on_disk(path: Path) -> int | None:
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        revision = data.get("revision") if isinstance(data, dict) else None
+        return revision if isinstance(revision, int) else None
 
     # -- reading -----------------------------------------------------------------------
     def _numbers(self) -> list[int]:
@@ -87,6 +163,8 @@ class Store:
             names = os.listdir(self.cases_dir)
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise StorageError(f"cannot read {self.cases_dir}: {exc.strerror or exc}") from None
         return [int(m.group(1)) for m in map(_ID_FILE.match, names) if m]
 
     def load(self, case_id: str) -> Case:
@@ -100,7 +178,7 @@ class Store:
                 f"no case {case_id}", hint="`recover list` shows the cases there are."
             ) from None
         except OSError as exc:
-            raise DamagedCaseError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
         return self._decode(path, raw)
 
     @staticmethod
@@ -112,7 +190,11 @@ class Store:
         if not isinstance(data, dict):
             raise DamagedCaseError(f"{path} is not a case file; it was left untouched")
         version = data.get("schema_version")
-        if isinstance(version, int) and version > SCHEMA_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise DamagedCaseError(
+                f"{path} is not a valid case file (bad schema_version); it was left untouched"
+            )
+        if version > SCHEMA_VERSION:
             raise DamagedCaseError(
                 f"{path} was written by a newer version of recover (schema {version}); "
                 "it was left untouched",
@@ -139,9 +221,28 @@ class Store:
             except DamagedCaseError as exc:
                 yield Damaged(path, exc.message)
 
-    def latest_unfinished(self) -> Case | None:
-        """The most recent case whose walk is not finished (for ``recover resume``)."""
+    def list_cases(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> Iterator[Case | Damaged]:
+        """Cases newest first, optionally only one status, at most ``limit`` of them.
+        Damaged files are yielded too (and do not count towards the limit)."""
+        count = 0
         for item in self.iter_newest():
-            if isinstance(item, Case) and item.walk_completed_at is None:
+            if limit is not None and count >= limit:
+                return
+            if isinstance(item, Case):
+                if status is not None and item.status != status:
+                    continue
+                count += 1
+            yield item
+
+    def latest_unfinished(self) -> Case | None:
+        """The most recent case whose walk is not finished and that no other terminal
+        has open (for ``recover resume`` without an id)."""
+        for item in self.iter_newest():
+            if not isinstance(item, Case) or item.walk_completed_at is not None:
+                continue
+            if self._try_lock(item.id):
+                self.release(item.id)
                 return item
         return None

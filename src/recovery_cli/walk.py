@@ -25,6 +25,22 @@ COMMANDS = {
     ":help": "show these commands",
 }
 HINT = "Enter: next · :back · :skip · :pause · :help"
+_ALIASES = {
+    ":pause": "pause", ":p": "pause", ":q": "pause", ":quit": "pause",
+    ":help": "help", ":h": "help", ":?": "help",
+    ":back": "back", ":b": "back",
+    ":skip": "skip", ":s": "skip",
+}  # fmt: skip
+
+
+def parse_command(line: str) -> str | None:
+    """``pause``, ``help``, ``back``, ``skip``, ``unknown`` for a line starting with
+    ``:``, or None for an ordinary answer."""
+    text = line.strip().lower()
+    if not text.startswith(":"):
+        return None
+    return _ALIASES.get(text, "unknown")
+
 
 ReplyKind = Literal["moved", "invalid", "pause", "help", "finished"]
 
@@ -82,17 +98,6 @@ class Summary:
     follow_ups: tuple[tuple[datetime, str], ...]
     notes: tuple[tuple[str, str], ...]
     skipped: tuple[str, ...]
-
-
-def _answer_text(answer: Answer | None, labels: dict[str, str] | None = None) -> str:
-    """An answer as words: yes/no, chosen offers by their (rendered) labels, or text."""
-    if answer is None:
-        return ""
-    if isinstance(answer, bool):
-        return "yes" if answer else "no"
-    if isinstance(answer, list):
-        return ", ".join((labels or {}).get(a, a) for a in answer)
-    return answer
 
 
 def _condition_holds(expected: object, actual: Answer | None) -> bool:
@@ -197,18 +202,14 @@ class Walk:
         }
         for record in self.case.steps:
             if record.key and record.status == "answered":
-                found[record.key] = _answer_text(record.answer, self._labels(record.id))
+                found[record.key] = self.case.answer_text(record)
         return found
-
-    def _labels(self, step_id: str) -> dict[str, str]:
-        """Chosen offers' labels as rendered when chosen (kept with the remedies)."""
-        return {r.offer: r.label for r in self.case.remedies if r.step == step_id}
 
     def _amount(self, amount: str | None) -> Decimal | None:
         if amount is None:
             return None
         if not amount.startswith("$"):
-            return Decimal(amount)
+            return Decimal(amount).quantize(values.CENT)
         name = amount.strip("${}")
         if name == "order_value":
             return self.case.customer.order_value
@@ -229,9 +230,9 @@ class Walk:
                 previous = "skipped"
             elif isinstance(record.answer, list):
                 chosen = set(record.answer)
-                previous = _answer_text(record.answer, self._labels(step.id))
+                previous = self.case.answer_text(record)
             elif record.answer is not None:
-                previous = _answer_text(record.answer)
+                previous = self.case.answer_text(record)
             elif record.note:
                 previous = record.note
         offers = tuple(
@@ -282,18 +283,16 @@ class Walk:
         if step is None:
             return Reply("finished")
         text = line.strip()
-        command = text.lower()
-        if command in (":pause", ":p", ":q", ":quit"):
-            return Reply("pause")
-        if command in (":help", ":h", ":?"):
-            return Reply("help")
-        if command in (":back", ":b"):
+        command = parse_command(text)
+        if command in ("pause", "help"):
+            return Reply(command)  # type: ignore[arg-type]
+        if command == "back":
             return self.back()
-        if command in (":skip", ":s"):
+        if command == "skip":
             if step.ask is not None and step.ask.required:
                 return Reply("invalid", "This step needs an answer; it cannot be skipped.")
             return self._finish(step, now, status="skipped")
-        if text.startswith(":"):
+        if command == "unknown":
             return Reply("invalid", f"Unknown command {text.split()[0]!r}. {HINT}")
         if not text and self.is_done(step):
             return self._advance(now, changed=False)
@@ -409,18 +408,31 @@ class Walk:
                 due = record.ended_at + values.parse_delay(step.follow_up.after)
                 message = render.render(step.follow_up.say, self.values())
                 self.case.schedule_follow_up(step.id, due, message)
+        self._prune()
         self.case.touch(now)
         return self._advance(now, changed=True)
+
+    def _prune(self) -> bool:
+        """Forget the records of steps whose condition no longer holds (an earlier
+        answer changed): no answer may stay on a step that was never asked. Dropping
+        one can switch off another, so repeat until nothing changes."""
+        dropped = False
+        while True:
+            stale = [
+                step.id
+                for step in self.playbook.steps
+                if self.case.record(step.id) is not None and not self.applies(step)
+            ]
+            if not stale:
+                return dropped
+            for step_id in stale:
+                self.case.drop_step(step_id)
+            dropped = True
 
     def _advance(self, now: datetime, *, changed: bool) -> Reply:
         steps = self.playbook.steps
         i = self.index + 1
         while i < len(steps) and not self.applies(steps[i]):
-            if self.case.record(steps[i].id) is not None:
-                # An earlier answer changed and this step no longer applies: its old
-                # answer must not stay attached to a step that was never asked.
-                self.case.drop_step(steps[i].id)
-                changed = True
             i += 1
         self.index = i
         if self.finished:
@@ -428,6 +440,34 @@ class Walk:
             self.case.touch(now)
             return Reply("finished", changed=True)
         return Reply("moved", changed=changed)
+
+    def settle(self, now: datetime) -> bool:
+        """Bring a loaded case in line with the playbook before walking on: drop
+        records of steps that no longer apply, and complete a walk with nothing left
+        to ask. True when the case changed (and should be saved)."""
+        changed = self._prune()
+        self.index = self._first_pending()
+        if self.finished and self.case.walk_completed_at is None:
+            self.case.complete_walk(now)
+            changed = True
+        if changed:
+            self.case.touch(now)
+        return changed
+
+    def resume(self, now: datetime) -> list[str]:
+        """Record that the walk goes on from here with this version of the playbook.
+        Returns what changed in the playbook since the last session (empty if nothing)."""
+        notes = self.changes_since()
+        ref = self.case.playbook
+        detail = ""
+        if ref.hash != self.playbook.digest:
+            detail = f"playbook {ref.hash} -> {self.playbook.digest}"
+            ref.history.append(ref.hash)
+            ref.hash = self.playbook.digest
+            ref.title = self.playbook.title
+        self.case.add_event(now, "resumed", detail)
+        self.case.touch(now)
+        return notes
 
     def back(self) -> Reply:
         """Return to the previous step that ran; its answer is offered again."""
@@ -447,7 +487,7 @@ class Walk:
             goodwill_limit=Decimal(limit) if limit is not None else None,
             follow_ups=tuple((f.due_at, f.message) for f in self.case.pending_follow_ups()),
             notes=tuple(
-                (r.title, _answer_text(r.answer) or r.note)
+                (r.title, self.case.answer_text(r) or r.note)
                 for r in self.case.steps
                 if r.status in ("answered", "noted") and r.type not in ("offer",)
             ),

@@ -253,6 +253,79 @@ def test_naming_a_broken_playbook_shows_every_problem_and_exits_3(
     )
     result = run("new", "-p", "bad", answers=[])
     assert result.exit_code == 3
-    assert f"Error: {bad} is not a valid playbook (1 problem):" in result.stderr
-    assert f"{bad}:6:1: steps[0].pick:" in result.stderr
+    assert result.stderr.startswith(f"Error: {bad} is not a valid playbook (2 problems):\n")
+    assert f"  {bad}:5:1: steps[0].say: unknown placeholder $nobody\n" in result.stderr
+    assert f"  {bad}:6:1: steps[0].pick:" in result.stderr
+    assert "Warning" not in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_walk_commands_work_at_the_customer_detail_prompts(
+    run: Run, home: Path, sample: Path
+) -> None:
+    result = run(
+        "new", "-p", "sample",
+        answers=["Ann", ":skip", ":help", "A-7", ":back", ":back", ":back",
+                 "", "a@b.co", "", "", "", ":pause"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert ":pause   stop here" in result.stdout
+    assert "Before: Ann  (Enter keeps it)" in result.stdout
+    assert "Paused. Case 1 is saved." in result.stderr
+    customer = read_case(home, "1")["customer"]
+    assert customer == {
+        "name": "Ann", "email": "a@b.co", "order": "A-7", "order_value": None, "channel": "",
+    }  # fmt: skip
+
+
+def test_options_are_cleaned_and_checked_like_typed_answers(
+    run: Run, home: Path, sample: Path
+) -> None:
+    result = run(
+        "new", "-p", "sample", "--name", "Eve\x1b]0;PWNED\x07\x1b[31m", "--email", "e@x.io",
+        "--order", "A-1", "--value", "5", "--channel", "chat", answers=[":pause"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read_case(home, "1")["customer"]["name"] == "Eve]0;PWNED[31m"
+    assert "\x1b" not in run("list").stdout and "\x1b" not in run("show", "1").stdout
+    bad = run("new", "-p", "sample", "--email", "not an email")
+    assert bad.exit_code == 2 and "does not look like an email" in bad.stderr
+
+
+def test_a_case_open_in_another_terminal_cannot_be_walked_twice(
+    run: Run, home: Path, sample: Path
+) -> None:
+    from recovery_cli.store import Store
+
+    run("new", "-p", "sample", answers=[*DETAILS, ":pause"])
+    other_terminal = Store(home)
+    with other_terminal.session("1"):
+        result = run("resume", "1", answers=[])
+        assert result.exit_code == 6
+        assert "Error: case 1 is open in another terminal" in result.stderr
+        # Without an id, resume looks for a case nobody else has open.
+        assert run("resume", answers=[]).exit_code == 4
+    assert run("resume", "1", answers=[":pause"]).exit_code == 0
+
+
+def test_a_change_behind_the_walks_back_is_not_overwritten(
+    run: Run, home: Path, sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    run("new", "-p", "sample", answers=[*DETAILS, ":pause"])
+    path = home / "cases" / "1.json"
+
+    class Meddler(prompter.ScriptedPrompter):
+        def ask(self, prompt: str) -> str:
+            data = json.loads(path.read_text())
+            data["revision"] += 1
+            data["customer"]["name"] = "Edited by hand"
+            path.write_text(json.dumps(data))
+            return "typed while someone edited the file"
+
+    monkeypatch.setattr(prompter, "open_prompter", lambda console: Meddler([]))
+    result = run("resume", "1")
+    assert result.exit_code == 6
+    assert "case 1 was changed elsewhere since it was opened here" in result.stderr
+    assert json.loads(path.read_text())["customer"]["name"] == "Edited by hand"

@@ -6,6 +6,7 @@ imports only Typer; each command imports what it needs when it runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, RecoverError
+from ..errors import EXIT_ERROR, EXIT_HANGUP, EXIT_INTERRUPTED, RecoverError
 
 
 @dataclass
@@ -36,9 +37,11 @@ class State:
 
 def report(error: RecoverError) -> None:
     """Print an error the one way errors are printed: ``Error: ...`` on stderr."""
-    typer.echo(f"{error.prefix}{error.message}", err=True)
-    if error.hint:
-        typer.echo(error.hint, err=True)
+    # After the terminal closed there is nobody to tell; the exit code still says it.
+    with contextlib.suppress(OSError):
+        typer.echo(f"{error.prefix}{error.message}", err=True)
+        if error.hint:
+            typer.echo(error.hint, err=True)
 
 
 class RecoverGroup(TyperGroup):
@@ -107,11 +110,32 @@ __all__ = ["app", "cases_cmd", "config_cmd", "main", "walk_cmd"]
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; the last resort for errors nobody expected."""
+    debug = "--debug" in sys.argv[1:]
     try:
         app(prog_name="recover")
     except BrokenPipeError:
         # `recover list | head`: the reader has what it wanted; leave quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence()
         sys.exit(0)
+    except SystemExit as done:
+        if done.code == EXIT_HANGUP:
+            _silence()  # the terminal is gone: flushing output to it at exit would fail
+        raise
+    except Exception as error:
+        if debug:
+            raise
+        # Deliberately not str(error): it could carry customer data.
+        with contextlib.suppress(OSError):
+            typer.echo(
+                f"Error: something unexpected went wrong ({type(error).__name__}). "
+                "Nothing already saved was lost; run again with --debug for details.",
+                err=True,
+            )
+        sys.exit(EXIT_ERROR)
+
+
+def _silence() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, sys.stderr.fileno())

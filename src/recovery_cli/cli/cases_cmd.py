@@ -9,16 +9,18 @@ import typer
 from . import State, app
 
 if TYPE_CHECKING:
-    from ..case import Case, StepRecord
-
-STATUSES = ("open", "awaiting_follow_up", "closed")
+    from ..case import StepRecord
 
 
 def _status_option(text: str | None) -> str | None:
     if text is None:
         return None
+    from typing import get_args
+
+    from ..case import Status
+
     normal = text.strip().lower().replace("-", "_").replace(" ", "_")
-    if normal not in STATUSES:
+    if normal not in get_args(Status):
         raise typer.BadParameter("use open, awaiting-follow-up or closed")
     return normal
 
@@ -52,11 +54,9 @@ def list_command(
     for column in ("ID", "Status", "Customer", "Playbook", "Walk", "Remedies", "Age"):
         table.add_column(column, no_wrap=column != "Customer")
     shown = 0
-    for item in store.iter_newest():
+    for item in store.list_cases(status=status, limit=None if show_all else limit):
         if not isinstance(item, Case):
             typer.echo(f"Warning: {item.reason}", err=True)
-            continue
-        if status is not None and item.status != status:
             continue
         total = item.remedy_total()
         table.add_row(
@@ -69,8 +69,6 @@ def list_command(
             age(item.created_at),
         )
         shown += 1
-        if not show_all and shown >= limit:
-            break
     out = console()
     if shown == 0:
         out.print("No cases yet. Start one with: recover new" if status is None else "No cases.")
@@ -81,7 +79,9 @@ def list_command(
 @app.command("show")
 def show_command(
     ctx: typer.Context,
-    case_id: Annotated[str, typer.Argument(metavar="ID", help="Case id, as shown by list.")],
+    case_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Case id, as shown by list.", show_default=False)
+    ],
 ) -> None:
     """Show one case in full: customer, every step, remedies, follow-ups, outcome."""
     from rich.console import Group
@@ -132,7 +132,7 @@ def show_command(
             steps.add_row(
                 Text(record.title),
                 record.status,
-                Text(_answer(case, record)),
+                Text("—" if record.status == "skipped" else case.answer_text(record)),
                 f"{local_time(record.ended_at)} ({_duration(record)})",
             )
         parts.append(steps)
@@ -169,17 +169,6 @@ def show_command(
             text.append(f" · cause: {outcome.root_cause}")
         parts.append(text)
     out.print(Group(*parts))  # type: ignore[arg-type]
-
-
-def _answer(case: Case, record: StepRecord) -> str:
-    if record.status == "skipped":
-        return "—"
-    if isinstance(record.answer, list):
-        labels = {r.offer: r.label for r in case.remedies if r.step == record.id}
-        return ", ".join(labels.get(a, a) for a in record.answer)
-    if isinstance(record.answer, bool):
-        return "yes" if record.answer else "no"
-    return record.answer if record.answer is not None else record.note
 
 
 def _duration(record: StepRecord) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from rich.console import Console, Group
 from rich.rule import Rule
@@ -14,12 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import values
-from ..case import STATUS_LABELS, Case, Customer, utcnow
+from ..case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field, utcnow
 from ..errors import NotFoundError, WalkInterrupted
 from ..playbook import Catalog, Playbook
 from ..prompter import Interrupted, Prompter
 from ..store import Store
-from ..walk import COMMANDS, HINT, StepView, Walk
+from ..walk import COMMANDS, HINT, StepView, Walk, parse_command
 from .output import clock, local_time
 
 T = TypeVar("T")
@@ -96,25 +96,42 @@ class WalkScreen:
 
     # -- customer details ------------------------------------------------------------
     def ask_customer(self, case: Case, given: set[str]) -> None:
-        """Ask each detail not given on the command line; Enter skips. Saved after each."""
-        customer = case.customer
-        self.console.print(Text("Customer details (Enter skips any of them)", style="bold"))
-        fields: list[tuple[str, str, Callable[[str], object]]] = [
-            ("name", "Name: ", _plain),
-            ("email", "Email: ", _email),
-            ("order", "Order reference: ", _plain),
-            ("order_value", f"Order value ({case.currency}): ", _money),
-            ("channel", "Channel (phone, email, chat...): ", _plain),
-        ]
-        for key, prompt, parse in fields:
-            if key in given:
+        """Ask each detail not given on the command line. Enter or :skip leaves one
+        blank, :back returns to the previous one; each is saved as soon as it is typed."""
+        keys = [key for key in CUSTOMER_FIELDS if key not in given]
+        if keys:
+            self.console.print(Text("Customer details (Enter skips any of them)", style="bold"))
+        i = 0
+        while i < len(keys):
+            key = keys[i]
+            current = getattr(case.customer, key)
+            if current not in ("", None):
+                self.console.print(Text(f"Before: {current}  (Enter keeps it)", style="dim"))
+            suffix = f" ({case.currency})" if key == "order_value" else ""
+            line = self.prompter.ask(f"{CUSTOMER_FIELDS[key]}{suffix}: ")
+            command = parse_command(line)
+            if command == "pause":
+                self._pause(case)
+            if command == "help":
+                self._help()
                 continue
-            value = self._ask_until_valid(prompt, parse)
-            if value in ("", None):
+            if command == "back":
+                i = max(0, i - 1)
                 continue
-            setattr(customer, key, value)
-            case.touch(utcnow())
-            self.store.save(case)
+            if command == "unknown":
+                self.console.print(Text(f"Unknown command. {HINT}", style="yellow"))
+                continue
+            if command is None:
+                try:
+                    value = parse_customer_field(key, line)
+                except ValueError as exc:
+                    self.console.print(Text(f"{exc} (Enter skips)", style="yellow"))
+                    continue
+                if value is not None:
+                    setattr(case.customer, key, value)
+                    case.touch(utcnow())
+                    self.store.save(case)
+            i += 1
 
     # -- the walk --------------------------------------------------------------------
     def run(self, walk: Walk, *, details_given: set[str] | None = None) -> None:
@@ -123,6 +140,8 @@ class WalkScreen:
         With ``details_given`` (a new case), first ask the customer details not given.
         """
         case = walk.case
+        if walk.settle(utcnow()):
+            self.store.save(case)
         with self.prompter.signals():
             try:
                 if details_given is not None:
@@ -158,17 +177,23 @@ class WalkScreen:
                 self.console.print(Text(reply.message, style="yellow"))
                 continue
             if reply.kind == "help":
-                for command, meaning in COMMANDS.items():
-                    self.console.print(Text(f"  {command:<8} {meaning}"))
+                self._help()
                 continue
             if reply.kind == "pause":
-                self._stop(walk.case, "paused")
-                raise WalkInterrupted(
-                    f"Paused. Case {walk.case.id} is saved.",
-                    exit_code=0,
-                    hint=f"Resume with: recover resume {walk.case.id}",
-                )
+                self._pause(walk.case)
             return
+
+    def _help(self) -> None:
+        for command, meaning in COMMANDS.items():
+            self.console.print(Text(f"  {command:<8} {meaning}"))
+
+    def _pause(self, case: Case) -> NoReturn:
+        self._stop(case, "paused")
+        raise WalkInterrupted(
+            f"Paused. Case {case.id} is saved.",
+            exit_code=0,
+            hint=f"Resume with: recover resume {case.id}",
+        )
 
     def _prompt(self, view: StepView) -> str:
         hint = f" (1-{len(view.choices)})" if view.choices else _TYPE_HINTS.get(view.capture, "")
@@ -263,25 +288,6 @@ def _bullet(text: str) -> Table:
     return grid
 
 
-def _plain(text: str) -> str:
-    from ..render import clean_text
-
-    return clean_text(text.strip())
-
-
-def _email(text: str) -> str:
-    text = _plain(text)
-    if text and ("@" not in text or " " in text):
-        raise ValueError("That does not look like an email address (Enter skips).")
-    return text
-
-
-def _money(text: str) -> object:
-    if not text.strip():
-        return None
-    return values.parse_money(text)
-
-
 def started_line(case: Case, playbook: Playbook) -> Text:
     """The line that tells the operator the case exists (and its id, to read out)."""
     return Text(f"Case {case.id} started · {playbook.title}", style="bold green")
@@ -290,9 +296,3 @@ def started_line(case: Case, playbook: Playbook) -> Text:
 def resume_notes(notes: list[str]) -> Group:
     """Warnings shown when resuming a case whose playbook changed."""
     return Group(*(Text(f"! {note}", style="yellow") for note in notes))
-
-
-def customer_from_options(**given: object) -> tuple[Customer, set[str]]:
-    """A customer from command-line options, and which details were given."""
-    filled = {k: v for k, v in given.items() if v not in (None, "")}
-    return Customer(**filled), set(filled)

@@ -9,18 +9,26 @@ import typer
 from . import State, app
 
 if TYPE_CHECKING:
+    from ..case import Customer
     from ..playbook import Catalog
 
 
-def _money_option(text: str | None) -> str | None:
-    if text is None:
-        return None
-    from ..values import parse_money
+def _customer(given: dict[str, str | None]) -> tuple[Customer, set[str]]:
+    """The customer from command-line options, checked like typed answers."""
+    from ..case import Customer, parse_customer_field
 
-    try:
-        return str(parse_money(text))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    filled: dict[str, object] = {}
+    for key, text in given.items():
+        if text is None:
+            continue
+        try:
+            value = parse_customer_field(key, text)
+        except ValueError as exc:
+            option = "--value" if key == "order_value" else f"--{key}"
+            raise typer.BadParameter(str(exc), param_hint=option) from None
+        if value is not None:
+            filled[key] = value
+    return Customer.model_validate(filled), set(filled)
 
 
 @app.command("new")
@@ -35,7 +43,7 @@ def new_case_command(
     order: Annotated[str | None, typer.Option(help="Order reference.", show_default=False)] = None,
     value: Annotated[
         str | None,
-        typer.Option(help="Order value, like 19.50.", callback=_money_option, show_default=False),
+        typer.Option(help="Order value, like 19.50.", show_default=False),
     ] = None,
     channel: Annotated[
         str | None,
@@ -54,21 +62,21 @@ def new_case_command(
     from ..store import Store
     from ..walk import Walk
     from .output import console
-    from .screen import WalkScreen, customer_from_options, started_line
+    from .screen import WalkScreen, started_line
 
     state: State = ctx.obj
+    customer, given = _customer(
+        {"name": name, "email": email, "order": order, "order_value": value, "channel": channel}
+    )
     out = console()
     asker = prompting.open_prompter(out)
     home = ensure_home(state.home)
     settings = load_settings(home)
     catalog = load_catalog(home)
-    _warn_broken(catalog)
+    _warn_broken(catalog, skip=playbook)
     store = Store(home)
     screen = WalkScreen(out, asker, store)
     chosen = screen.choose_playbook(catalog, playbook)
-    customer, given = customer_from_options(
-        name=name, email=email, order=order, order_value=value, channel=channel
-    )
     ref = PlaybookRef(id=chosen.id, title=chosen.title, hash=chosen.digest)
     case = store.create(
         lambda case_id: new_case(
@@ -84,7 +92,8 @@ def new_case_command(
             style="dim",
         )
     walk = Walk(chosen, case, settings.as_dict())
-    screen.run(walk, details_given=given)
+    with store.session(case.id):
+        screen.run(walk, details_given=given)
 
 
 @app.command("resume")
@@ -93,7 +102,7 @@ def resume_command(
     case_id: Annotated[
         str | None,
         typer.Argument(
-            metavar="[ID]",
+            metavar="ID",
             help="Case id (default: the most recent unfinished case).",
             show_default=False,
         ),
@@ -105,7 +114,7 @@ def resume_command(
     from ..config import ensure_home, load_settings
     from ..errors import NotFoundError
     from ..playbook import load_catalog
-    from ..store import Store
+    from ..store import Store, parse_case_id
     from ..walk import Walk
     from .output import console
     from .screen import WalkScreen, resume_notes
@@ -115,41 +124,43 @@ def resume_command(
     home = ensure_home(state.home)
     store = Store(home)
     if case_id is None:
-        found = store.latest_unfinished()
-        if found is None:
+        latest = store.latest_unfinished()
+        if latest is None:
             raise NotFoundError("no unfinished case to resume", hint="`recover list` shows cases.")
-        case = found
-    else:
+        case_id = latest.id
+    with store.session(parse_case_id(case_id)):
+        # Read the case only once it is ours: another terminal may just have saved it.
         case = store.load(case_id)
-    if case.walk_completed_at is not None:
-        out.print(f"Case {case.id} was already walked to the end. Details: recover show {case.id}")
-        return
-    catalog = load_catalog(home)
-    playbook = catalog.get(case.playbook.id)
-    broken = catalog.error_for(case.playbook.id)
-    if playbook is None and broken is not None:
-        raise broken
-    if playbook is None:
-        raise NotFoundError(
-            f"case {case.id} was walked with playbook {case.playbook.id!r}, which is not available"
-        )
-    asker = prompting.open_prompter(out)
-    walk = Walk(playbook, case, load_settings(home).as_dict())
-    notes = walk.changes_since()
-    if notes:
-        out.print(resume_notes(notes))
-    detail = f"playbook {case.playbook.hash[:19]} -> {playbook.digest[:19]}" if notes else ""
-    case.playbook.hash = playbook.digest
-    case.playbook.title = playbook.title
-    case.add_event(utcnow(), "resumed", detail)
-    case.touch(utcnow())
-    store.save(case)
-    out.print(f"Resuming case {case.id} · {playbook.title}")
-    WalkScreen(out, asker, store).run(walk)
+        if case.walk_completed_at is not None:
+            out.print(
+                f"Case {case.id} was already walked to the end. Details: recover show {case.id}"
+            )
+            return
+        catalog = load_catalog(home)
+        playbook = catalog.get(case.playbook.id)
+        broken = catalog.error_for(case.playbook.id)
+        if playbook is None and broken is not None:
+            raise broken
+        if playbook is None:
+            raise NotFoundError(
+                f"case {case.id} was walked with playbook {case.playbook.id!r}, "
+                "which is not available"
+            )
+        asker = prompting.open_prompter(out)
+        walk = Walk(playbook, case, load_settings(home).as_dict())
+        notes = walk.resume(utcnow())
+        if notes:
+            out.print(resume_notes(notes))
+        store.save(case)
+        out.print(f"Resuming case {case.id} · {playbook.title}")
+        WalkScreen(out, asker, store).run(walk)
 
 
-def _warn_broken(catalog: Catalog) -> None:
+def _warn_broken(catalog: Catalog, *, skip: str | None = None) -> None:
+    """One line per playbook that failed to load (not the one about to be reported)."""
     for error in catalog.broken:
+        if skip is not None and error is catalog.error_for(skip):
+            continue
         first = error.problems[0]
         more = len(error.problems) - 1
         extra = f" (and {more} more)" if more else ""
