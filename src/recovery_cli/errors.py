@@ -82,9 +82,22 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.column}"
+        if self.severity != "error":
+            where += f": {self.severity}"
         return (
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )
+
+    def as_dict(self) -> dict[str, object]:
+        """The problem as JSON-ready data (for ``--json`` output)."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+            "field": self.field,
+            "message": self.message,
+        }
 
 
 class PlaybookError(RecoverError):

@@ -35,6 +35,10 @@ from .toml_positions import key_positions, nearest_position
 MAX_PLAYBOOK_BYTES = 1_000_000
 SAY_MAX = 600
 
+_MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
+_AMOUNT_PATTERN = r"^(\d{1,12}(\.\d{1,2})?|\$\{?[a-z_][a-z0-9_]*\}?)$"
+_DELAY_PATTERN = r"^\s*\d{1,4}\s*[hdw]\s*$"
+
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 AnswerKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 AskType = Literal["text", "yesno", "number", "money", "choice"]
@@ -49,20 +53,26 @@ class _Model(BaseModel):
 class Ask(_Model):
     """Capture one answer under ``key``."""
 
-    key: AnswerKey
-    prompt: str
-    type: AskType = "text"
-    choices: list[str] = Field(default_factory=list)
-    required: bool = False
+    key: AnswerKey = Field(description="Name the answer is kept under; later text uses $key.")
+    prompt: str = Field(description="The question the operator answers.")
+    type: AskType = Field(default="text", description="What kind of answer to expect.")
+    choices: list[str] = Field(
+        default_factory=list, description='The options of a type = "choice" question.'
+    )
+    required: bool = Field(default=False, description="When true, the step cannot be skipped.")
 
 
 class Offer(_Model):
     """One remedy on an offer menu."""
 
-    id: Slug
-    label: str
-    kind: OfferKind | None = None
-    amount: str | None = None
+    id: Slug = Field(description="Short id of the option (a later when can test it).")
+    label: str = Field(description="What the operator reads out.")
+    kind: OfferKind | None = Field(default=None, description="What sort of remedy it is.")
+    amount: str | None = Field(
+        default=None,
+        description='What it costs: "19.50", "$order_value" or a money answer like "$amount".',
+        json_schema_extra={"pattern": _AMOUNT_PATTERN},
+    )
 
     @field_validator("amount")
     @classmethod
@@ -75,8 +85,11 @@ class Offer(_Model):
 class FollowUp(_Model):
     """Schedule a follow-up message some time after the call."""
 
-    after: str
-    say: str
+    after: str = Field(
+        description="How long after the step: a number and h, d or w, like 3d.",
+        json_schema_extra={"pattern": _DELAY_PATTERN},
+    )
+    say: str = Field(description="The follow-up message, ready to send.")
 
     @field_validator("after")
     @classmethod
@@ -88,15 +101,22 @@ class FollowUp(_Model):
 class Step(_Model):
     """One screen of the walk."""
 
-    id: Slug
-    title: str = ""
-    say: str | None = None
-    do: str | None = None
-    ask: Ask | None = None
-    offer: list[Offer] = Field(default_factory=list)
-    pick: Literal["one", "many"] = "many"
-    follow_up: FollowUp | None = None
-    when: dict[str, ConditionValue] | None = None
+    id: Slug = Field(description="Short, unique id of the step (letters, digits, dashes).")
+    title: str = Field(default="", description="The step's heading on screen.")
+    say: str | None = Field(default=None, description="The line to read aloud.")
+    do: str | None = Field(default=None, description="Coaching for the operator.")
+    ask: Ask | None = Field(default=None, description="Capture one answer.")
+    offer: list[Offer] = Field(default_factory=list, description="A menu of remedies.")
+    pick: Literal["one", "many"] = Field(
+        default="many", description="Whether one or several offers may be chosen."
+    )
+    follow_up: FollowUp | None = Field(
+        default=None, description="A message to send some time after the call."
+    )
+    when: dict[str, ConditionValue] | None = Field(
+        default=None,
+        description="Run the step only if earlier answers match: {key = value}.",
+    )
 
     @model_validator(mode="after")
     def _default_title(self) -> Step:
@@ -124,16 +144,21 @@ class Step(_Model):
 class Playbook(_Model):
     """A recovery routine: metadata and its ordered steps."""
 
-    id: Slug
-    title: str
-    summary: str = ""
-    tags: list[str] = Field(default_factory=list)
-    goodwill_limit: str | None = None
-    steps: list[Step] = Field(min_length=1)
+    id: Slug = Field(description="The playbook's id; must match the file name.")
+    title: str = Field(description="The name shown in the playbook menu.")
+    summary: str = Field(default="", description="When to use it, in one sentence.")
+    tags: list[str] = Field(default_factory=list, description="Words to group playbooks by.")
+    goodwill_limit: str | None = Field(
+        default=None,
+        description='Warn when chosen remedies cost more than this, like "50.00".',
+        json_schema_extra={"pattern": _MONEY_PATTERN},
+    )
+    steps: list[Step] = Field(min_length=1, description="The steps, in order.")
 
     _source: str = PrivateAttr(default="")
     _digest: str = PrivateAttr(default="")
     _origin: str = PrivateAttr(default="user")
+    _positions: dict[Any, tuple[int, int]] = PrivateAttr(default_factory=dict)
 
     @field_validator("goodwill_limit")
     @classmethod
@@ -152,6 +177,10 @@ class Playbook(_Model):
         """``sha256:<hex>`` of the exact bytes loaded: the version a case was walked with."""
         return self._digest
 
+    def position(self, *path: str | int) -> tuple[int, int]:
+        """Line and column of a key in the source file (or its nearest parent)."""
+        return nearest_position(self._positions, path)
+
     @property
     def origin(self) -> str:
         """``default`` (shipped) or ``user`` (the seller's own folder)."""
@@ -160,6 +189,43 @@ class Playbook(_Model):
     def step(self, step_id: str) -> Step | None:
         """The step with this id, if the playbook still has it."""
         return next((s for s in self.steps if s.id == step_id), None)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the playbook format, in the Draft 4 dialect that TOML
+    editors (Taplo, Even Better TOML) understand. TOML has no null, so optional
+    keys are simply not required, rather than "string or null"."""
+    raw = Playbook.model_json_schema(ref_template="#/definitions/{model}")
+    definitions = raw.pop("$defs", {})
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        # Drop pydantic's generated titles (strings), not properties named "title".
+        node = {k: convert(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
+        branches = node.get("anyOf")
+        if branches is not None:
+            kept = [b for b in branches if b.get("type") != "null"]
+            if len(kept) == 1:
+                del node["anyOf"]
+                node = {**kept[0], **node}
+            else:
+                node["anyOf"] = kept
+        if node.get("default", ...) is None:
+            del node["default"]
+        if "const" in node:
+            node["enum"] = [node.pop("const")]
+        return node
+
+    schema: dict[str, Any] = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "recover playbook",
+        **convert(raw),
+        "definitions": {name: convert(d) for name, d in definitions.items()},
+    }
+    return schema
 
 
 # --------------------------------------------------------------------------------------
@@ -492,6 +558,7 @@ def parse_playbook(raw: bytes, label: str, *, stem: str | None = None) -> Playbo
         raise PlaybookError(sorted(problems, key=lambda p: (p.line, p.column)))
     playbook._source = label
     playbook._digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    playbook._positions = positions
     return playbook
 
 
@@ -528,6 +595,7 @@ class Catalog:
 
     playbooks: dict[str, Playbook]
     broken: list[PlaybookError]
+    overridden: set[str] = field(default_factory=set)
 
     def get(self, playbook_id: str) -> Playbook | None:
         """The playbook in use with this id (the user's own wins over a default)."""
@@ -545,14 +613,21 @@ class Catalog:
         return sorted(self.playbooks.values(), key=lambda p: (p.title.lower(), p.id))
 
 
+def playbook_files(folder: Path) -> list[Path]:
+    """The playbooks in a folder: ``*.toml``, leaving out hidden files (an edit in
+    progress is kept as ``.name.toml`` until it is valid)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("."))
+
+
 def load_catalog(home: Path) -> Catalog:
     """Load the defaults, then the user's folder over them."""
     found: dict[str, Playbook] = {}
     broken: list[PlaybookError] = []
+    defaults = {p.stem for p in playbook_files(default_dir())}
     for folder, origin in ((default_dir(), "default"), (user_dir(home), "user")):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.toml")):
+        for path in playbook_files(folder):
             try:
                 playbook = load_file(path, origin=origin)
             except PlaybookError as exc:
@@ -562,4 +637,7 @@ def load_catalog(home: Path) -> Catalog:
                 found.pop(path.stem, None)
                 continue
             found[playbook.id] = playbook
-    return Catalog(found, broken)
+    overridden = {pid for pid, p in found.items() if p.origin == "user" and pid in defaults} | {
+        Path(e.problems[0].path).stem for e in broken if e.problems
+    } & defaults
+    return Catalog(found, broken, overridden)

@@ -104,9 +104,9 @@ def root(
         typer.echo(ctx.get_help())
 
 
-from . import walk_cmd, cases_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
+from . import walk_cmd, cases_cmd, playbook_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
 
-__all__ = ["app", "cases_cmd", "config_cmd", "main", "walk_cmd"]
+__all__ = ["app", "cases_cmd", "config_cmd", "main", "playbook_cmd", "walk_cmd"]
 
 
 def main() -> None:

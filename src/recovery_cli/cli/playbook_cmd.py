@@ -1,0 +1,293 @@
+"""``recover playbook ...``: list, show, create, edit, check, and the JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from . import State, app
+
+if TYPE_CHECKING:
+    from ..errors import Problem
+    from ..playbook import Catalog, Playbook
+    from ..prompter import Prompter
+
+playbook_app = typer.Typer(
+    help="List, show, create, edit and check playbooks (the routines a walk follows)."
+)
+app.add_typer(playbook_app, name="playbook")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and editors.")]
+
+
+def _catalog(state: State) -> Catalog:
+    from ..playbook import load_catalog
+
+    return load_catalog(state.home)
+
+
+def _origin(catalog: Catalog, playbook: Playbook) -> str:
+    if playbook.origin == "default":
+        return "shipped"
+    return "yours, overrides shipped" if playbook.id in catalog.overridden else "yours"
+
+
+@playbook_app.command("list")
+def list_playbooks(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the playbooks in use: id, title, steps, and where each comes from."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .output import console
+
+    state: State = ctx.obj
+    catalog = _catalog(state)
+    rows = [
+        {
+            "id": p.id,
+            "title": p.title,
+            "steps": len(p.steps),
+            "origin": _origin(catalog, p),
+            "path": p.source,
+        }
+        for p in sorted(catalog.playbooks.values(), key=lambda p: p.id)
+    ]
+    broken = [{"path": e.problems[0].path, "problems": len(e.problems)} for e in catalog.broken]
+    if as_json:
+        typer.echo(json.dumps({"playbooks": rows, "broken": broken}, indent=2))
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ID", "Title", "Steps", "From"):
+        table.add_column(column, no_wrap=column != "Title")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), Text(str(row["title"])), str(row["steps"]), str(row["origin"])
+        )
+    console().print(table)
+    for item in broken:
+        typer.echo(
+            f"Warning: {item['path']} does not load ({item['problems']} problems); "
+            "see: recover playbook check",
+            err=True,
+        )
+
+
+@playbook_app.command("show")
+def show_playbook(
+    ctx: typer.Context,
+    playbook_id: Annotated[str, typer.Argument(metavar="ID", help="Playbook id.")],
+) -> None:
+    """Show a playbook's steps as the operator will see them."""
+    from rich.console import Group
+    from rich.rule import Rule
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..errors import NotFoundError
+    from .output import console
+
+    state: State = ctx.obj
+    catalog = _catalog(state)
+    playbook = catalog.get(playbook_id)
+    if playbook is None:
+        broken = catalog.error_for(playbook_id)
+        if broken is not None:
+            raise broken
+        raise NotFoundError(f"no playbook {playbook_id!r}", hint="See: recover playbook list")
+    parts: list[object] = [
+        Rule(Text(f"{playbook.title} ({playbook.id})"), align="left"),
+        Text(f"{playbook.summary}\nFrom: {_origin(catalog, playbook)} · {playbook.source}"),
+    ]
+    if playbook.goodwill_limit:
+        parts.append(Text(f"Goodwill limit: {playbook.goodwill_limit}"))
+    for number, step in enumerate(playbook.steps, start=1):
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True, min_width=7)
+        grid.add_column()
+        if step.when:
+            grid.add_row("ONLY IF", Text(_condition(step.when)))
+        if step.say:
+            grid.add_row("SAY", Text(step.say))
+        if step.do:
+            grid.add_row("DO", Text(step.do))
+        if step.ask:
+            kind = (
+                f" ({step.ask.type}: {', '.join(step.ask.choices)})"
+                if step.ask.choices
+                else (f" ({step.ask.type})")
+            )
+            grid.add_row("ASK", Text(f"{step.ask.prompt}{kind} → ${step.ask.key}"))
+        for n, offer in enumerate(step.offer, start=1):
+            extra = " · ".join(x for x in (offer.kind, offer.amount) if x)
+            grid.add_row(
+                "OFFER" if n == 1 else "",
+                Text(f"{n}. {offer.label}" + (f"  ({extra})" if extra else "")),
+            )
+        if step.offer:
+            grid.add_row("", Text(f"pick {step.pick} · chosen ids → ${step.id}", style="dim"))
+        if step.follow_up:
+            grid.add_row("LATER", Text(f"after {step.follow_up.after}: {step.follow_up.say}"))
+        parts.append(Text(f"\n{number}. {step.title}  [{step.id}]", style="bold cyan"))
+        parts.append(grid)
+    console().print(Group(*parts))  # type: ignore[arg-type]
+
+
+def _condition(when: Mapping[str, object]) -> str:
+    def one(key: str, value: object) -> str:
+        if isinstance(value, bool):
+            return f"{key} is {'yes' if value else 'no'}"
+        if isinstance(value, list):
+            return f"{key} is one of {', '.join(map(str, value))}"
+        return f"{key} is {value}"
+
+    return " and ".join(one(k, v) for k, v in when.items())
+
+
+@playbook_app.command("new")
+def new_playbook(
+    ctx: typer.Context,
+    playbook_id: Annotated[str, typer.Argument(metavar="ID", help="Id of the new playbook.")],
+    source: Annotated[
+        str | None,
+        typer.Option("--from", metavar="OTHER", help="Start from a copy of this playbook."),
+    ] = None,
+) -> None:
+    """Write a new playbook into your playbook folder: a commented scaffold, or a copy of
+    OTHER. A playbook with the id of a shipped one replaces it everywhere."""
+    from .. import authoring
+
+    state: State = ctx.obj
+    catalog = _catalog(state)
+    path = authoring.create(state.home, catalog, playbook_id, source)
+    typer.echo(str(path))
+    shipped = catalog.get(playbook_id)
+    if shipped is not None and shipped.origin == "default":
+        typer.echo(f"Your copy now replaces the shipped {playbook_id!r}.", err=True)
+    typer.echo(f"Edit it with: recover playbook edit {playbook_id}", err=True)
+
+
+@playbook_app.command("edit")
+def edit_playbook(
+    ctx: typer.Context,
+    playbook_id: Annotated[str, typer.Argument(metavar="ID", help="Playbook id.")],
+) -> None:
+    """Open a playbook in your editor ($VISUAL or $EDITOR) and check it when you close
+    the editor. An invalid file is never put in place: fix it, or discard the change."""
+    from .. import authoring
+    from .. import prompter as prompting
+    from ..lint import check_text
+    from .output import console
+
+    state: State = ctx.obj
+    out = console()
+    asker = prompting.open_prompter(out)
+    command = authoring.editor_command()
+    edit = authoring.start_edit(state.home, _catalog(state), playbook_id)
+    if edit.copied_default:
+        typer.echo(f"Editing a copy of the shipped {playbook_id!r}; saved, it replaces it.")
+    if edit.resumed_draft:
+        typer.echo(f"Carrying on with the unfinished edit in {edit.draft}.")
+    while True:
+        try:
+            authoring.run_editor(command, edit.draft)
+        except Exception:
+            if not edit.changed():
+                edit.discard()
+            else:
+                typer.echo(f"Your draft is kept in {edit.draft}; edit again to continue.")
+            raise
+        if not edit.changed():
+            edit.discard()
+            typer.echo(f"No changes; {edit.path.name} is as it was.")
+            return
+        problems = check_text(edit.draft.read_bytes(), str(edit.path), stem=playbook_id)
+        errors = [p for p in problems if p.severity == "error"]
+        _print_problems(problems)
+        if not errors:
+            edit.save()
+            typer.echo(f"Saved {edit.path}")
+            return
+        answer = _ask_again(asker)
+        if answer == "discard":
+            edit.discard()
+            typer.echo(f"Discarded the change; {edit.path.name} is as it was.")
+            raise typer.Exit(3)
+
+
+def _ask_again(asker: Prompter) -> str:
+    while True:
+        choice = asker.ask("Edit again (e) or discard the change (d)? [e]: ").strip().lower()
+        if choice in ("", "e", "edit"):
+            return "edit"
+        if choice in ("d", "discard"):
+            return "discard"
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+
+
+@playbook_app.command("check")
+def check_playbooks(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[PATH]...",
+            help="Files to check (default: every playbook in use).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check playbooks for errors and warnings, each as path:line:col: message. Exits
+    3 when any file has an error."""
+    from ..lint import check_file
+    from ..playbook import default_dir, playbook_files, user_dir
+
+    state: State = ctx.obj
+    if paths:
+        files = [(p, "user") for p in paths]
+    else:
+        mine = {p.stem for p in playbook_files(user_dir(state.home))}
+        files = [(p, "default") for p in playbook_files(default_dir()) if p.stem not in mine]
+        files += [(p, "user") for p in playbook_files(user_dir(state.home))]
+    problems = [problem for path, origin in files for problem in check_file(path, origin=origin)]
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "files": [str(path) for path, _ in files],
+                    "errors": errors,
+                    "warnings": warnings,
+                    "problems": [p.as_dict() for p in problems],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for problem in problems:
+            typer.echo(str(problem))
+        typer.echo(
+            f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
+            f"{errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}",
+            err=True,
+        )
+    if errors:
+        raise typer.Exit(3)
+
+
+@playbook_app.command("schema")
+def schema(ctx: typer.Context) -> None:
+    """Print the JSON Schema of the playbook format (for editor completion and checks)."""
+    from ..playbook import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
