@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,12 +212,21 @@ def editor_command() -> list[str]:
 def run_editor(command: list[str], path: Path) -> None:
     """Open ``path`` in the editor and wait; RecoverError if it fails to run or exits
     with an error."""
+    # Ctrl-C in the editor is the editor's business: don't let it kill us (and,
+    # through us, the editor) while the seller is typing.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        result = subprocess.run([*command, str(path)], check=False)
+        result = subprocess.run([*command, str(path)], check=False, preexec_fn=_default_sigint)
     except OSError as exc:
         raise RecoverError(
             f"could not start the editor {command[0]!r}: {exc.strerror or exc}",
             hint="Set EDITOR to an editor you have.",
         ) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if result.returncode != 0:
         raise RecoverError(f"the editor exited with status {result.returncode}")
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

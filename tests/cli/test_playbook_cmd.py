@@ -288,3 +288,28 @@ def test_schema_validates_every_shipped_playbook_and_rejects_what_the_loader_rej
         broken = json.loads(json.dumps(good))
         change(broken)
         assert not validator.is_valid(broken), broken
+
+
+def test_ctrl_c_at_the_edit_again_question_keeps_the_draft(
+    run: Run, home: Path, editor: Callable[..., Path], user_playbook: Callable[[str, str], Path]
+) -> None:
+    path = user_playbook("sample", SAMPLE)
+    editor(BROKEN)
+    result = run("playbook", "edit", "sample", answers=["^C"])
+    assert result.exit_code == 130
+    draft = home / "playbooks" / ".sample.toml"
+    assert f"Stopped. Your draft is kept in {draft}" in result.stderr
+    assert draft.read_text() == BROKEN and path.read_text() == SAMPLE
+    # A draft is never offered as a playbook.
+    ids = [p["id"] for p in json.loads(run("playbook", "list", "--json").stdout)["playbooks"]]
+    assert ids.count("sample") == 1
+
+
+def test_discarding_an_edit_of_a_shipped_playbook(
+    run: Run, home: Path, editor: Callable[..., Path]
+) -> None:
+    editor(BROKEN)
+    result = run("playbook", "edit", "heard", answers=["d"])
+    assert result.exit_code == 3
+    assert "Discarded the change; the shipped 'heard' stays in use." in result.stdout
+    assert not (home / "playbooks" / "heard.toml").exists()

@@ -179,6 +179,7 @@ def edit_playbook(
     the editor. An invalid file is never put in place: fix it, or discard the change."""
     from .. import authoring
     from .. import prompter as prompting
+    from ..errors import WalkInterrupted
     from ..lint import check_text
     from .output import console
 
@@ -211,10 +212,21 @@ def edit_playbook(
             edit.save()
             typer.echo(f"Saved {edit.path}")
             return
-        answer = _ask_again(asker)
+        try:
+            answer = _ask_again(asker)
+        except prompting.Interrupted as stop:
+            raise WalkInterrupted(
+                f"Stopped. Your draft is kept in {edit.draft}; edit again to continue.",
+                exit_code=stop.exit_code,
+            ) from None
         if answer == "discard":
             edit.discard()
-            typer.echo(f"Discarded the change; {edit.path.name} is as it was.")
+            kept = (
+                f"the shipped {playbook_id!r} stays in use"
+                if edit.copied_default
+                else f"{edit.path.name} is as it was"
+            )
+            typer.echo(f"Discarded the change; {kept}.")
             raise typer.Exit(3)
 
 
