@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from .errors import StorageError
 
@@ -73,3 +75,29 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
             hint="Nothing already saved was changed. Free some space or fix permissions, "
             "then try again.",
         ) from None
+
+
+@contextlib.contextmanager
+def atomic_text_writer(path: Path) -> Iterator[TextIO]:
+    """A text file to stream into that appears at ``path`` (0600) only once complete;
+    on any error nothing is left behind and an existing file is untouched."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

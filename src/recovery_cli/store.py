@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -50,6 +51,14 @@ class Damaged:
 
     path: Path
     reason: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A case together with its file's JSON as stored (unknown fields included)."""
+
+    data: dict[str, Any]
+    case: Case
 
 
 def encode(case: Case) -> bytes:
@@ -167,6 +176,10 @@ class Store:
             raise StorageError(f"cannot read {self.cases_dir}: {exc.strerror or exc}") from None
         return [int(m.group(1)) for m in map(_ID_FILE.match, names) if m]
 
+    def count(self) -> int:
+        """How many case files there are (damaged ones included)."""
+        return len(self._numbers())
+
     def load(self, case_id: str) -> Case:
         """Load one case; NotFoundError or DamagedCaseError when it cannot be had."""
         case_id = parse_case_id(case_id)
@@ -183,6 +196,11 @@ class Store:
 
     @staticmethod
     def _decode(path: Path, raw: bytes) -> Case:
+        return Store._parse(path, raw)[1]
+
+    @staticmethod
+    def _parse(path: Path, raw: bytes) -> tuple[dict[str, Any], Case]:
+        """The case file's JSON as stored, and the case it describes."""
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -201,7 +219,7 @@ class Store:
                 hint="Upgrade recover to work with this case.",
             )
         try:
-            return Case.model_validate(data)
+            return data, Case.model_validate(data)
         except ValidationError as exc:
             fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})[:3]
             raise DamagedCaseError(
@@ -220,6 +238,22 @@ class Store:
                 yield Damaged(path, f"cannot read: {exc.strerror or exc}")
             except DamagedCaseError as exc:
                 yield Damaged(path, exc.message)
+
+    def iter_stored(self, *, newest_first: bool = False) -> Iterator[Stored | Damaged]:
+        """Every case with its JSON exactly as stored (for exports), oldest first
+        unless asked otherwise; unreadable files come as Damaged."""
+        for number in sorted(self._numbers(), reverse=newest_first):
+            path = self.cases_dir / f"{number}.json"
+            try:
+                data, case = self._parse(path, path.read_bytes())
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                yield Damaged(path, f"cannot read: {exc.strerror or exc}")
+            except DamagedCaseError as exc:
+                yield Damaged(path, exc.message)
+            else:
+                yield Stored(data, case)
 
     def list_cases(
         self, *, status: str | None = None, limit: int | None = None

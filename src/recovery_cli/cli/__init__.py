@@ -68,6 +68,9 @@ app = typer.Typer(
     help="Turn an upset customer into a loyal one: walk a recovery playbook on a live "
     "call and keep every case on disk.",
     pretty_exceptions_show_locals=False,
+    # Plain help and usage errors: the same "Error: ..." shape as every other error,
+    # no boxes to break in a narrow terminal, and no Rich import for --help.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -104,9 +107,9 @@ def root(
         typer.echo(ctx.get_help())
 
 
-from . import walk_cmd, cases_cmd, playbook_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
+from . import walk_cmd, cases_cmd, export_cmd, playbook_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
 
-__all__ = ["app", "cases_cmd", "config_cmd", "main", "playbook_cmd", "walk_cmd"]
+__all__ = ["app", "cases_cmd", "config_cmd", "export_cmd", "main", "playbook_cmd", "walk_cmd"]
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from ..case import StepRecord
 
 
-def _status_option(text: str | None) -> str | None:
+def status_option(text: str | None) -> str | None:
+    """Accept a status as people write it (awaiting-follow-up) and normalise it."""
     if text is None:
         return None
     from typing import get_args
@@ -32,7 +33,7 @@ def list_command(
         str | None,
         typer.Option(
             help="Only cases with this status: open, awaiting-follow-up or closed.",
-            callback=_status_option,
+            callback=status_option,
             show_default=False,
         ),
     ] = None,
