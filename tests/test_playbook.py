@@ -258,3 +258,37 @@ def test_key_positions_cover_tables_inline_tables_and_arrays() -> None:
     assert positions[("arr", 1, "h")] == (8, 1)
     assert positions[("arr", 1, "sub", 0, "i")] == (12, 1)
     assert ("not",) not in positions
+
+
+def test_a_byte_order_mark_is_accepted() -> None:
+    raw = b"\xef\xbb\xbf" + (HEAD + '[[steps]]\nid = "a"\ndo = "x"\n').encode()
+    assert parse_playbook(raw, "pb.toml").id == "pb"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('goodwill_limit = "50.00\\n"', "goodwill_limit: not a valid amount"),
+        (
+            '[[steps]]\nid = "a"\noffer = [{ id = "r", label = "R", amount = "${order_value" }]',
+            "steps[0].offer[0].amount: not a valid amount",
+        ),
+    ],
+)
+def test_amounts_must_match_exactly(line: str, message: str) -> None:
+    text = HEAD + line + '\n[[steps]]\nid = "z"\ndo = "x"\n'
+    assert any(message in p for p in problems(text))
+
+
+def test_condition_messages_speak_toml() -> None:
+    text = HEAD + (
+        '[[steps]]\nid = "a"\n'
+        'ask = { key = "size", prompt = "?", type = "choice", choices = ["s", "l"] }\n'
+        '[[steps]]\nid = "b"\nwhen = { size = true }\ndo = "x"\n'
+        '[[steps]]\nid = "c"\nwhen = { size = 0 }\ndo = "x"\n'
+    )
+    assert problems(text) == [
+        "pb.toml:8:10: steps[1].when.size: 'size' is not yes/no: compare it with one of s, l",
+        "pb.toml:12:10: steps[2].when.size: "
+        "a condition compares with true, false, a text value or a list of them",
+    ]

@@ -30,13 +30,13 @@ from pydantic import (
 
 from . import render, values
 from .errors import PlaybookError, Problem
-from .toml_positions import key_positions, nearest_position
+from .toml_positions import key_positions, nearest_position, open_at_end
 
 MAX_PLAYBOOK_BYTES = 1_000_000
-SAY_MAX = 600
 
 _MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
-_AMOUNT_PATTERN = r"^(\d{1,12}(\.\d{1,2})?|\$\{?[a-z_][a-z0-9_]*\}?)$"
+_PLACEHOLDER_AMOUNT = r"\$(?:[a-z_][a-z0-9_]*|\{[a-z_][a-z0-9_]*\})"
+_AMOUNT_PATTERN = rf"^(\d{{1,12}}(\.\d{{1,2}})?|{_PLACEHOLDER_AMOUNT})$"
 _DELAY_PATTERN = r"^\s*\d{1,4}\s*[hdw]\s*$"
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -77,7 +77,7 @@ class Offer(_Model):
     @field_validator("amount")
     @classmethod
     def _amount(cls, value: str | None) -> str | None:
-        if value is None or values.is_money(value) or re.fullmatch(r"\$\{?[a-z_]\w*\}?", value):
+        if value is None or values.is_money(value) or re.fullmatch(_PLACEHOLDER_AMOUNT, value):
             return value
         raise ValueError('not a valid amount: write "19.50" or "$order_value"')
 
@@ -321,12 +321,13 @@ def _structure_problems(
         path = _data_path(data, tuple(item["loc"]))
         if path in problems:
             # Several union members failed at one place: say so once.
+            message = (
+                "a condition compares with true, false, a text value or a list of them"
+                if "when" in path
+                else "not a valid value here"
+            )
             problems[path] = Problem(
-                label,
-                problems[path].line,
-                problems[path].column,
-                field_path(path),
-                "not a valid value here",
+                label, problems[path].line, problems[path].column, field_path(path), message
             )
             continue
         line, col = nearest_position(positions, path)
@@ -475,6 +476,9 @@ class _Checker:
             if source is None:
                 continue  # that step has its own errors; its answer type is unknown
             wanted = expected if isinstance(expected, list) else [expected]
+            if not wanted:
+                self.add(path, "an empty list matches nothing: name at least one value")
+                continue
             kind = source.capture_type
             if kind == "yesno":
                 if not isinstance(expected, bool):
@@ -484,7 +488,13 @@ class _Checker:
                     source.ask.choices if source.ask is not None else [o.id for o in source.offer]
                 )
                 for value in wanted:
-                    if value not in allowed:
+                    if isinstance(value, bool):
+                        self.add(
+                            path,
+                            f"'{key}' is not yes/no: compare it with one of "
+                            f"{', '.join(map(str, allowed))}",
+                        )
+                    elif value not in allowed:
                         self.add(path, f"'{value}' is not one of {', '.join(map(str, allowed))}")
             else:
                 self.add(path, "conditions can test yes/no, choice and offer answers only")
@@ -520,6 +530,29 @@ def _position_of_offset(raw: bytes, offset: int) -> tuple[int, int]:
     return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
 
 
+def _parse_toml(text: str, label: str) -> dict[str, Any]:
+    """``tomllib.loads`` with its errors turned into one positioned problem."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        _, deep = open_at_end(text)
+        line, col = deep or (1, 1)
+        message = "TOML syntax: arrays or tables nested too deeply"
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_AT.match(str(exc))
+        if match:
+            line, col, message = int(match["line"]), int(match["col"]), match["msg"]
+        else:
+            # "at end of document": point where the thing left open began.
+            message = str(exc).replace(" (at end of document)", "")
+            opened, _ = open_at_end(text)
+            lines = text.rstrip("\n").split("\n")
+            line, col = opened or (len(lines), len(lines[-1]) + 1)
+            message += " (still open at the end of the file)"
+        message = f"TOML syntax: {message}"
+    raise PlaybookError([Problem(label, line, col, "", message)])
+
+
 _TOML_AT = re.compile(r"^(?P<msg>.*?) \(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
 
 
@@ -530,21 +563,14 @@ def parse_playbook(raw: bytes, label: str, *, stem: str | None = None) -> Playbo
             [Problem(label, 1, 1, "", f"too large for a playbook ({len(raw):,} bytes)")]
         )
     try:
-        text = raw.decode("utf-8")
+        # utf-8-sig: some editors start a file with an invisible byte order mark.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, col = _position_of_offset(raw, exc.start)
         raise PlaybookError([Problem(label, line, col, "", "not UTF-8 text")]) from None
     if not text.strip():
         raise PlaybookError([Problem(label, 1, 1, "", "the file is empty")])
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _TOML_AT.match(str(exc))
-        if match:
-            line, col, msg = int(match["line"]), int(match["col"]), match["msg"]
-        else:
-            line, col, msg = 1, 1, str(exc)
-        raise PlaybookError([Problem(label, line, col, "", f"TOML syntax: {msg}")]) from None
+    data = _parse_toml(text, label)
     positions = key_positions(text)
     problems: list[Problem] = []
     try:

@@ -9,6 +9,8 @@ inline tables and arrays, and records the first position of every path such as
 
 from __future__ import annotations
 
+import tomllib
+
 Path = tuple[str | int, ...]
 Position = tuple[int, int]
 
@@ -24,6 +26,7 @@ class _Scanner:
         self.positions: dict[Path, Position] = {}
         # Number of elements seen so far for each array of tables, by resolved path.
         self.aot_counts: dict[Path, int] = {}
+        self.header_at: Position = (1, 1)
 
     # -- low level -------------------------------------------------------------------
     def pos(self) -> Position:
@@ -108,8 +111,9 @@ class _Scanner:
         self.advance()
         raw = self.text[start:end]
         if quote == '"' and "\\" in raw:
-            # Keys with escapes are rare; decode the common ones for matching.
-            raw = raw.encode("utf-8").decode("unicode_escape", errors="replace")
+            # Let TOML itself decode the escapes (the text is known to be valid).
+            decoded = tomllib.loads(f'k = "{raw}"')["k"]
+            return str(decoded)
         return raw
 
     def read_value(self, path: Path) -> None:
@@ -171,13 +175,16 @@ class _Scanner:
         path: Path = ()
         for name in names:
             path = (*path, name)
+            # A header like [steps.ask] creates its parents implicitly: they are
+            # "defined" at this header as far as an error message is concerned.
+            self.record(path, self.header_at)
             count = self.aot_counts.get(path)
             if count:
                 path = (*path, count - 1)
         return path
 
     def read_header(self) -> Path:
-        at = self.pos()
+        at = self.header_at = self.pos()
         array = self.peek(2) == "[["
         self.advance(2 if array else 1)
         parts = self.read_dotted_key()
@@ -219,3 +226,52 @@ def nearest_position(positions: dict[Path, Position], path: Path) -> Position:
         if found:
             return found
     return (1, 1)
+
+
+def open_at_end(text: str, *, deeper_than: int = 64) -> tuple[Position | None, Position | None]:
+    """For TOML that failed to parse: where an unterminated string or the innermost
+    unclosed bracket began (None if neither is open at the end), and where nesting
+    first went deeper than ``deeper_than`` (None if it never did).
+
+    A plain lexical pass: strings, comments and brackets, nothing more.
+    """
+    line, line_start, i = 1, 0, 0
+    stack: list[Position] = []
+    deep: Position | None = None
+    string: tuple[str, Position] | None = None
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        at = (line, i - line_start + 1)
+        if string is not None:
+            quote, _ = string
+            if quote in ('"', '"""') and ch == "\\":
+                i += 2
+                continue
+            if text.startswith(quote, i):
+                string = None
+                i += len(quote)
+                continue
+            if ch == "\n" and len(quote) == 1:
+                string = None  # single-line strings end at the line (tomllib said why)
+        elif ch == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        elif ch in "\"'":
+            quote = ch * 3 if text.startswith(ch * 3, i) else ch
+            string = (quote, at)
+            i += len(quote)
+            continue
+        elif ch in "[{":
+            stack.append(at)
+            if deep is None and len(stack) > deeper_than:
+                deep = at
+        elif ch in "]}" and stack:
+            stack.pop()
+        if ch == "\n":
+            line, line_start = line + 1, i + 1
+        i += 1
+    if string is not None:
+        return string[1], deep
+    return (stack[-1] if stack else None), deep

@@ -23,16 +23,16 @@ def parse_money(text: str) -> Decimal:
     Raises ValueError with a message fit for the operator.
     """
     cleaned = text.strip().lstrip(_CURRENCY_SIGNS).strip()
-    if _GROUPED.match(cleaned):
+    if _GROUPED.fullmatch(cleaned):
         cleaned = cleaned.replace(",", "")
-    if not _MONEY.match(cleaned):
+    if not _MONEY.fullmatch(cleaned):
         raise ValueError("not an amount: use digits with up to two decimals, like 19.50")
     return Decimal(cleaned).quantize(CENT)
 
 
 def is_money(text: str) -> bool:
     """Whether ``text`` is a plain amount as written in a playbook (``"19.50"``)."""
-    return bool(_MONEY.match(text))
+    return bool(_MONEY.fullmatch(text))
 
 
 def format_money(amount: Decimal, currency: str = "") -> str:
@@ -64,7 +64,7 @@ def parse_yes_no(text: str) -> bool:
 
 def parse_delay(text: str) -> timedelta:
     """``"3d"``, ``"12h"``, ``"2w"`` -> timedelta."""
-    match = _DELAY.match(text)
+    match = _DELAY.fullmatch(text)
     if not match:
         raise ValueError("not a delay: use a number and h, d or w, like 3d")
     amount, unit = int(match.group(1)), match.group(2)
