@@ -149,6 +149,29 @@ def csv_row(case: Case) -> list[str]:
     return [neutralise(text[c]) if c in text else plain[c] for c in CSV_COLUMNS]
 
 
+def summary(case: Case) -> dict[str, object]:
+    """The case in brief, for ``recover list --json`` (keys documented in the README)."""
+    pending = case.pending_follow_ups()
+    return {
+        "id": case.id,
+        "status": case.status,
+        "created_at": _time(case.created_at),
+        "updated_at": _time(case.updated_at),
+        "walk_completed_at": _time(case.walk_completed_at) or None,
+        "customer": {
+            "name": case.customer.name,
+            "email": case.customer.email,
+            "order": case.customer.order,
+        },
+        "playbook": {"id": case.playbook.id, "title": case.playbook.title},
+        "steps_recorded": len(case.steps),
+        "remedy_total": _money(case.remedy_total()),
+        "currency": case.currency,
+        "follow_ups_pending": len(pending),
+        "next_follow_up_due": _time(pending[0].due_at) if pending else None,
+    }
+
+
 def select(items: Iterable[Stored | Damaged], filters: Filters) -> Iterator[Stored | Damaged]:
     """The stored cases that pass the filters; damaged files pass through (to be
     reported by the caller)."""

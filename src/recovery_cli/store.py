@@ -182,6 +182,10 @@ class Store:
 
     def load(self, case_id: str) -> Case:
         """Load one case; NotFoundError or DamagedCaseError when it cannot be had."""
+        return self.load_stored(case_id).case
+
+    def load_stored(self, case_id: str) -> Stored:
+        """One case with its JSON as stored."""
         case_id = parse_case_id(case_id)
         path = self.path_for(case_id)
         try:
@@ -192,7 +196,7 @@ class Store:
             ) from None
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        return self._decode(path, raw)
+        return Stored(*self._parse(path, raw))
 
     @staticmethod
     def _decode(path: Path, raw: bytes) -> Case:

@@ -289,9 +289,7 @@ class Walk:
         if command == "back":
             return self.back()
         if command == "skip":
-            if step.ask is not None and step.ask.required:
-                return Reply("invalid", "This step needs an answer; it cannot be skipped.")
-            return self._finish(step, now, status="skipped")
+            return self.skip(now)
         if command == "unknown":
             return Reply("invalid", f"Unknown command {text.split()[0]!r}. {HINT}")
         if not text and self.is_done(step):
@@ -300,6 +298,16 @@ class Walk:
             return self._apply(step, text, now)
         except ValueError as exc:
             return Reply("invalid", str(exc))
+
+    def skip(self, now: datetime, *, force: bool = False) -> Reply:
+        """Skip the current step (a required one only with ``force``: an answers
+        file that lacks it is being checked and will not be saved)."""
+        step = self.current
+        if step is None:
+            return Reply("finished")
+        if step.ask is not None and step.ask.required and not force:
+            return Reply("invalid", "This step needs an answer; it cannot be skipped.")
+        return self._finish(step, now, status="skipped")
 
     def _apply(self, step: Step, text: str, now: datetime) -> Reply:
         if step.ask is not None:
@@ -341,8 +349,9 @@ class Walk:
             elif any(o.id == part.lower() for o in step.offer):
                 offer_id = part.lower()
             else:
+                ids = ", ".join(o.id for o in step.offer)
                 raise ValueError(
-                    f"'{part}' is not on the menu: use numbers 1 to {len(step.offer)}."
+                    f"'{part}' is not on the menu: use numbers 1 to {len(step.offer)} (or {ids})."
                 )
             if offer_id not in picked:
                 picked.append(offer_id)

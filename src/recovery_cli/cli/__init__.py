@@ -35,6 +35,11 @@ class State:
         return resolve_home(self.home_option)
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON (keys documented in the README).")
+]
+
+
 def report(error: RecoverError) -> None:
     """Print an error the one way errors are printed: ``Error: ...`` on stderr."""
     # After the terminal closed there is nobody to tell; the exit code still says it.

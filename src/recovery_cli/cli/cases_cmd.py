@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import State, app
+from . import JsonOption, State, app
+from .completion import complete_case_ids
 
 if TYPE_CHECKING:
     from ..case import StepRecord
@@ -39,15 +40,17 @@ def list_command(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many cases to show.")] = 20,
     show_all: Annotated[bool, typer.Option("--all", help="Show every case.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List cases, newest first: status, customer, playbook, how far the walk got, age."""
     from rich.table import Table
     from rich.text import Text
 
     from ..case import STATUS_LABELS, Case
+    from ..export import summary
     from ..store import Store
     from ..values import format_money
-    from .output import age, console
+    from .output import age, console, print_json
 
     state: State = ctx.obj
     store = Store(state.home)
@@ -55,9 +58,13 @@ def list_command(
     for column in ("ID", "Status", "Customer", "Playbook", "Walk", "Remedies", "Age"):
         table.add_column(column, no_wrap=column != "Customer")
     shown = 0
+    found: list[dict[str, object]] = []
     for item in store.list_cases(status=status, limit=None if show_all else limit):
         if not isinstance(item, Case):
             typer.echo(f"Warning: {item.reason}", err=True)
+            continue
+        if as_json:
+            found.append(summary(item))
             continue
         total = item.remedy_total()
         table.add_row(
@@ -70,6 +77,9 @@ def list_command(
             age(item.created_at),
         )
         shown += 1
+    if as_json:
+        print_json(found)
+        return
     out = console()
     if shown == 0:
         out.print("No cases yet. Start one with: recover new" if status is None else "No cases.")
@@ -81,26 +91,34 @@ def list_command(
 def show_command(
     ctx: typer.Context,
     case_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Case id, as shown by list.", show_default=False)
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="Case id, as shown by list.",
+            show_default=False,
+            autocompletion=complete_case_ids,
+        ),
     ],
+    as_json: JsonOption = False,
 ) -> None:
     """Show one case in full: customer, every step, remedies, follow-ups, outcome."""
     from rich.console import Group
-    from rich.rule import Rule
     from rich.table import Table
     from rich.text import Text
 
     from ..case import STATUS_LABELS
     from ..store import Store
     from ..values import format_money
-    from .output import console, local_time
+    from .output import console, heading, local_time, print_json
 
     state: State = ctx.obj
-    case = Store(state.home).load(case_id)
+    stored = Store(state.home).load_stored(case_id)
+    if as_json:
+        print_json(stored.data)
+        return
+    case = stored.case
     out = console()
-    parts: list[object] = [
-        Rule(Text(f"Case {case.id} · {STATUS_LABELS[case.status]}"), align="left"),
-    ]
+    parts: list[object] = [heading(out, f"Case {case.id} · {STATUS_LABELS[case.status]}")]
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import State, app
+from . import JsonOption, State, app
 
 config_app = typer.Typer(
     help="Show or change your settings (config.toml in the home folder).",
@@ -16,7 +16,7 @@ app.add_typer(config_app, name="config")
 
 
 @config_app.callback()
-def config_show(ctx: typer.Context) -> None:
+def config_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show your settings and where they are kept."""
     if ctx.invoked_subcommand is not None:
         return
@@ -24,10 +24,13 @@ def config_show(ctx: typer.Context) -> None:
     from rich.text import Text
 
     from ..config import SETTINGS, config_path, load_settings
-    from .output import console
+    from .output import console, print_json
 
     state: State = ctx.obj
     settings = load_settings(state.home).as_dict()
+    if as_json:
+        print_json({**settings, "file": str(config_path(state.home))})
+        return
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("Setting", "Value", "Meaning"):
         table.add_column(column)

@@ -11,14 +11,41 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
+
+
+# Piped output is for other programs: lay tables out as wide as their content, so no
+# cell is ever wrapped or cut; a person's terminal gets its own width.
+PIPE_WIDTH = 100_000
 
 
 def console(*, stderr: bool = False) -> Console:
     """A console that never interprets markup, emoji codes or 'highlights' data."""
     from rich.console import Console
 
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    out = Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    if not out.is_terminal:
+        out = Console(stderr=stderr, markup=False, emoji=False, highlight=False, width=PIPE_WIDTH)
+    return out
+
+
+def heading(out: Console, title: str) -> RenderableType:
+    """A rule with a title on a terminal; the bare title when piped."""
+    from rich.rule import Rule
+    from rich.text import Text
+
+    if out.is_terminal:
+        return Rule(Text(title), align="left")
+    return Text(title, style="bold")
+
+
+def print_json(data: object) -> None:
+    """Plain JSON on stdout: no colour, no wrapping, keys in a stable order."""
+    import json
+
+    import typer
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def age(then: datetime, now: datetime | None = None) -> str:

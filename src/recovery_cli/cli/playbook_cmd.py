@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import State, app
+from . import JsonOption, State, app
+from .completion import complete_playbook_ids
 
 if TYPE_CHECKING:
     from ..errors import Problem
@@ -20,8 +21,6 @@ playbook_app = typer.Typer(
     help="List, show, create, edit and check playbooks (the routines a walk follows)."
 )
 app.add_typer(playbook_app, name="playbook")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and editors.")]
 
 
 def _catalog(state: State) -> Catalog:
@@ -79,16 +78,18 @@ def list_playbooks(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @playbook_app.command("show")
 def show_playbook(
     ctx: typer.Context,
-    playbook_id: Annotated[str, typer.Argument(metavar="ID", help="Playbook id.")],
+    playbook_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Playbook id.", autocompletion=complete_playbook_ids)
+    ],
+    as_json: JsonOption = False,
 ) -> None:
     """Show a playbook's steps as the operator will see them."""
     from rich.console import Group
-    from rich.rule import Rule
     from rich.table import Table
     from rich.text import Text
 
     from ..errors import NotFoundError
-    from .output import console
+    from .output import console, heading, print_json
 
     state: State = ctx.obj
     catalog = _catalog(state)
@@ -98,8 +99,19 @@ def show_playbook(
         if broken is not None:
             raise broken
         raise NotFoundError(f"no playbook {playbook_id!r}", hint="See: recover playbook list")
+    if as_json:
+        print_json(
+            {
+                **playbook.model_dump(mode="json", exclude_none=True),
+                "origin": _origin(catalog, playbook),
+                "path": playbook.source,
+                "hash": playbook.digest,
+            }
+        )
+        return
+    out = console()
     parts: list[object] = [
-        Rule(Text(f"{playbook.title} ({playbook.id})"), align="left"),
+        heading(out, f"{playbook.title} ({playbook.id})"),
         Text(f"{playbook.summary}\nFrom: {_origin(catalog, playbook)} · {playbook.source}"),
     ]
     if playbook.goodwill_limit:
@@ -133,7 +145,7 @@ def show_playbook(
             grid.add_row("LATER", Text(f"after {step.follow_up.after}: {step.follow_up.say}"))
         parts.append(Text(f"\n{number}. {step.title}  [{step.id}]", style="bold cyan"))
         parts.append(grid)
-    console().print(Group(*parts))  # type: ignore[arg-type]
+    out.print(Group(*parts))  # type: ignore[arg-type]
 
 
 def _condition(when: Mapping[str, object]) -> str:
@@ -153,7 +165,12 @@ def new_playbook(
     playbook_id: Annotated[str, typer.Argument(metavar="ID", help="Id of the new playbook.")],
     source: Annotated[
         str | None,
-        typer.Option("--from", metavar="OTHER", help="Start from a copy of this playbook."),
+        typer.Option(
+            "--from",
+            metavar="OTHER",
+            help="Start from a copy of this playbook.",
+            autocompletion=complete_playbook_ids,
+        ),
     ] = None,
 ) -> None:
     """Write a new playbook into your playbook folder: a commented scaffold, or a copy of
@@ -173,7 +190,9 @@ def new_playbook(
 @playbook_app.command("edit")
 def edit_playbook(
     ctx: typer.Context,
-    playbook_id: Annotated[str, typer.Argument(metavar="ID", help="Playbook id.")],
+    playbook_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Playbook id.", autocompletion=complete_playbook_ids)
+    ],
 ) -> None:
     """Open a playbook in your editor ($VISUAL or $EDITOR) and check it when you close
     the editor. An invalid file is never put in place: fix it, or discard the change."""

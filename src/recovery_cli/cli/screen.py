@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import values
+from ..answers import Answers
 from ..case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field, utcnow
 from ..errors import NotFoundError, WalkInterrupted
 from ..playbook import Catalog, Playbook
@@ -34,10 +35,14 @@ def _label(name: str, style: str) -> Text:
 class WalkScreen:
     """Draws steps on ``console`` and reads answers through ``prompter``."""
 
-    def __init__(self, console: Console, prompter: Prompter, store: Store) -> None:
+    def __init__(
+        self, console: Console, prompter: Prompter, store: Store, prefill: Answers | None = None
+    ) -> None:
         self.console = console
         self.prompter = prompter
         self.store = store
+        self.prefill = prefill
+        self._prefilled: set[str] = set()
         self.started = time.monotonic()
 
     # -- before the case exists ------------------------------------------------------
@@ -166,8 +171,13 @@ class WalkScreen:
         view = walk.view()
         walk.begin(utcnow())
         self._draw(view, walk.case.currency)
+        auto = self._from_file(walk)
         while True:
-            line = self.prompter.ask(self._prompt(view))
+            if auto is not None:
+                line, auto = auto, None
+                self.console.print(Text(f"{self._prompt(view)}{line}  (answers file)", style="dim"))
+            else:
+                line = self.prompter.ask(self._prompt(view))
             reply = walk.submit(line, utcnow())
             if reply.changed:
                 self.store.save(walk.case)
@@ -182,6 +192,18 @@ class WalkScreen:
             if reply.kind == "pause":
                 self._pause(walk.case)
             return
+
+    def _from_file(self, walk: Walk) -> str | None:
+        """The answers file's line for this step, once (going back prompts instead)."""
+        step = walk.current
+        if self.prefill is None or step is None or step.id in self._prefilled:
+            return None
+        self._prefilled.add(step.id)
+        try:
+            return self.prefill.line_for(step)
+        except ValueError as exc:
+            self.console.print(Text(f"Answers file: {exc}", style="yellow"))
+            return None
 
     def _help(self) -> None:
         for command, meaning in COMMANDS.items():

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import State, app
+from .completion import complete_case_ids, complete_playbook_ids
 
 if TYPE_CHECKING:
-    from ..case import Customer
-    from ..playbook import Catalog
+    from ..case import Case, Customer
+    from ..playbook import Catalog, Playbook
 
 
 def _customer(given: dict[str, str | None]) -> tuple[Customer, set[str]]:
@@ -36,7 +38,13 @@ def new_case_command(
     ctx: typer.Context,
     playbook: Annotated[
         str | None,
-        typer.Option("--playbook", "-p", help="Playbook id (skips the menu).", show_default=False),
+        typer.Option(
+            "--playbook",
+            "-p",
+            help="Playbook id (skips the menu).",
+            show_default=False,
+            autocompletion=complete_playbook_ids,
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Customer name.", show_default=False)] = None,
     email: Annotated[str | None, typer.Option(help="Customer email.", show_default=False)] = None,
@@ -49,15 +57,43 @@ def new_case_command(
         str | None,
         typer.Option(help="Where they got in touch: phone, email, chat...", show_default=False),
     ] = None,
+    answers_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--answers",
+            metavar="FILE",
+            dir_okay=False,
+            show_default=False,
+            help="Answers file (TOML or JSON) that pre-fills the walk.",
+        ),
+    ] = None,
+    no_input: Annotated[
+        bool,
+        typer.Option("--no-input", help="Create the case from --answers alone; never prompt."),
+    ] = False,
+    save_answers: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-answers",
+            metavar="FILE",
+            dir_okay=False,
+            show_default=False,
+            help="When the walk ends, write its answers to FILE (TOML or .json).",
+        ),
+    ] = None,
 ) -> None:
     """Start a case on a live call: pick a playbook, then walk it one step at a time.
 
     Every answer is saved the moment it is typed. Type :back, :skip or :pause at any
-    prompt; Ctrl-C also stops safely, and `recover resume` carries on later.
+    prompt; Ctrl-C also stops safely, and `recover resume` carries on later. With
+    --answers FILE --no-input, the case is created from the file with no prompts and
+    its id is printed.
     """
+    from .. import answers as answering
     from .. import prompter as prompting
     from ..case import PlaybookRef, new_case, utcnow
     from ..config import ensure_home, load_settings
+    from ..errors import NotFoundError, UsageError
     from ..playbook import load_catalog
     from ..store import Store
     from ..walk import Walk
@@ -68,21 +104,56 @@ def new_case_command(
     customer, given = _customer(
         {"name": name, "email": email, "order": order, "order_value": value, "channel": channel}
     )
+    if no_input and answers_file is None:
+        raise UsageError("--no-input needs --answers FILE: there is nothing else to go on")
+    prefill = answering.load(answers_file) if answers_file is not None else None
+    problems: list[str] = []
+    if prefill is not None:
+        from_file, in_file, problems = answering.customer_of(prefill)
+        problems = prefill.problems + problems
+        merged = {**from_file.model_dump(include=in_file), **customer.model_dump(include=given)}
+        customer, given = type(customer).model_validate(merged), in_file | given
+        playbook = playbook or prefill.playbook
     out = console()
-    asker = prompting.open_prompter(out)
+    asker = None if no_input else prompting.open_prompter(out)
     home = ensure_home(state.home)
     settings = load_settings(home)
     catalog = load_catalog(home)
     _warn_broken(catalog, skip=playbook)
     store = Store(home)
-    screen = WalkScreen(out, asker, store)
-    chosen = screen.choose_playbook(catalog, playbook)
-    ref = PlaybookRef(id=chosen.id, title=chosen.title, hash=chosen.digest)
-    case = store.create(
-        lambda case_id: new_case(
+
+    def build(case_id: str, chosen: Playbook) -> Case:
+        ref = PlaybookRef(id=chosen.id, title=chosen.title, hash=chosen.digest)
+        return new_case(
             case_id, customer=customer, playbook=ref, currency=settings.currency, now=utcnow()
         )
-    )
+
+    if asker is None:
+        assert prefill is not None
+        if playbook is None:
+            raise UsageError('no playbook: set playbook = "ID" in the answers file, or -p ID')
+        found = catalog.get(playbook)
+        if found is None:
+            raise catalog.error_for(playbook) or NotFoundError(f"no playbook {playbook!r}")
+        picked: Playbook = found
+        # A dry run on a scratch case finds every problem before anything is written.
+        scratch = Walk(picked, build("0", picked), settings.as_dict())
+        problems += answering.fill(scratch, prefill, utcnow())
+        if problems:
+            raise answering.AnswersError(prefill.source, problems)
+        case = store.create(lambda case_id: build(case_id, picked))
+        with store.session(case.id):
+            walk = Walk(picked, case, settings.as_dict())
+            answering.fill(walk, prefill, utcnow())
+            store.save(case)
+        _save_answers(save_answers, case, picked)
+        typer.echo(case.id)
+        return
+    if problems:
+        raise answering.AnswersError(prefill.source if prefill else "", problems)
+    screen = WalkScreen(out, asker, store, prefill=prefill)
+    chosen = screen.choose_playbook(catalog, playbook)
+    case = store.create(lambda case_id: build(case_id, chosen))
     out.print(started_line(case, chosen))
     missing = [key for key in ("seller", "business") if not settings.as_dict()[key]]
     if missing:
@@ -93,7 +164,18 @@ def new_case_command(
         )
     walk = Walk(chosen, case, settings.as_dict())
     with store.session(case.id):
-        screen.run(walk, details_given=given)
+        try:
+            screen.run(walk, details_given=given)
+        finally:
+            _save_answers(save_answers, case, chosen)
+
+
+def _save_answers(path: Path | None, case: Case, playbook: Playbook) -> None:
+    """Write the walk's answers (also after a pause: a partial walk is a template too)."""
+    if path is not None:
+        from .. import answers as answering
+
+        answering.save(path, answering.from_case(case, playbook))
 
 
 @app.command("resume")
@@ -105,6 +187,7 @@ def resume_command(
             metavar="ID",
             help="Case id (default: the most recent unfinished case).",
             show_default=False,
+            autocompletion=complete_case_ids,
         ),
     ] = None,
 ) -> None:

@@ -1,0 +1,42 @@
+"""Shell completion of case ids and playbook ids (Typer's completion installs these).
+
+Completion runs on every Tab press, so it reads file names only and never fails:
+whatever goes wrong, it offers nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+import typer
+
+_CASE_FILE = re.compile(r"^([1-9][0-9]*)\.json$")
+
+
+def _home(ctx: typer.Context) -> Path:
+    from ..config import resolve_home
+
+    option = ctx.find_root().params.get("home")
+    return resolve_home(Path(option) if option else None)
+
+
+def complete_case_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Case ids that start with what was typed, newest first."""
+    with contextlib.suppress(Exception):
+        names = (p.name for p in (_home(ctx) / "cases").iterdir())
+        ids = sorted((int(m.group(1)) for m in map(_CASE_FILE.match, names) if m), reverse=True)
+        return [str(i) for i in ids if str(i).startswith(incomplete)]
+    return []
+
+
+def complete_playbook_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Playbook ids (shipped and the seller's own) that start with what was typed."""
+    with contextlib.suppress(Exception):
+        from ..playbook import default_dir, playbook_files, user_dir
+
+        folders = (default_dir(), user_dir(_home(ctx)))
+        ids = {p.stem for folder in folders for p in playbook_files(folder)}
+        return sorted(i for i in ids if i.startswith(incomplete))
+    return []
