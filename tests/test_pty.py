@@ -128,8 +128,8 @@ def test_terminal_closed_or_process_stopped_saves_the_case(
     child.expect("Customer details")
     drive(child, stop_after=6)
     if how == "close":
-        child.delayafterclose = 1.0
-        child.close()  # the terminal window goes away: its master side closes
+        child.ptyproc.delayafterclose = 3.0  # time to save and exit before any nudge
+        child.close(force=False)  # the terminal window goes away: its master side closes
     else:
         child.kill(getattr(signal, how))
         child.expect(pexpect.EOF)

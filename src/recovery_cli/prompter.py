@@ -99,11 +99,15 @@ class TerminalPrompter:
     """Reads lines from the terminal with line editing (readline)."""
 
     def __init__(self, console: Console) -> None:
-        import readline  # noqa: F401  (imported for its side effect: arrow keys, history)
+        try:
+            import readline  # noqa: F401  (imported for its side effect: arrow keys, history)
+        except ImportError:
+            pass
 
         self.console = console
         self._waiting = False
         self._pending: str | None = None
+        self._hung_up = False
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         reason = _SIGNALS.get(signum, "terminate")
@@ -119,6 +123,10 @@ class TerminalPrompter:
             yield
         finally:
             for sig, handler in previous.items():
+                if sig == getattr(signal, "SIGHUP", None) and self._hung_up:
+                    # The terminal is gone and its SIGHUP may still be on the way: it
+                    # must not kill us while we report and exit.
+                    handler = signal.SIG_IGN
                 signal.signal(sig, handler)
 
     def ask(self, prompt: str) -> str:
@@ -143,6 +151,11 @@ class TerminalPrompter:
             reason = stop.reason
         finally:
             self._waiting = False
+        if reason == "hangup" and hasattr(signal, "SIGHUP"):
+            # The terminal is gone and more hangups may follow: none may cut short
+            # the save and the exit that come next.
+            self._hung_up = True
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         # The cursor is still after the prompt: end that line before anything else.
         with contextlib.suppress(OSError):
             self.console.print()

@@ -29,13 +29,13 @@ def console(*, stderr: bool = False) -> Console:
     return out
 
 
-def heading(out: Console, title: str) -> RenderableType:
+def heading(out: Console, title: str, *, style: str = "rule.line") -> RenderableType:
     """A rule with a title on a terminal; the bare title when piped."""
     from rich.rule import Rule
     from rich.text import Text
 
     if out.is_terminal:
-        return Rule(Text(title), align="left")
+        return Rule(Text(title), align="left", style=style)
     return Text(title, style="bold")
 
 

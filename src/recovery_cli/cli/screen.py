@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
 from rich.console import Console, Group
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
@@ -21,7 +20,7 @@ from ..playbook import Catalog, Playbook
 from ..prompter import Interrupted, Prompter
 from ..store import Store
 from ..walk import COMMANDS, HINT, StepView, Walk, parse_command
-from .output import clock, local_time
+from .output import clock, heading, local_time
 
 T = TypeVar("T")
 
@@ -225,9 +224,9 @@ class WalkScreen:
         elapsed = clock(time.monotonic() - self.started)
         self.console.print()
         self.console.print(
-            Rule(
-                Text(f"Step {view.number} of {view.total} · {view.title}   ⏱ {elapsed} on call"),
-                align="left",
+            heading(
+                self.console,
+                f"Step {view.number} of {view.total} · {view.title}   ⏱ {elapsed} on call",
                 style="cyan",
             )
         )
@@ -269,7 +268,7 @@ class WalkScreen:
         summary = walk.summary()
         out = self.console
         out.print()
-        out.print(Rule(Text(f"Case {case.id} · walk complete"), align="left", style="green"))
+        out.print(heading(out, f"Case {case.id} · walk complete", style="green"))
         if summary.remedies:
             out.print(Text("Remedies", style="bold"))
             for remedy in summary.remedies:
