@@ -99,10 +99,8 @@ class TerminalPrompter:
     """Reads lines from the terminal with line editing (readline)."""
 
     def __init__(self, console: Console) -> None:
-        try:
+        with contextlib.suppress(ImportError):  # not every platform has it
             import readline  # noqa: F401  (imported for its side effect: arrow keys, history)
-        except ImportError:
-            pass
 
         self.console = console
         self._waiting = False
