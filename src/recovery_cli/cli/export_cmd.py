@@ -13,6 +13,7 @@ import typer
 
 from . import State, app
 from .cases_cmd import status_option
+from .completion import complete_playbook_ids
 
 # Show a progress bar only when it is worth looking at.
 PROGRESS_FROM = 1000
@@ -57,7 +58,11 @@ def export_command(
     ] = None,
     playbook: Annotated[
         str | None,
-        typer.Option(help="Only cases walked with this playbook id.", show_default=False),
+        typer.Option(
+            help="Only cases walked with this playbook id.",
+            show_default=False,
+            autocompletion=complete_playbook_ids,
+        ),
     ] = None,
     remedy: Annotated[
         str | None,
