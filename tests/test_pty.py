@@ -139,3 +139,28 @@ def test_terminal_closed_or_process_stopped_saves_the_case(
     case = case_on_disk(tmp_path)
     assert case["log"][-1]["event"] == f"interrupted ({reason})"
     assert len(case["steps"]) == 1  # five details and one step were answered
+
+
+def test_a_long_export_to_a_terminal_shows_progress_on_stderr(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from recovery_cli.case import Customer, PlaybookRef, new_case
+    from recovery_cli.store import encode
+
+    cases = tmp_path / "cases"
+    cases.mkdir(parents=True)
+    ref = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    for n in range(1, 1201):
+        case = new_case(
+            str(n), customer=Customer(name="Ann"), playbook=ref, currency="USD", now=now
+        )
+        (cases / f"{n}.json").write_bytes(encode(case))
+    out = tmp_path / "all.csv"
+    child = spawn(tmp_path, "export", "-o", str(out))
+    child.expect("Exporting")
+    child.expect("Exported 1200 cases to")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert len(out.read_text().splitlines()) == 1201
