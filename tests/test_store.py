@@ -13,7 +13,7 @@ import pytest
 
 from recovery_cli.case import Case, Customer, PlaybookRef, new_case
 from recovery_cli.errors import DamagedCaseError, NotFoundError, StorageError, UsageError
-from recovery_cli.store import Damaged, Store, parse_case_id
+from recovery_cli.store import Damaged, Store, encode, parse_case_id
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 REF = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
@@ -143,6 +143,51 @@ def test_damaged_files_are_reported_and_left_untouched(
     assert isinstance(listed[0], Case) and listed[0].id == "2"
     assert isinstance(listed[1], Damaged) and fragment in listed[1].reason
     assert store.path_for("1").read_bytes() == content
+
+
+def test_a_lone_surrogate_in_a_case_file_makes_it_damaged(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.create(build)
+    store.create(build)
+    path = store.path_for("1")
+    path.write_text(path.read_text("utf-8").replace('"Ann"', '"Ann \\ud83d"'), "utf-8")
+    content = path.read_bytes()
+    with pytest.raises(DamagedCaseError) as caught:
+        store.load("1")
+    assert "not a valid case file (text that is not Unicode)" in caught.value.message
+    assert [type(item).__name__ for item in store.iter_newest()] == ["Case", "Damaged"]
+    assert path.read_bytes() == content
+    # An escaped pair is a character like any other.
+    path.write_text(content.decode().replace("\\ud83d", "\\ud83d\\ude00"), "utf-8")
+    assert store.load("1").customer.name == "Ann \U0001f600"
+
+
+def test_text_that_cannot_be_utf8_is_saved_with_a_replacement_character(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path)
+    case = store.create(build)
+    case.customer.name = "Ann \udcff"  # a byte the terminal sent that was not UTF-8
+    store.save(case)
+    assert json.loads(store.path_for("1").read_bytes())["customer"]["name"] == "Ann \ufffd"
+
+
+def test_cases_come_in_id_order_across_gaps_and_far_numbers(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    for _ in range(20):
+        store.create(build)
+    for gone in (3, 8, 9, 16):
+        store.path_for(str(gone)).unlink()
+    far = new_case("123456789", customer=Customer(name="F"), playbook=REF, currency="USD", now=NOW)
+    far.revision = 1
+    (store.cases_dir / "123456789.json").write_bytes(encode(far))
+    expected = [n for n in range(1, 21) if n not in (3, 8, 9, 16)] + [123456789]
+    oldest = [item.case.id for item in store.iter_stored() if not isinstance(item, Damaged)]
+    assert oldest == [str(n) for n in expected]
+    newest = [item.id for item in store.iter_newest() if isinstance(item, Case)]
+    assert newest == [str(n) for n in reversed(expected)]
+    assert store.count() == len(expected)
+    assert store.create(build).id == "123456790"
 
 
 def test_unknown_case_is_not_found(tmp_path: Path) -> None:

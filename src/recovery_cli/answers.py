@@ -105,6 +105,12 @@ def load(path: Path) -> Answers:
         raise AnswersError(label, [f"not valid {_kind(path)}: {exc}"]) from None
     if not isinstance(data, dict):
         raise AnswersError(label, [f"not a table of answers ({_kind(path)} object)"])
+    try:
+        json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise AnswersError(
+            label, ["holds text that is not Unicode (a lone \\uD800-\\uDFFF escape)"]
+        ) from None
     problems: list[str] = []
     for key in data:
         if key not in TOP_KEYS:

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from .errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, RecoverError, UsageError
+from .values import clean_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -136,7 +137,8 @@ class TerminalPrompter:
             raise Interrupted(reason)
         self._waiting = True
         try:
-            return self.console.input(Text(prompt, style="bold"))
+            # A terminal that sends bytes that are not UTF-8 must not stop the save.
+            return clean_text(self.console.input(Text(prompt, style="bold")))
         except KeyboardInterrupt:
             reason = "interrupt"
         except EOFError:

@@ -29,9 +29,26 @@ from pydantic import ValidationError
 from .case import SCHEMA_VERSION, Case, case_to_json
 from .errors import CaseBusyError, DamagedCaseError, NotFoundError, StorageError, UsageError
 from .fileio import ensure_private_dir, write_atomic
+from .values import clean_text
 
 _ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORECASE)
 _ID_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
+# The JSON escape of a UTF-16 surrogate: a pair is fine, a lone one cannot be written out.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+# Case numbers below this are kept as bits (at most 1 MB); any above, as a list.
+_BITMAP_LIMIT = 1 << 23
+_OFFSETS_UP = tuple(range(8))
+_OFFSETS_DOWN = tuple(reversed(_OFFSETS_UP))
+
+
+def _holds_lone_surrogate(data: Any) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def parse_case_id(text: str) -> str:
@@ -63,7 +80,11 @@ class Stored:
 
 def encode(case: Case) -> bytes:
     """The bytes of a case file: indented JSON (jq- and diff-friendly), UTF-8."""
-    return (json.dumps(case_to_json(case), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    text = json.dumps(case_to_json(case), indent=2, ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate got in: keep everything else
+        return clean_text(text).encode("utf-8")
 
 
 class Store:
@@ -124,7 +145,7 @@ class Store:
         its lock held (see :meth:`session`)."""
         ensure_private_dir(self.home)
         ensure_private_dir(self.cases_dir)
-        number = max(self._numbers(), default=0) + 1
+        number = max(self._scan(), default=0) + 1
         while True:
             case_id = str(number)
             number += 1
@@ -167,18 +188,53 @@ class Store:
         return revision if isinstance(revision, int) else None
 
     # -- reading -----------------------------------------------------------------------
-    def _numbers(self) -> list[int]:
+    def _scan(self) -> Iterator[int]:
+        """The number of every case file, in directory order."""
         try:
-            names = os.listdir(self.cases_dir)
+            entries = os.scandir(self.cases_dir)
         except FileNotFoundError:
-            return []
+            return
         except OSError as exc:
             raise StorageError(f"cannot read {self.cases_dir}: {exc.strerror or exc}") from None
-        return [int(m.group(1)) for m in map(_ID_FILE.match, names) if m]
+        with entries:
+            for entry in entries:
+                match = _ID_FILE.match(entry.name)
+                if match:
+                    yield int(match.group(1))
+
+    def _numbers(self, *, newest_first: bool = False) -> Iterator[int]:
+        """Every case number in order, without holding a list of them: numbers are
+        dense (each new case takes the next one), so a bitmap of one bit a number
+        keeps a store of 100,000 cases in 12.5 kB. The rare number far above the rest
+        (a file named by hand) is kept aside instead of growing the bitmap."""
+        bits = bytearray()
+        outliers: list[int] = []
+        for number in self._scan():
+            if number >= _BITMAP_LIMIT:
+                outliers.append(number)
+                continue
+            index = number >> 3
+            if index >= len(bits):
+                bits.extend(bytes(max(index + 1 - len(bits), len(bits))))
+            bits[index] |= 1 << (number & 7)
+        outliers.sort(reverse=newest_first)
+        if newest_first:
+            yield from outliers
+        indices = range(len(bits) - 1, -1, -1) if newest_first else range(len(bits))
+        offsets = _OFFSETS_DOWN if newest_first else _OFFSETS_UP
+        for index in indices:
+            byte = bits[index]
+            if byte:
+                base = index << 3
+                for offset in offsets:
+                    if byte >> offset & 1:
+                        yield base + offset
+        if not newest_first:
+            yield from outliers
 
     def count(self) -> int:
         """How many case files there are (damaged ones included)."""
-        return len(self._numbers())
+        return sum(1 for _ in self._scan())
 
     def load(self, case_id: str) -> Case:
         """Load one case; NotFoundError or DamagedCaseError when it cannot be had."""
@@ -199,11 +255,7 @@ class Store:
         return Stored(*self._parse(path, raw))
 
     @staticmethod
-    def _decode(path: Path, raw: bytes) -> Case:
-        return Store._parse(path, raw)[1]
-
-    @staticmethod
-    def _parse(path: Path, raw: bytes) -> tuple[dict[str, Any], Case]:
+    def _parse(path: str | Path, raw: bytes) -> tuple[dict[str, Any], Case]:
         """The case file's JSON as stored, and the case it describes."""
         try:
             data = json.loads(raw)
@@ -211,6 +263,10 @@ class Store:
             raise DamagedCaseError(f"{path} is damaged (not JSON); it was left untouched") from None
         if not isinstance(data, dict):
             raise DamagedCaseError(f"{path} is not a case file; it was left untouched")
+        if _SURROGATE_ESCAPE.search(raw) and _holds_lone_surrogate(data):
+            raise DamagedCaseError(
+                f"{path} is not a valid case file (text that is not Unicode); it was left untouched"
+            )
         version = data.get("schema_version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise DamagedCaseError(
@@ -232,30 +288,27 @@ class Store:
 
     def iter_newest(self) -> Iterator[Case | Damaged]:
         """Every case, newest (highest id) first; unreadable files come as Damaged."""
-        for number in sorted(self._numbers(), reverse=True):
-            path = self.cases_dir / f"{number}.json"
-            try:
-                yield self._decode(path, path.read_bytes())
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                yield Damaged(path, f"cannot read: {exc.strerror or exc}")
-            except DamagedCaseError as exc:
-                yield Damaged(path, exc.message)
+        for item in self.iter_stored(newest_first=True):
+            yield item if isinstance(item, Damaged) else item.case
 
     def iter_stored(self, *, newest_first: bool = False) -> Iterator[Stored | Damaged]:
         """Every case with its JSON exactly as stored (for exports), oldest first
         unless asked otherwise; unreadable files come as Damaged."""
-        for number in sorted(self._numbers(), reverse=newest_first):
-            path = self.cases_dir / f"{number}.json"
+        # Plain strings, not Path objects, for the files: pathlib interns every name
+        # it parses, and the interning table would grow with the store.
+        folder = os.fspath(self.cases_dir)
+        for number in self._numbers(newest_first=newest_first):
+            name = os.path.join(folder, f"{number}.json")
             try:
-                data, case = self._parse(path, path.read_bytes())
+                with open(name, "rb") as file:
+                    raw = file.read()
+                data, case = self._parse(name, raw)
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                yield Damaged(path, f"cannot read: {exc.strerror or exc}")
+                yield Damaged(Path(name), f"cannot read: {exc.strerror or exc}")
             except DamagedCaseError as exc:
-                yield Damaged(path, exc.message)
+                yield Damaged(Path(name), exc.message)
             else:
                 yield Stored(data, case)
 

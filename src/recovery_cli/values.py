@@ -13,6 +13,7 @@ _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
 _CURRENCY_SIGNS = "$€£¥₹"
 _DELAY = re.compile(r"^\s*(\d{1,4})\s*(h|d|w)\s*$")
 _DELAY_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0"}
 
@@ -69,3 +70,9 @@ def parse_delay(text: str) -> timedelta:
         raise ValueError("not a delay: use a number and h, d or w, like 3d")
     amount, unit = int(match.group(1)), match.group(2)
     return timedelta(**{_DELAY_UNITS[unit]: amount})
+
+
+def clean_text(text: str) -> str:
+    """``text`` with anything that cannot be written as UTF-8 (lone surrogates, such as
+    bytes a terminal sent that were not UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)

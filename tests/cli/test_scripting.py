@@ -122,6 +122,18 @@ def test_every_problem_at_once_and_no_case_written(
     assert not (home / "cases").exists() or not list((home / "cases").glob("*.json"))
 
 
+def test_an_answers_file_with_text_that_is_not_unicode_is_refused(
+    run: Run, home: Path, sample: Path, tmp_path: Path
+) -> None:
+    data = tomllib.loads(ANSWERS)
+    path = write(tmp_path, "a.json", json.dumps(data).replace("Dana Reyes", "Dana \\ud83d"))
+    result = run("new", "--answers", str(path), "--no-input")
+    assert result.exit_code == 2
+    assert "holds text that is not Unicode" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (home / "cases").exists() or not list((home / "cases").glob("*.json"))
+
+
 def test_required_answers_and_missing_pieces(
     run: Run, home: Path, user_playbook: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
