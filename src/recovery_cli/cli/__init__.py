@@ -65,6 +65,11 @@ class RecoverGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # `recover export | head`: the reader has what it wanted. Caught here, as
+            # Typer would otherwise make it exit 1 and fail a `pipefail` script.
+            _silence()
+            raise typer.Exit(0) from None
 
 
 app = typer.Typer(
