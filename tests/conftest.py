@@ -108,7 +108,7 @@ class Run:
         if answers is not None:
             scripted = prompter.ScriptedPrompter(answers)
             self.prompter = scripted
-            self.monkeypatch.setattr(prompter, "open_prompter", lambda console: scripted)
+            self.monkeypatch.setattr(prompter, "open_prompter", lambda console, **_: scripted)
         return self.runner.invoke(app, list(args))
 
 
@@ -125,6 +125,8 @@ def answer_for(prompt: str, turn: int, playbook_id: str) -> str:
         "Name": "Dana Reyes",
         "Email": "dana@example.com",
         "Order value": "29",
+        "Record the outcome now": "y",
+        "Satisfaction": "4",
     }
     for start, answer in typed.items():
         if prompt.startswith(start):

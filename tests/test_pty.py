@@ -47,13 +47,13 @@ def case_on_disk(home: Path, case_id: str = "1") -> dict[str, Any]:
 
 
 def drive(child: pexpect.spawn, *, stop_after: int | None = None) -> list[str]:
-    """Answer prompts until the walk completes (or ``stop_after`` answers were
-    acknowledged by the next screen). Returns the prompts seen."""
+    """Answer prompts until the program ends (the walk, then the outcome offered at
+    its end), or until ``stop_after`` answers were acknowledged by the next screen.
+    Returns the prompts seen."""
     seen: list[str] = []
     while True:
-        index = child.expect([PROMPT, r"walk complete"])
+        index = child.expect([PROMPT, pexpect.EOF])
         if index == 1:
-            child.expect(pexpect.EOF)
             return seen
         prompt = ANSI.sub("", child.after).strip() + " "
         if stop_after is not None and len(seen) >= stop_after:
@@ -75,6 +75,11 @@ def test_full_walk_of_a_default_playbook(tmp_path: Path) -> None:
     assert case["playbook"]["id"] == "not-delivered"
     assert case["walk_completed_at"] is not None
     assert case["steps"] and case["follow_ups"]
+    # The outcome offered at the end of the walk was taken, and asked on the terminal.
+    assert seen[-6].startswith("Record the outcome now")
+    assert case["outcome"]["result"] == "kept" and case["outcome"]["satisfaction"] == 4
+    assert case["outcome"]["root_cause"] == f"typed {len(seen) - 2}"
+    assert case["status"] == "awaiting_follow_up"
 
 
 def test_ctrl_c_then_resume_loses_nothing(tmp_path: Path) -> None:

@@ -28,6 +28,12 @@ CUSTOMER_FIELDS: dict[str, str] = {
 }
 
 Status = Literal["open", "awaiting_follow_up", "closed"]
+Happy = Literal["yes", "not_yet", "no"]
+OutcomeResult = Literal["kept", "refunded", "lost", "escalated"]
+FollowUpResult = Literal["reached", "not_reached", "cancelled"]
+
+OUTCOMES: tuple[str, ...] = ("kept", "refunded", "lost", "escalated")
+HAPPY_LABELS = {"yes": "yes", "not_yet": "not yet", "no": "no"}
 StepStatus = Literal["answered", "noted", "done", "skipped"]
 Answer = str | bool | list[str]
 
@@ -111,24 +117,29 @@ class Remedy(_Record):
 
 
 class FollowUpRecord(_Record):
-    """A follow-up promised on the call (or added later)."""
+    """A follow-up promised on the call (``step`` set) or added later (``step`` None),
+    and once done, what came of it."""
 
     id: int
     step: str | None = None
     due_at: datetime
     message: str
     done_at: datetime | None = None
-    result: str | None = None
+    result: FollowUpResult | None = None
+    happy: Happy | None = None
+    note: str = ""
 
 
 class Outcome(_Record):
     """How the case ended."""
 
-    result: Literal["kept", "refunded", "lost", "escalated"]
+    result: OutcomeResult
     satisfaction: int | None = Field(default=None, ge=1, le=5)
     root_cause: str = ""
     cause_tag: str = ""
     prevention: str = ""
+    prevention_done_at: datetime | None = None
+    recorded_at: datetime | None = None
 
 
 class Event(_Record):
@@ -149,6 +160,7 @@ class Case(_Record):
     created_at: datetime
     updated_at: datetime
     walk_completed_at: datetime | None = None
+    closed_at: datetime | None = None
     currency: str = "USD"
     customer: Customer = Field(default_factory=Customer)
     playbook: PlaybookRef
@@ -190,6 +202,18 @@ class Case(_Record):
         """Follow-ups not yet done, soonest first."""
         return sorted((f for f in self.follow_ups if f.done_at is None), key=lambda f: f.due_at)
 
+    def follow_up(self, number: int | None = None) -> FollowUpRecord | None:
+        """Follow-up ``number``, or without one the soonest still to do."""
+        if number is None:
+            pending = self.pending_follow_ups()
+            return pending[0] if pending else None
+        return next((f for f in self.follow_ups if f.id == number), None)
+
+    def last_follow_up_result(self) -> FollowUpRecord | None:
+        """The follow-up done most recently (cancelled ones aside)."""
+        done = [f for f in self.follow_ups if f.done_at is not None and f.result != "cancelled"]
+        return max(done, key=lambda f: (f.done_at, f.id)) if done else None
+
     # -- state changes (the walk calls these; each bumps updated_at) -----------------
     def touch(self, now: datetime) -> None:
         """Mark the case changed at ``now``."""
@@ -230,8 +254,92 @@ class Case(_Record):
         if self.walk_completed_at is None:
             self.walk_completed_at = now
             self.add_event(now, "walk completed")
-        if self.status != "closed":
-            self.status = "awaiting_follow_up" if self.pending_follow_ups() else "open"
+        self.settle_status(now)
+
+    def settle_status(self, now: datetime) -> None:
+        """Work out the status from what the case holds: awaiting follow-up while one
+        is still to do; closed once the outcome is recorded or the last follow-up
+        found the customer happy; open otherwise (a walk to finish, or a customer
+        who is not happy and has no follow-up planned)."""
+        last = self.last_follow_up_result()
+        if self.pending_follow_ups():
+            status: Status = "awaiting_follow_up"
+        elif self.outcome is not None or (last is not None and last.happy == "yes"):
+            status = "closed"
+        else:
+            status = "open"
+        if status == "closed" and self.closed_at is None:
+            self.closed_at = now
+        elif status != "closed":
+            self.closed_at = None
+        if status != self.status:
+            if status == "closed":
+                self.add_event(now, "closed")
+            elif self.status == "closed":
+                self.add_event(now, "reopened")
+            self.status = status
+
+    def add_follow_up(self, due_at: datetime, message: str, now: datetime) -> FollowUpRecord:
+        """A follow-up added after the call; it reopens a closed case."""
+        self.schedule_follow_up(None, due_at, message)
+        added = self.follow_ups[-1]
+        self.add_event(now, "follow-up added", f"#{added.id}")
+        self.touch(now)
+        self.settle_status(now)
+        return added
+
+    def record_follow_up(
+        self,
+        number: int,
+        *,
+        reached: bool,
+        happy: Happy | None,
+        note: str,
+        now: datetime,
+    ) -> None:
+        """What came of a follow-up (``happy`` only when the customer was reached)."""
+        item = self.follow_up(number)
+        if item is None:
+            raise ValueError(f"case {self.id} has no follow-up {number}")
+        item.done_at = now
+        item.result = "reached" if reached else "not_reached"
+        item.happy = happy if reached else None
+        item.note = note
+        detail = f"#{number}: " + (f"happy {HAPPY_LABELS[happy]}" if happy else item.result)
+        self.add_event(now, "follow-up done", detail)
+        self.touch(now)
+        self.settle_status(now)
+
+    def cancel_follow_ups(self, now: datetime) -> None:
+        """Drop every follow-up still to do (the case is closed without them)."""
+        for item in self.pending_follow_ups():
+            item.done_at = now
+            item.result = "cancelled"
+            self.add_event(now, "follow-up cancelled", f"#{item.id}")
+
+    def set_outcome(self, outcome: Outcome, now: datetime) -> None:
+        """Record how the case ended (replacing an earlier record, whose prevention
+        stays done if its action did not change)."""
+        before = self.outcome
+        if (
+            before is not None
+            and before.prevention_done_at is not None
+            and before.prevention == outcome.prevention
+        ):
+            outcome.prevention_done_at = before.prevention_done_at
+        outcome.recorded_at = now
+        self.outcome = outcome
+        self.add_event(now, "outcome recorded", outcome.result)
+        self.touch(now)
+        self.settle_status(now)
+
+    def finish_prevention(self, now: datetime) -> None:
+        """The prevention action is done."""
+        if self.outcome is None or not self.outcome.prevention:
+            raise ValueError(f"case {self.id} has no prevention action")
+        self.outcome.prevention_done_at = now
+        self.add_event(now, "prevention done")
+        self.touch(now)
 
 
 def new_case(

@@ -170,14 +170,16 @@ def stdin_is_terminal() -> bool:
         return False
 
 
-def open_prompter(console: Console) -> TerminalPrompter:
+def open_prompter(
+    console: Console, *, command: str = "new", hint: str = "Run it in a terminal window."
+) -> TerminalPrompter:
     """The terminal prompter; refuses when standard input is not a terminal.
 
     Tests replace this function to drive a walk with a :class:`ScriptedPrompter`.
     """
     if not stdin_is_terminal():
         raise UsageError(
-            "recover new asks its questions on a terminal, and standard input is not one.",
-            hint="Run it in a terminal window.",
+            f"recover {command} asks its questions on a terminal, and standard input is not one.",
+            hint=hint,
         )
     return TerminalPrompter(console)

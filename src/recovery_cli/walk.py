@@ -9,6 +9,7 @@ hands it to :meth:`Walk.submit` and saves the case whenever the reply says so.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -183,27 +184,7 @@ class Walk:
     # -- rendering -----------------------------------------------------------------
     def values(self) -> dict[str, str]:
         """Placeholder values: case fields, settings, and answers so far."""
-        customer = self.case.customer
-        found: dict[str, str] = {
-            "customer": customer.name,
-            "first_name": customer.name.split()[0] if customer.name.split() else "",
-            "email": customer.email,
-            "order": customer.order,
-            "order_value": (
-                values.format_money(customer.order_value)
-                if customer.order_value is not None
-                else ""
-            ),
-            "channel": customer.channel,
-            "currency": self.case.currency,
-            "case_id": self.case.id,
-            "seller": self.settings.get("seller", ""),
-            "business": self.settings.get("business", ""),
-        }
-        for record in self.case.steps:
-            if record.key and record.status == "answered":
-                found[record.key] = self.case.answer_text(record)
-        return found
+        return placeholder_values(self.case, self.settings)
 
     def _amount(self, amount: str | None) -> Decimal | None:
         if amount is None:
@@ -502,3 +483,26 @@ class Walk:
             ),
             skipped=tuple(r.title for r in self.case.steps if r.status == "skipped"),
         )
+
+
+def placeholder_values(case: Case, settings: Mapping[str, str]) -> dict[str, str]:
+    """What placeholders are filled with: case fields, settings, and answers so far."""
+    customer = case.customer
+    found: dict[str, str] = {
+        "customer": customer.name,
+        "first_name": customer.name.split()[0] if customer.name.split() else "",
+        "email": customer.email,
+        "order": customer.order,
+        "order_value": (
+            values.format_money(customer.order_value) if customer.order_value is not None else ""
+        ),
+        "channel": customer.channel,
+        "currency": case.currency,
+        "case_id": case.id,
+        "seller": settings.get("seller", ""),
+        "business": settings.get("business", ""),
+    }
+    for record in case.steps:
+        if record.key and record.status == "answered":
+            found[record.key] = case.answer_text(record)
+    return found

@@ -26,9 +26,10 @@ def paused_case(run: Run, *extra: str) -> None:
 
 def test_resume_continues_at_the_first_unanswered_step(run: Run, home: Path, sample: Path) -> None:
     paused_case(run, "")
-    result = run("resume", "1", answers=["yes", "1", ""])
+    result = run("resume", "1", answers=["yes", "1", "", "n"])
     assert result.exit_code == 0, result.output
     assert "Resuming case 1 · Sample recovery" in result.stdout
+    assert result.stdout.endswith("Later: recover close 1\n")
     assert "Step 3 of 7 · Check it arrived" in result.stdout
     assert "Step 1 of 7" not in result.stdout
     case = read_case(home, "1")
@@ -75,7 +76,8 @@ def test_resume_errors(run: Run, home: Path, sample: Path) -> None:
 
 
 def test_resume_a_finished_case_says_so(run: Run, home: Path, sample: Path) -> None:
-    paused_case(run, "", "yes", "1", "")
+    walked = run("new", "-p", "sample", answers=[*DETAILS, "never came", "", "yes", "1", "", "n"])
+    assert walked.exit_code == 0, walked.output
     result = run("resume", "1", answers=[])
     assert result.exit_code == 0
     assert "already walked to the end" in result.stdout

@@ -26,7 +26,7 @@ def test_full_walk_of_the_sample(run: Run, home: Path, sample: Path) -> None:
         "new",
         "--playbook",
         "sample",
-        answers=[*DETAILS, "Link never came", "", "no", "2,3", "Done, refunded", "T-9", ""],
+        answers=[*DETAILS, "Link never came", "", "no", "2,3", "Done, refunded", "T-9", "", "n"],
     )
     assert result.exit_code == 0, result.output
     out = result.stdout

@@ -163,7 +163,7 @@ def test_answers_prefill_the_walk_and_only_the_rest_is_asked(
         'playbook = "sample"\n[customer]\nname = "Ann"\n[answers]\ncomplaint = "Late"\n'
         "arrived = true\n",
     )
-    result = run("new", "--answers", str(partial), answers=["", "", "", "", "", "3", ""])
+    result = run("new", "--answers", str(partial), answers=["", "", "", "", "", "3", "", "n"])
     assert result.exit_code == 0, result.output
     assert run.prompter is not None
     assert run.prompter.asked == [
@@ -174,6 +174,8 @@ def test_answers_prefill_the_walk_and_only_the_rest_is_asked(
         "Note (optional): ",
         "Pick (numbers, like 1,3): ",
         "Note (optional): ",
+        "Record the outcome now (kept / refunded / lost / escalated, root cause, prevention)? "
+        "(y/n): ",
     ]
     assert "What went wrong?: Late  (answers file)" in result.stdout
     case = read_case(home, "1")
@@ -192,7 +194,7 @@ def test_save_answers_replays_to_the_same_case(
         "--save-answers",
         str(saved),
         answers=["Ann", "a@b.co", "A-1", "25", "chat", "Broken", "said sorry", "n", "2,3", "",
-                 "T-1", ""],
+                 "T-1", "", "n"],
     )  # fmt: skip
     assert walked.exit_code == 0, walked.output
     data = tomllib.loads(saved.read_text())

@@ -115,11 +115,26 @@ def root(
     ctx.obj = State(home_option=home, debug=debug)
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
+        from ..store import Store
+        from .after_cmd import overdue_notice
+
+        with contextlib.suppress(RecoverError):  # help comes first, whatever the store holds
+            overdue_notice(Store(ctx.obj.home))
 
 
-from . import walk_cmd, cases_cmd, export_cmd, playbook_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
+from . import walk_cmd, cases_cmd, after_cmd, stats_cmd, export_cmd, playbook_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
 
-__all__ = ["app", "cases_cmd", "config_cmd", "export_cmd", "main", "playbook_cmd", "walk_cmd"]
+__all__ = [
+    "after_cmd",
+    "app",
+    "cases_cmd",
+    "config_cmd",
+    "export_cmd",
+    "main",
+    "playbook_cmd",
+    "stats_cmd",
+    "walk_cmd",
+]
 
 
 def main() -> None:

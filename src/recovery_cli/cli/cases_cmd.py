@@ -10,7 +10,7 @@ from . import JsonOption, State, app
 from .completion import complete_case_ids
 
 if TYPE_CHECKING:
-    from ..case import StepRecord
+    from ..case import FollowUpRecord, StepRecord
 
 
 def status_option(text: str | None) -> str | None:
@@ -85,6 +85,9 @@ def list_command(
         out.print("No cases yet. Start one with: recover new" if status is None else "No cases.")
         return
     out.print(table)
+    from .after_cmd import overdue_notice
+
+    overdue_notice(store)
 
 
 @app.command("show")
@@ -169,25 +172,51 @@ def show_command(
         parts.append(remedies)
     if case.follow_ups:
         follow = Table(title="Follow-ups", title_justify="left", box=None, header_style="bold")
-        for column in ("#", "Due", "Message", "Done"):
-            follow.add_column(column, no_wrap=column != "Message")
+        for column in ("#", "Due", "Message", "Done", "Result"):
+            follow.add_column(column, no_wrap=column not in ("Message", "Result"))
         for item in case.follow_ups:
             follow.add_row(
                 str(item.id),
                 local_time(item.due_at),
                 Text(item.message),
                 local_time(item.done_at) if item.done_at else "",
+                Text(_follow_up_result(item)),
             )
         parts.append(follow)
     if case.outcome is not None:
         outcome = case.outcome
-        text = Text(f"Outcome: {outcome.result}")
+        lines = Table.grid(padding=(0, 2))
+        lines.add_column(style="bold", no_wrap=True)
+        lines.add_column()
+        result: str = outcome.result
         if outcome.satisfaction:
-            text.append(f" · satisfaction {outcome.satisfaction}/5")
-        if outcome.root_cause:
-            text.append(f" · cause: {outcome.root_cause}")
-        parts.append(text)
+            result += f" · satisfaction {outcome.satisfaction}/5"
+        lines.add_row("Outcome", result)
+        if outcome.root_cause or outcome.cause_tag:
+            tag = f" [{outcome.cause_tag}]" if outcome.cause_tag else ""
+            lines.add_row("Root cause", Text(f"{outcome.root_cause or '—'}{tag}"))
+        if outcome.prevention:
+            done = outcome.prevention_done_at
+            progress = f" (done {local_time(done)})" if done else " (open)"
+            lines.add_row("Prevention", Text(outcome.prevention + progress))
+        parts.append(Text(""))
+        parts.append(lines)
+    if case.closed_at is not None:
+        parts.append(Text(f"Closed {local_time(case.closed_at)}"))
     out.print(Group(*parts))  # type: ignore[arg-type]
+
+
+def _follow_up_result(item: FollowUpRecord) -> str:
+    """``reached, happy: not yet · a note`` (empty while still to do)."""
+    from ..case import HAPPY_LABELS
+
+    if item.result is None:
+        return ""
+    said = {"reached": "reached", "not_reached": "not reached", "cancelled": "cancelled"}
+    text = said[item.result]
+    if item.happy:
+        text += f", happy: {HAPPY_LABELS[item.happy]}"
+    return f"{text} · {item.note}" if item.note else text
 
 
 def _duration(record: StepRecord) -> str:

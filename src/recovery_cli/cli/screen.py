@@ -138,10 +138,17 @@ class WalkScreen:
             i += 1
 
     # -- the walk --------------------------------------------------------------------
-    def run(self, walk: Walk, *, details_given: set[str] | None = None) -> None:
+    def run(
+        self,
+        walk: Walk,
+        *,
+        details_given: set[str] | None = None,
+        before_steps: Callable[[], None] | None = None,
+    ) -> None:
         """Walk to the end, or until paused or interrupted (then raise WalkInterrupted).
 
-        With ``details_given`` (a new case), first ask the customer details not given.
+        With ``details_given`` (a new case), first ask the customer details not given;
+        ``before_steps`` runs once they are known, before the first step.
         """
         case = walk.case
         if walk.settle(utcnow()):
@@ -150,6 +157,8 @@ class WalkScreen:
             try:
                 if details_given is not None:
                     self.ask_customer(case, details_given)
+                if before_steps is not None:
+                    before_steps()
                 while not walk.finished:
                     self._step(walk)
             except Interrupted as stop:

@@ -11,8 +11,12 @@ from . import State, app
 from .completion import complete_case_ids, complete_playbook_ids
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..case import Case, Customer
     from ..playbook import Catalog, Playbook
+    from ..prompter import Prompter
+    from ..store import Store
 
 
 def _customer(given: dict[str, str | None]) -> tuple[Customer, set[str]]:
@@ -165,9 +169,38 @@ def new_case_command(
     walk = Walk(chosen, case, settings.as_dict())
     with store.session(case.id):
         try:
-            screen.run(walk, details_given=given)
+            screen.run(
+                walk, details_given=given, before_steps=lambda: _repeat_notice(out, store, case)
+            )
         finally:
             _save_answers(save_answers, case, chosen)
+        _offer_close(out, screen.prompter, store, case)
+
+
+def _repeat_notice(out: Console, store: Store, case: Case) -> None:
+    """Before the first step: tell the seller this customer has been upset before."""
+    from rich.text import Text
+
+    from ..case import Case as CaseType
+    from ..case import utcnow
+    from ..customers import repeat_of
+
+    if not any((case.customer.email, case.customer.order, case.customer.name)):
+        return
+    earlier = (
+        item for item in store.iter_newest() if isinstance(item, CaseType) and item.id != case.id
+    )
+    repeat = repeat_of(case.customer, earlier, utcnow())
+    if repeat is not None:
+        out.print(Text(f"! Returning customer: {repeat.line(utcnow())}", style="bold yellow"))
+
+
+def _offer_close(out: Console, asker: Prompter, store: Store, case: Case) -> None:
+    """When the walk reached its end, offer to record the outcome there and then."""
+    if case.walk_completed_at is not None:
+        from .after_cmd import offer_close_after_walk
+
+        offer_close_after_walk(out, asker, store, case)
 
 
 def _save_answers(path: Path | None, case: Case, playbook: Playbook) -> None:
@@ -237,6 +270,7 @@ def resume_command(
         store.save(case)
         out.print(f"Resuming case {case.id} · {playbook.title}")
         WalkScreen(out, asker, store).run(walk)
+        _offer_close(out, asker, store, case)
 
 
 def _warn_broken(catalog: Catalog, *, skip: str | None = None) -> None:

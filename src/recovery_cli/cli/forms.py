@@ -1,0 +1,212 @@
+"""The short question-and-answer forms after the call: recording a follow-up and
+recording an outcome. Each question is asked until its answer makes sense; an
+option given on the command line is not asked again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+from rich.text import Text
+
+from .. import values
+from ..case import HAPPY_LABELS, OUTCOMES, Case, Happy, Outcome, OutcomeResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..prompter import Prompter
+
+T = TypeVar("T")
+
+
+def ask(
+    out: Console, asker: Prompter, prompt: str, parse: Callable[[str], T], *, before: str = ""
+) -> T:
+    """Ask until ``parse`` accepts the answer; ``before`` is shown as what Enter keeps."""
+    if before:
+        out.print(Text(f"Before: {before}  (Enter keeps it)", style="dim"))
+    while True:
+        line = asker.ask(prompt)
+        try:
+            return parse(line)
+        except ValueError as exc:
+            out.print(Text(str(exc), style="yellow"))
+
+
+def parse_outcome(text: str) -> OutcomeResult:
+    """``kept`` / ``refunded`` / ``lost`` / ``escalated``, a number 1-4, or a prefix."""
+    word = text.strip().lower()
+    if word.isdigit() and 1 <= int(word) <= len(OUTCOMES):
+        return OUTCOMES[int(word) - 1]  # type: ignore[return-value]
+    found = [o for o in OUTCOMES if word and o.startswith(word)]
+    if len(found) != 1:
+        raise ValueError("Type kept, refunded, lost or escalated (or 1-4).")
+    return found[0]  # type: ignore[return-value]
+
+
+def parse_happy(text: str) -> Happy:
+    """``yes`` / ``not yet`` / ``no`` (or 1-3, y, n)."""
+    word = " ".join(text.strip().lower().replace("-", " ").replace("_", " ").split())
+    choices: dict[str, Happy] = {
+        "1": "yes",
+        "y": "yes",
+        "yes": "yes",
+        "2": "not_yet",
+        "not yet": "not_yet",
+        "not": "not_yet",
+        "nyet": "not_yet",
+        "3": "no",
+        "n": "no",
+        "no": "no",
+    }
+    if word not in choices:
+        raise ValueError("Type yes, not yet or no (or 1-3).")
+    return choices[word]
+
+
+def parse_satisfaction(text: str) -> int | None:
+    """1 to 5, or blank for none."""
+    word = text.strip()
+    if not word:
+        return None
+    if word.isdigit() and 1 <= int(word) <= 5:
+        return int(word)
+    raise ValueError("Type a number from 1 (unhappy) to 5 (delighted), or Enter to skip.")
+
+
+def parse_next(text: str) -> timedelta | None:
+    """A delay like ``3d``, or blank for none."""
+    return values.parse_delay(text) if text.strip() else None
+
+
+def parse_yes_no(text: str) -> bool:
+    """y/n, with a message fit for the operator."""
+    return values.parse_yes_no(text)
+
+
+@dataclass
+class OutcomeGiven:
+    """What the command line already says about the outcome (None: ask)."""
+
+    result: OutcomeResult | None = None
+    satisfaction: int | None = None
+    root_cause: str | None = None
+    cause_tag: str | None = None
+    prevention: str | None = None
+
+
+def outcome_defaults(case: Case) -> OutcomeGiven:
+    """What the form starts from: the outcome recorded before, else the root cause
+    and prevention answered on the call (as the default playbooks ask them)."""
+    if case.outcome is not None:
+        o = case.outcome
+        return OutcomeGiven(o.result, o.satisfaction, o.root_cause, o.cause_tag, o.prevention)
+    answers = case.answers()
+    cause, prevention = answers.get("root_cause"), answers.get("prevention")
+    return OutcomeGiven(
+        root_cause=cause if isinstance(cause, str) else None,
+        prevention=prevention if isinstance(prevention, str) else None,
+    )
+
+
+def outcome_form(
+    out: Console,
+    asker: Prompter | None,
+    case: Case,
+    given: OutcomeGiven,
+    *,
+    suggest: OutcomeResult | None = None,
+) -> Outcome:
+    """The outcome from the options given and, on a terminal, the answers to the
+    questions they leave open. Without a prompter, what is not given keeps its
+    earlier value (or the call's answer)."""
+    from ..errors import UsageError
+
+    start = outcome_defaults(case)
+    before_result = start.result
+    result = given.result
+    if result is None and asker is None:
+        result = before_result
+        if result is None:
+            raise UsageError("--no-input needs --outcome: kept, refunded, lost or escalated")
+    if result is None:
+        assert asker is not None
+        out.print(Text("How did it end?", style="bold"))
+        for number, name in enumerate(OUTCOMES, start=1):
+            out.print(Text(f"  {number}. {name}"))
+        keep = before_result or suggest
+
+        def pick(line: str) -> OutcomeResult:
+            if not line.strip() and keep is not None:
+                return keep
+            return parse_outcome(line)
+
+        hint = f" [{keep}]" if keep else ""
+        result = ask(out, asker, f"Outcome (1-4){hint}: ", pick)
+
+    def text(value: str | None, prompt: str, earlier: str) -> str:
+        if value is not None or asker is None:
+            return (value if value is not None else earlier).strip()
+        line = ask(out, asker, prompt, lambda s: values.clean_text(s).strip(), before=earlier)
+        return line or earlier
+
+    satisfaction = given.satisfaction
+    earlier_score = start.satisfaction
+    if satisfaction is None and asker is not None:
+        hint = f"Before: {earlier_score}/5" if earlier_score else ""
+        if hint:
+            out.print(Text(f"{hint}  (Enter keeps it)", style="dim"))
+        satisfaction = ask(out, asker, "Satisfaction, 1-5 (Enter skips): ", parse_satisfaction)
+    if satisfaction is None:
+        satisfaction = earlier_score
+    root_cause = text(
+        given.root_cause,
+        "Root cause (what really went wrong?): ",
+        start.root_cause or "",
+    )
+    cause_tag = text(
+        given.cause_tag,
+        "Cause tag (a word or two to group by, like email or packaging): ",
+        start.cause_tag or "",
+    )
+    prevention = text(
+        given.prevention,
+        "Prevention (how will you make sure it never happens again?): ",
+        start.prevention or "",
+    )
+    return Outcome(
+        result=result,
+        satisfaction=satisfaction,
+        root_cause=root_cause,
+        cause_tag=cause_tag.lower(),
+        prevention=prevention,
+    )
+
+
+def outcome_line(case: Case) -> str:
+    """What the case's outcome and status now say, in one line."""
+    outcome = case.outcome
+    assert outcome is not None
+    parts = [f"Outcome of case {case.id}: {outcome.result}"]
+    if outcome.satisfaction:
+        parts.append(f"satisfaction {outcome.satisfaction}/5")
+    line = ", ".join(parts) + "."
+    if case.status == "closed":
+        return f"{line} Case {case.id} is closed."
+    pending = case.pending_follow_ups()
+    if pending:
+        from .output import local_time
+
+        return (
+            f"{line} Case {case.id} closes when its follow-up "
+            f"({local_time(pending[0].due_at)}) is done."
+        )
+    return line
+
+
+def happy_label(happy: Happy | None) -> str:
+    """``yes``, ``not yet``, ``no``, or empty."""
+    return HAPPY_LABELS[happy] if happy else ""

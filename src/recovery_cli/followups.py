@@ -1,0 +1,159 @@
+"""Follow-ups across the store: what is due, in what order, and as a calendar.
+
+"Today" is the seller's local date: a follow-up due at 09:00 is due today all day,
+and overdue from the next morning. No I/O here except reading the cases given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Literal
+
+from .case import Case
+
+When = Literal["overdue", "today", "upcoming"]
+WHEN_LABELS: dict[When, str] = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming"}
+
+# Without --all, follow-ups further ahead than this are left out of the list.
+HORIZON_DAYS = 7
+
+# A follow-up message added by hand without a note of its own.
+DEFAULT_MESSAGE = (
+    "Hi $first_name, it's $seller at $business. I wanted to check in about your order "
+    "$order: is everything all right now?"
+)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One follow-up still to do, with what is needed to do it."""
+
+    case_id: str
+    number: int
+    due_at: datetime
+    when: When
+    message: str
+    name: str
+    email: str
+    order: str
+    channel: str
+    playbook: str
+
+    def as_json(self) -> dict[str, object]:
+        """The keys of ``recover followups --json`` (documented in the README)."""
+        return {
+            "case_id": self.case_id,
+            "follow_up": self.number,
+            "due_at": self.due_at.isoformat().replace("+00:00", "Z"),
+            "when": self.when,
+            "customer": {
+                "name": self.name,
+                "email": self.email,
+                "order": self.order,
+                "channel": self.channel,
+            },
+            "playbook": self.playbook,
+            "message": self.message,
+        }
+
+
+def local_date(moment: datetime, zone: tzinfo | None = None) -> date:
+    """The date of ``moment`` where the seller is (``zone``, else the local zone)."""
+    return moment.astimezone(zone).date()
+
+
+def when(due_at: datetime, now: datetime, zone: tzinfo | None = None) -> When:
+    """Whether a follow-up is overdue, due today, or still to come."""
+    due, today = local_date(due_at, zone), local_date(now, zone)
+    if due < today:
+        return "overdue"
+    return "today" if due == today else "upcoming"
+
+
+def due_list(
+    cases: Iterable[Case],
+    now: datetime,
+    *,
+    horizon_days: int | None = HORIZON_DAYS,
+    zone: tzinfo | None = None,
+) -> list[Due]:
+    """Every follow-up still to do (up to ``horizon_days`` ahead; None for all):
+    overdue first (the oldest first), then today's, then upcoming, soonest first."""
+    last_day = (
+        None if horizon_days is None else local_date(now, zone) + timedelta(days=horizon_days)
+    )
+    found = []
+    for case in cases:
+        for item in case.pending_follow_ups():
+            if last_day is not None and local_date(item.due_at, zone) > last_day:
+                continue
+            found.append(
+                Due(
+                    case_id=case.id,
+                    number=item.id,
+                    due_at=item.due_at,
+                    when=when(item.due_at, now, zone),
+                    message=item.message,
+                    name=case.customer.name,
+                    email=case.customer.email,
+                    order=case.customer.order,
+                    channel=case.customer.channel,
+                    playbook=case.playbook.title,
+                )
+            )
+    found.sort(key=lambda d: (d.due_at, int(d.case_id), d.number))
+    return found
+
+
+def overdue_count(cases: Iterable[Case], now: datetime, zone: tzinfo | None = None) -> int:
+    """How many follow-ups are overdue."""
+    return sum(
+        when(item.due_at, now, zone) == "overdue"
+        for case in cases
+        for item in case.pending_follow_ups()
+    )
+
+
+def to_ics(items: Iterable[Due], now: datetime) -> bytes:
+    """The follow-ups as an iCalendar file: one 15-minute event each, at the time it
+    falls due, naming the case and customer and carrying the message to send."""
+    from icalendar import Calendar, Event
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//recover//follow-ups//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    for item in items:
+        event = Event()
+        event.add("uid", f"recover-case-{item.case_id}-follow-up-{item.number}")
+        event.add("dtstamp", now)
+        event.add("dtstart", item.due_at)
+        event.add("duration", timedelta(minutes=15))
+        who = item.name or "customer"
+        event.add("summary", f"Follow up with {who} (case {item.case_id})")
+        contact = [
+            f"{label}: {value}"
+            for label, value in (
+                ("Email", item.email),
+                ("Order", item.order),
+                ("Channel", item.channel),
+            )
+            if value
+        ]
+        event.add(
+            "description",
+            "\n".join(
+                [
+                    item.message,
+                    "",
+                    f"Case {item.case_id} · {item.playbook}",
+                    *contact,
+                    f"Record the result: recover followup {item.case_id}",
+                ]
+            ),
+        )
+        calendar.add_component(event)
+    ical: bytes = calendar.to_ical()
+    return ical

@@ -1,0 +1,161 @@
+"""What recoveries cost and return, counted case by case as the store streams past.
+
+Only counters are kept (and one number per closed case, for the median time to
+close), so memory stays flat however many cases there are. Money is summed per
+currency and never mixed.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+
+from .case import OUTCOMES, Case
+from .followups import local_date
+
+ZERO = Decimal("0.00")
+TOP_CAUSES = 10
+
+
+@dataclass
+class Money:
+    """What one currency's cases cost, against what their orders were worth."""
+
+    refunds: Decimal = ZERO
+    goodwill: Decimal = ZERO
+    order_value: Decimal = ZERO
+
+    @property
+    def cost(self) -> Decimal:
+        """Refunds and goodwill together."""
+        return self.refunds + self.goodwill
+
+    @property
+    def share(self) -> float | None:
+        """The cost as a share of the order value (None without order values)."""
+        return float(self.cost / self.order_value) if self.order_value else None
+
+
+@dataclass
+class Stats:
+    """Counters over a run of cases; feed them with :meth:`add`."""
+
+    now: datetime
+    since: date | None = None
+    until: date | None = None
+    zone: tzinfo | None = None
+    cases: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    satisfaction: Counter[int] = field(default_factory=Counter)
+    playbooks: Counter[str] = field(default_factory=Counter)
+    causes: Counter[str] = field(default_factory=Counter)
+    money: dict[str, Money] = field(default_factory=dict)
+    follow_ups: Counter[str] = field(default_factory=Counter)
+    hours_to_close: array[float] = field(default_factory=lambda: array("d"))
+
+    def wants(self, case: Case) -> bool:
+        """Whether the case was opened within the dates asked for."""
+        opened = local_date(case.created_at, self.zone)
+        if self.since is not None and opened < self.since:
+            return False
+        return self.until is None or opened <= self.until
+
+    def add(self, case: Case) -> None:
+        """Count one case (whatever its dates: filter with :meth:`wants`)."""
+        self.cases += 1
+        self.playbooks[case.playbook.id] += 1
+        outcome = case.outcome
+        if outcome is not None:
+            self.outcomes[outcome.result] += 1
+            if outcome.satisfaction is not None:
+                self.satisfaction[outcome.satisfaction] += 1
+            if outcome.cause_tag:
+                self.causes[outcome.cause_tag.strip().lower()] += 1
+        money = self.money.setdefault(case.currency, Money())
+        if case.customer.order_value is not None:
+            money.order_value += case.customer.order_value
+        for remedy in case.remedies:
+            if remedy.amount is None:
+                continue
+            if remedy.kind == "refund":
+                money.refunds += remedy.amount
+            else:
+                money.goodwill += remedy.amount
+        if case.status == "closed" and case.closed_at is not None:
+            seconds = (case.closed_at - case.created_at).total_seconds()
+            self.hours_to_close.append(max(0.0, seconds) / 3600)
+        today = local_date(self.now, self.zone)
+        for item in case.follow_ups:
+            if item.result == "cancelled":
+                continue
+            due = local_date(item.due_at, self.zone)
+            if item.done_at is not None:
+                on_time = local_date(item.done_at, self.zone) <= due
+                self.follow_ups["on_time" if on_time else "late"] += 1
+            elif due < today:
+                self.follow_ups["missed"] += 1
+            else:
+                self.follow_ups["pending"] += 1
+
+    # -- results -----------------------------------------------------------------------
+    @property
+    def with_outcome(self) -> int:
+        """Cases whose outcome is recorded."""
+        return sum(self.outcomes.values())
+
+    @property
+    def kept_rate(self) -> float | None:
+        """Kept customers as a share of the cases with an outcome."""
+        return self.outcomes["kept"] / self.with_outcome if self.with_outcome else None
+
+    @property
+    def median_hours_to_close(self) -> float | None:
+        """The median time from opening a case to closing it, in hours."""
+        if not self.hours_to_close:
+            return None
+        ordered = sorted(self.hours_to_close)
+        middle = len(ordered) // 2
+        if len(ordered) % 2:
+            return ordered[middle]
+        return (ordered[middle - 1] + ordered[middle]) / 2
+
+    def top_causes(self) -> list[tuple[str, int]]:
+        """The cause tags that repeat most, most first (ties alphabetical)."""
+        return sorted(self.causes.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CAUSES]
+
+    def as_json(self) -> dict[str, object]:
+        """The keys of ``recover stats --json`` (documented in the README)."""
+        median = self.median_hours_to_close
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "cases": self.cases,
+            "with_outcome": self.with_outcome,
+            "kept_rate": _round(self.kept_rate),
+            "outcomes": {result: self.outcomes[result] for result in OUTCOMES},
+            "money": {
+                currency: {
+                    "refunds": f"{m.refunds:.2f}",
+                    "goodwill": f"{m.goodwill:.2f}",
+                    "cost": f"{m.cost:.2f}",
+                    "order_value": f"{m.order_value:.2f}",
+                    "cost_share": _round(m.share),
+                }
+                for currency, m in sorted(self.money.items())
+            },
+            "closed": len(self.hours_to_close),
+            "median_hours_to_close": _round(median, 2),
+            "follow_ups": {
+                key: self.follow_ups[key] for key in ("on_time", "late", "missed", "pending")
+            },
+            "playbooks": dict(sorted(self.playbooks.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "cause_tags": dict(self.top_causes()),
+            "satisfaction": {str(score): self.satisfaction[score] for score in range(1, 6)},
+        }
+
+
+def _round(value: float | None, places: int = 4) -> float | None:
+    return None if value is None else round(value, places)
