@@ -116,6 +116,8 @@ def expected_row(case: dict[str, Any]) -> dict[str, str]:
         "prevention": outcome.get("prevention", ""),
         "steps_answered": str(sum(s["status"] != "skipped" for s in case["steps"])),
         "steps_skipped": str(sum(s["status"] == "skipped" for s in case["steps"])),
+        "closed_at": case.get("closed_at") or "",
+        "prevention_done_at": outcome.get("prevention_done_at") or "",
     }
 
 
@@ -386,7 +388,9 @@ def odd_case(case_id: str) -> dict[str, Any]:
         ),
     ]
     case.follow_ups = [
-        FollowUpRecord(id=1, due_at=T0, message="Done", done_at=T0, result="happy"),
+        FollowUpRecord(
+            id=1, due_at=T0, message="Done", done_at=T0, result="reached", happy="not_yet"
+        ),
         FollowUpRecord(id=2, due_at=T0 + timedelta(days=7), message="Later"),
         FollowUpRecord(id=3, due_at=T0 + timedelta(days=2), message="Sooner"),
     ]
@@ -396,7 +400,9 @@ def odd_case(case_id: str) -> dict[str, Any]:
         root_cause='=HYPERLINK("http://x","y")',
         cause_tag="-courier",
         prevention="\tcheck labels\r\nweekly",
+        prevention_done_at=T0 + timedelta(days=3),
     )
+    case.closed_at = T0 + timedelta(days=1)
     data = case_to_json(case)
     data["customer"]["vip"] = True  # a newer tool's fields: exported as stored
     data["x_crm"] = {"ticket": 5, "tags": ["a", "b"]}

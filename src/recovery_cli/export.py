@@ -47,6 +47,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "prevention",
     "steps_answered",
     "steps_skipped",
+    "closed_at",
+    "prevention_done_at",
 )
 
 # OWASP CSV injection: a cell starting with one of these may run as a formula.
@@ -145,6 +147,8 @@ def csv_row(case: Case) -> list[str]:
         "satisfaction": str(outcome.satisfaction) if outcome and outcome.satisfaction else "",
         "steps_answered": str(sum(r.status != "skipped" for r in case.steps)),
         "steps_skipped": str(sum(r.status == "skipped" for r in case.steps)),
+        "closed_at": _time(case.closed_at),
+        "prevention_done_at": _time(outcome.prevention_done_at if outcome else None),
     }
     return [neutralise(text[c]) if c in text else plain[c] for c in CSV_COLUMNS]
 
