@@ -37,6 +37,9 @@ _ID_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
+# In a case file, a follow-up not yet done (key and spacing as any JSON writer may put
+# them; "prevention_done_at" does not match, its quote comes before "prevention").
+PENDING_FOLLOW_UP = re.compile(rb'"done_at"\s*:\s*null')
 # Case numbers below this are kept as bits (at most 1 MB); any above, as a list.
 _BITMAP_LIMIT = 1 << 23
 _OFFSETS_UP = tuple(range(8))
@@ -291,9 +294,12 @@ class Store:
         for item in self.iter_stored(newest_first=True):
             yield item if isinstance(item, Damaged) else item.case
 
-    def iter_stored(self, *, newest_first: bool = False) -> Iterator[Stored | Damaged]:
+    def iter_stored(
+        self, *, newest_first: bool = False, containing: re.Pattern[bytes] | None = None
+    ) -> Iterator[Stored | Damaged]:
         """Every case with its JSON exactly as stored (for exports), oldest first
-        unless asked otherwise; unreadable files come as Damaged."""
+        unless asked otherwise; unreadable files come as Damaged. With ``containing``,
+        only the files whose bytes match it are parsed (a cheap first sieve)."""
         # Plain strings, not Path objects, for the files: pathlib interns every name
         # it parses, and the interning table would grow with the store.
         folder = os.fspath(self.cases_dir)
@@ -302,6 +308,8 @@ class Store:
             try:
                 with open(name, "rb") as file:
                     raw = file.read()
+                if containing is not None and not containing.search(raw):
+                    continue
                 data, case = self._parse(name, raw)
             except FileNotFoundError:
                 continue
@@ -311,6 +319,12 @@ class Store:
                 yield Damaged(Path(name), exc.message)
             else:
                 yield Stored(data, case)
+
+    def with_follow_ups_to_do(self) -> Iterator[Case | Damaged]:
+        """The cases with a follow-up still to do, newest first (and damaged files):
+        files without one are passed over unparsed."""
+        for item in self.iter_stored(newest_first=True, containing=PENDING_FOLLOW_UP):
+            yield item if isinstance(item, Damaged) else item.case
 
     def list_cases(
         self, *, status: str | None = None, limit: int | None = None

@@ -111,7 +111,7 @@ def _cases(store: Store) -> list[Case]:
     from ..case import Case
 
     found = []
-    for item in store.iter_newest():
+    for item in store.with_follow_ups_to_do():
         if not isinstance(item, Case):
             typer.echo(f"Warning: {item.reason}", err=True)
         elif any(f.done_at is None for f in item.follow_ups):
@@ -124,9 +124,8 @@ def overdue_notice(store: Store) -> None:
     from ..case import Case, utcnow
     from ..followups import overdue_count
 
-    count = overdue_count(
-        (item for item in store.iter_newest() if isinstance(item, Case)), utcnow()
-    )
+    cases = store.with_follow_ups_to_do()
+    count = overdue_count((item for item in cases if isinstance(item, Case)), utcnow())
     if count:
         plural = "s are" if count != 1 else " is"
         typer.echo(f"{count} follow-up{plural} overdue: recover followups", err=True)
