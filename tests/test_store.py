@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from recovery_cli.case import Case, Customer, PlaybookRef, new_case
+from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, new_case
 from recovery_cli.errors import DamagedCaseError, NotFoundError, StorageError, UsageError
 from recovery_cli.store import Damaged, Store, encode, parse_case_id
 
@@ -229,3 +229,20 @@ def test_concurrent_creation_never_reuses_an_id(tmp_path: Path, workers: int) ->
     assert sorted(int(c.id) for c in store.iter_newest() if isinstance(c, Case)) == list(
         range(1, 25 * workers + 1)
     )
+
+
+def test_only_cases_with_a_follow_up_to_do_are_parsed_for_follow_ups(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    for number in range(1, 5):
+        case = store.create(build)
+        if number % 2 == 0:
+            case.schedule_follow_up(None, NOW, "Check in")
+        if number == 4:
+            case.follow_ups[0].done_at = NOW  # done: nothing left to do
+        if number == 3:
+            case.set_outcome(Outcome(result="kept", prevention="Fix it"), NOW)
+        store.save(case)
+    store.path_for("1").write_bytes(b'{"done_at": null, "half')
+    found = list(store.with_follow_ups_to_do())
+    assert [item.id for item in found if isinstance(item, Case)] == ["2"]
+    assert [item.path.name for item in found if isinstance(item, Damaged)] == ["1.json"]
