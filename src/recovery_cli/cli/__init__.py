@@ -122,13 +122,16 @@ def root(
             overdue_notice(Store(ctx.obj.home))
 
 
-from . import walk_cmd, cases_cmd, after_cmd, stats_cmd, export_cmd, playbook_cmd, config_cmd  # noqa: E402, I001  (registration order = help order)
+# Registration order is the order of --help.
+from . import walk_cmd, cases_cmd, after_cmd, stats_cmd, export_cmd  # noqa: E402, I001
+from . import playbook_cmd, config_cmd, doctor_cmd  # noqa: E402
 
 __all__ = [
     "after_cmd",
     "app",
     "cases_cmd",
     "config_cmd",
+    "doctor_cmd",
     "export_cmd",
     "main",
     "playbook_cmd",
