@@ -246,3 +246,29 @@ def test_only_cases_with_a_follow_up_to_do_are_parsed_for_follow_ups(tmp_path: P
     found = list(store.with_follow_ups_to_do())
     assert [item.id for item in found if isinstance(item, Case)] == ["2"]
     assert [item.path.name for item in found if isinstance(item, Damaged)] == ["1.json"]
+
+
+def test_a_save_that_landed_but_could_not_be_synced_says_so_truthfully(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recovery_cli import fileio
+    from recovery_cli.errors import NotDurableError
+
+    store = Store(tmp_path)
+    case = store.create(build)
+    case.customer.name = "Bea"
+
+    def broken_disk(path: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(fileio, "fsync_dir", broken_disk)
+    with pytest.raises(NotDurableError) as caught:
+        store.save(case)
+    assert "1.json was saved, but its folder could not be synced" in caught.value.message
+    assert "Nothing already saved was changed" not in (caught.value.hint or "")
+    on_disk = json.loads(store.path_for("1").read_bytes())
+    assert on_disk["customer"]["name"] == "Bea" and on_disk["revision"] == case.revision
+    monkeypatch.undo()
+    case.customer.name = "Cy"
+    store.save(case)  # the next save is no conflict: the revision in memory is on disk
+    assert store.load("1").customer.name == "Cy"

@@ -51,6 +51,11 @@ class StorageError(RecoverError):
     exit_code = EXIT_ERROR
 
 
+class NotDurableError(StorageError):
+    """The new file is in place, but its folder could not be synced to disk: it is
+    what every reader sees now, though a power cut could still take it back."""
+
+
 class DamagedCaseError(RecoverError):
     """A case file that cannot be read: damaged, foreign, or from a newer version."""
 

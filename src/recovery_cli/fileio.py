@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from .errors import StorageError
+from .errors import NotDurableError, StorageError
 
 TMP_SUFFIX = ".tmp"
 
@@ -62,7 +62,6 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
             tmp.unlink()
         else:
             os.replace(tmp, path)
-        fsync_dir(path.parent)
     except FileExistsError:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -74,6 +73,19 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
             f"cannot save {path}: {exc.strerror or exc}",
             hint="Nothing already saved was changed. Free some space or fix permissions, "
             "then try again.",
+        ) from None
+    _sync_after_move(path)
+
+
+def _sync_after_move(path: Path) -> None:
+    """Make the move durable; if that fails, say so truthfully: the file is in place."""
+    try:
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise NotDurableError(
+            f"{path} was saved, but its folder could not be synced to disk: {exc.strerror or exc}",
+            hint="Every reader sees the new version; a power cut before the disk recovers "
+            "could still lose it. Check the disk.",
         ) from None
 
 
@@ -92,7 +104,6 @@ def atomic_text_writer(path: Path) -> Iterator[TextIO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-        fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -101,3 +112,4 @@ def atomic_text_writer(path: Path) -> Iterator[TextIO]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    _sync_after_move(path)

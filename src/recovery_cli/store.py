@@ -27,7 +27,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from .case import SCHEMA_VERSION, Case, case_to_json
-from .errors import CaseBusyError, DamagedCaseError, NotFoundError, StorageError, UsageError
+from .errors import (
+    CaseBusyError,
+    DamagedCaseError,
+    NotDurableError,
+    NotFoundError,
+    StorageError,
+    UsageError,
+)
 from .fileio import ensure_private_dir, write_atomic
 from .values import clean_text
 
@@ -177,6 +184,8 @@ class Store:
         case.revision += 1
         try:
             write_atomic(path, encode(case))
+        except NotDurableError:
+            raise  # the file on disk is this revision now
         except BaseException:
             case.revision -= 1
             raise

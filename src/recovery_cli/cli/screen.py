@@ -15,7 +15,7 @@ from rich.text import Text
 from .. import values
 from ..answers import Answers
 from ..case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field, utcnow
-from ..errors import NotFoundError, WalkInterrupted
+from ..errors import NotDurableError, NotFoundError, WalkInterrupted
 from ..playbook import Catalog, Playbook
 from ..prompter import Interrupted, Prompter
 from ..store import Store
@@ -43,6 +43,14 @@ class WalkScreen:
         self.prefill = prefill
         self._prefilled: set[str] = set()
         self.started = time.monotonic()
+
+    def _save(self, case: Case) -> None:
+        """Save now; a save that landed but could not be synced is a warning, not a
+        stop: the answer is on disk and the call goes on."""
+        try:
+            self.store.save(case)
+        except NotDurableError as warning:
+            self.console.print(Text(f"! {warning.message}", style="bold yellow"))
 
     # -- before the case exists ------------------------------------------------------
     def choose_playbook(self, catalog: Catalog, wanted: str | None) -> Playbook:
@@ -134,7 +142,7 @@ class WalkScreen:
                 if value is not None:
                     setattr(case.customer, key, value)
                     case.touch(utcnow())
-                    self.store.save(case)
+                    self._save(case)
             i += 1
 
     # -- the walk --------------------------------------------------------------------
@@ -152,7 +160,7 @@ class WalkScreen:
         """
         case = walk.case
         if walk.settle(utcnow()):
-            self.store.save(case)
+            self._save(case)
         with self.prompter.signals():
             try:
                 if details_given is not None:
@@ -173,7 +181,7 @@ class WalkScreen:
     def _stop(self, case: Case, event: str) -> None:
         case.add_event(utcnow(), event)
         case.touch(utcnow())
-        self.store.save(case)
+        self._save(case)
 
     def _step(self, walk: Walk) -> None:
         view = walk.view()
@@ -188,7 +196,7 @@ class WalkScreen:
                 line = self.prompter.ask(self._prompt(view))
             reply = walk.submit(line, utcnow())
             if reply.changed:
-                self.store.save(walk.case)
+                self._save(walk.case)
             for warning in reply.warnings:
                 self.console.print(Text(f"! {warning}", style="bold yellow"))
             if reply.kind == "invalid":
