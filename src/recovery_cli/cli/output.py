@@ -7,11 +7,16 @@ the output is not a terminal and honours ``NO_COLOR``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.segment import Segment
+
+_C1 = re.compile("[\x80-\x9f]")
 
 
 # Piped output is for other programs: lay tables out as wide as their content, so no
@@ -20,13 +25,42 @@ PIPE_WIDTH = 100_000
 
 
 def console(*, stderr: bool = False) -> Console:
-    """A console that never interprets markup, emoji codes or 'highlights' data."""
-    from rich.console import Console
-
-    out = Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    """A console that never interprets markup, emoji codes or 'highlights' data, and
+    never lets a control character through (see :func:`safe_console_class`)."""
+    safe = safe_console_class()
+    out = safe(stderr=stderr, markup=False, emoji=False, highlight=False)
     if not out.is_terminal:
-        out = Console(stderr=stderr, markup=False, emoji=False, highlight=False, width=PIPE_WIDTH)
+        out = safe(stderr=stderr, markup=False, emoji=False, highlight=False, width=PIPE_WIDTH)
     return out
+
+
+def safe_console_class() -> type[Console]:
+    """A Rich console that drops control characters from all text it writes.
+
+    Customer text can hold escape sequences (from a pasted email, an imported case)
+    that would recolour the terminal, set its title or write to the clipboard. Rich
+    passes ESC through, so every text segment is cleaned on its way out; Rich's own
+    styling and cursor control (progress bars) are applied after, untouched.
+    """
+    global _SAFE_CONSOLE
+    if _SAFE_CONSOLE is None:
+        from rich.console import Console
+        from rich.segment import Segment
+
+        from ..render import clean_text
+
+        class SafeConsole(Console):
+            def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+                return super()._render_buffer(
+                    segment if segment.control else Segment(clean_text(segment.text), segment.style)
+                    for segment in buffer
+                )
+
+        _SAFE_CONSOLE = SafeConsole
+    return _SAFE_CONSOLE
+
+
+_SAFE_CONSOLE: type[Console] | None = None
 
 
 def heading(out: Console, title: str, *, style: str = "rule.line") -> RenderableType:
@@ -45,7 +79,9 @@ def print_json(data: object) -> None:
 
     import typer
 
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    # JSON escapes C0 controls itself; C1 ones (8-bit escapes to some terminals) too here.
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    typer.echo(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def age(then: datetime, now: datetime | None = None) -> str:
