@@ -305,7 +305,8 @@ class Case(_Record):
         item.result = "reached" if reached else "not_reached"
         item.happy = happy if reached else None
         item.note = note
-        detail = f"#{number}: " + (f"happy {HAPPY_LABELS[happy]}" if happy else item.result)
+        stored = item.happy
+        detail = f"#{number}: " + (f"happy {HAPPY_LABELS[stored]}" if stored else item.result)
         self.add_event(now, "follow-up done", detail)
         self.touch(now)
         self.settle_status(now)

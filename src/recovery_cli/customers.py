@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .case import Case, Customer
+from .case import STATUS_LABELS, Case, Customer
 
 # "3rd case in 90 days": the window the repeat notice counts in.
 REPEAT_WINDOW_DAYS = 90
@@ -62,7 +62,7 @@ class Repeat:
         else:
             count = f"{ordinal(self.total + 1)} case"
         last = self.last
-        how = last.outcome.result if last.outcome is not None else last.status.replace("_", " ")
+        how = last.outcome.result if last.outcome is not None else STATUS_LABELS[last.status]
         when = last.created_at.astimezone().strftime("%d %b %Y").lstrip("0")
         return f"{count}; last time: {last.playbook.title}, {how} (case {last.id}, {when})"
 

@@ -73,7 +73,7 @@ class Stats:
             if outcome.satisfaction is not None:
                 self.satisfaction[outcome.satisfaction] += 1
             if outcome.cause_tag:
-                self.causes[outcome.cause_tag.strip().lower()] += 1
+                self.causes[outcome.cause_tag.strip().casefold()] += 1
         money = self.money.setdefault(case.currency, Money())
         if case.customer.order_value is not None:
             money.order_value += case.customer.order_value
@@ -122,6 +122,10 @@ class Stats:
             return ordered[middle]
         return (ordered[middle - 1] + ordered[middle]) / 2
 
+    def playbooks_ranked(self) -> list[tuple[str, int]]:
+        """Cases per playbook, most first (ties alphabetical)."""
+        return sorted(self.playbooks.items(), key=lambda kv: (-kv[1], kv[0]))
+
     def top_causes(self) -> list[tuple[str, int]]:
         """The cause tags that repeat most, most first (ties alphabetical)."""
         return sorted(self.causes.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CAUSES]
@@ -151,7 +155,7 @@ class Stats:
             "follow_ups": {
                 key: self.follow_ups[key] for key in ("on_time", "late", "missed", "pending")
             },
-            "playbooks": dict(sorted(self.playbooks.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "playbooks": dict(self.playbooks_ranked()),
             "cause_tags": dict(self.top_causes()),
             "satisfaction": {str(score): self.satisfaction[score] for score in range(1, 6)},
         }

@@ -246,8 +246,11 @@ def followup_record_command(
         out.print(Text(item.message), soft_wrap=True)  # one line, to copy whole
         out.print()
         asker: Prompter | None = None
+        # Open the terminal only when something is left to ask: a script that gives
+        # every answer as an option needs none.
+        next_asked = next_in is None and happy_given != "yes"
         needs = reached is None or (reached and happy_given is None)
-        if not no_input and (needs or note is None or delay_given is None):
+        if not no_input and (needs or note is None or next_asked):
             asker = prompting.open_prompter(
                 out, command="followup", hint="Give --reached/--not-reached and --happy."
             )
@@ -325,7 +328,8 @@ def _follow_up_answers(
         suggest = "1d" if not reached else "3d"
         prompt = f"Next follow-up in (e.g. {suggest}; Enter for none): "
         delay = forms.ask(out, asker, prompt, forms.parse_next)
-    return reached, happy, clean_text(note).strip(), delay
+    # --happy with a customer who, asked, turned out not to be reached: no happiness.
+    return reached, happy if reached else None, clean_text(note).strip(), delay
 
 
 def _offer_outcome(
@@ -436,7 +440,7 @@ def close_command(
         typer.Option(
             "--keep-follow-ups/--cancel-follow-ups",
             help="With follow-ups still to do: keep them (the case closes when they are "
-            "done) or cancel them. Asked when not given; kept with --no-input.",
+            "done) or cancel them. Asked on a terminal when not given; else kept.",
         ),
     ] = None,
     no_input: NoInput = False,
@@ -470,8 +474,15 @@ def close_command(
     with store.session(case_id):
         case = store.load(case_id)
         asked = None in (result, cause, tag, prevention) or satisfaction is None
+        # With every outcome option given, the one question left (keep the follow-ups
+        # still planned?) is asked only where a person can answer it.
+        keep_asked = (
+            keep_follow_ups is None
+            and bool(case.pending_follow_ups())
+            and prompting.stdin_is_terminal()
+        )
         asker = None
-        if not no_input and asked:
+        if not no_input and (asked or keep_asked):
             asker = prompting.open_prompter(
                 out, command="close", hint="Give the options, with --no-input."
             )
@@ -624,7 +635,12 @@ def prevent_done_command(ctx: typer.Context, case_id: CaseId) -> None:
         if case.outcome.prevention_done_at is None:
             case.finish_prevention(utcnow())
             store.save(case)
-    typer.echo(f"Prevention for case {case.id} is done: {case.outcome.prevention}")
+    from rich.text import Text
+
+    from .output import console
+
+    # Through the safe console: the action is typed text and may hold control characters.
+    console().print(Text(f"Prevention for case {case.id} is done: {case.outcome.prevention}"))
 
 
 # -- recover customer ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 
-from .. import values
+from .. import render, values
 from ..case import HAPPY_LABELS, OUTCOMES, Case, Happy, Outcome, OutcomeResult
 
 if TYPE_CHECKING:
@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from ..prompter import Prompter
 
 T = TypeVar("T")
+
+
+def _clean(text: str) -> str:
+    """Typed or option text as it is kept: valid UTF-8, no control characters (they
+    could carry escape sequences into a later view or export), no outer spaces."""
+    return render.clean_text(values.clean_text(text)).strip()
 
 
 def ask(
@@ -149,8 +155,8 @@ def outcome_form(
 
     def text(value: str | None, prompt: str, earlier: str) -> str:
         if value is not None or asker is None:
-            return (value if value is not None else earlier).strip()
-        line = ask(out, asker, prompt, lambda s: values.clean_text(s).strip(), before=earlier)
+            return _clean(value if value is not None else earlier)
+        line = ask(out, asker, prompt, _clean, before=earlier)
         return line or earlier
 
     satisfaction = given.satisfaction

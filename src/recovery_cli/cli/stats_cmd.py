@@ -128,7 +128,7 @@ def render(stats: Stats) -> list[RenderableType]:
     )
     parts += [facts, Text("")]
     parts.append(chart("Outcomes", [(o, stats.outcomes[o]) for o in OUTCOMES]))
-    parts.append(chart("Cases per playbook", stats.playbooks.most_common()))
+    parts.append(chart("Cases per playbook", stats.playbooks_ranked()))
     parts.append(chart("Root-cause tags", stats.top_causes(), empty="no tags yet"))
     parts.append(
         chart(
