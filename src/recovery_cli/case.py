@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .render import clean_text
 from .values import parse_money
 
 SCHEMA_VERSION = 1
+
+# What a case file may hold for a time and an amount: case files always carry UTC times
+# and cents, so a time without a zone or an amount of absurd size means the file was
+# damaged or made by hand, and it is reported as such rather than crashing a view.
+Moment = AwareDatetime
+Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
 
 # The customer details asked at the start of a walk, with their prompts.
 CUSTOMER_FIELDS: dict[str, str] = {
@@ -74,7 +80,7 @@ class Customer(_Record):
     name: str = ""
     email: str = ""
     order: str = ""
-    order_value: Decimal | None = None
+    order_value: Money | None = None
     channel: str = ""
 
 
@@ -101,8 +107,8 @@ class StepRecord(_Record):
     key: str | None = None
     answer: Answer | None = None
     note: str = ""
-    started_at: datetime
-    ended_at: datetime
+    started_at: Moment
+    ended_at: Moment
 
 
 class Remedy(_Record):
@@ -112,7 +118,7 @@ class Remedy(_Record):
     offer: str
     label: str
     kind: str | None = None
-    amount: Decimal | None = None
+    amount: Money | None = None
     currency: str
 
 
@@ -122,9 +128,9 @@ class FollowUpRecord(_Record):
 
     id: int
     step: str | None = None
-    due_at: datetime
+    due_at: Moment
     message: str
-    done_at: datetime | None = None
+    done_at: Moment | None = None
     result: FollowUpResult | None = None
     happy: Happy | None = None
     note: str = ""
@@ -138,14 +144,14 @@ class Outcome(_Record):
     root_cause: str = ""
     cause_tag: str = ""
     prevention: str = ""
-    prevention_done_at: datetime | None = None
-    recorded_at: datetime | None = None
+    prevention_done_at: Moment | None = None
+    recorded_at: Moment | None = None
 
 
 class Event(_Record):
     """An entry in the case's log: created, paused, resumed, completed..."""
 
-    at: datetime
+    at: Moment
     event: str
     detail: str = ""
 
@@ -157,10 +163,10 @@ class Case(_Record):
     id: str
     revision: int = 0
     status: Status = "open"
-    created_at: datetime
-    updated_at: datetime
-    walk_completed_at: datetime | None = None
-    closed_at: datetime | None = None
+    created_at: Moment
+    updated_at: Moment
+    walk_completed_at: Moment | None = None
+    closed_at: Moment | None = None
     currency: str = "USD"
     customer: Customer = Field(default_factory=Customer)
     playbook: PlaybookRef
@@ -328,6 +334,10 @@ class Case(_Record):
             and before.prevention == outcome.prevention
         ):
             outcome.prevention_done_at = before.prevention_done_at
+        if before is not None and before.model_extra:
+            # Fields a newer version added to the outcome survive a change made here.
+            for key, value in before.model_extra.items():
+                outcome.model_extra.setdefault(key, value)  # type: ignore[union-attr]
         outcome.recorded_at = now
         self.outcome = outcome
         self.add_event(now, "outcome recorded", outcome.result)

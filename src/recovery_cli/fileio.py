@@ -59,7 +59,10 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
             os.fsync(handle.fileno())
         if exclusive:
             os.link(tmp, path)
-            tmp.unlink()
+            # The file is in place: a temp name that cannot be removed now (a disk
+            # that just turned read-only) is a leftover for doctor, not a failed save.
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         else:
             os.replace(tmp, path)
     except FileExistsError:

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, RecoverError, UsageError
 from .values import clean_text
@@ -136,6 +136,7 @@ class TerminalPrompter:
             reason, self._pending = self._pending, None
             raise Interrupted(reason)
         self._waiting = True
+        ticking = _tick_while_waiting()
         try:
             # A terminal that sends bytes that are not UTF-8 must not stop the save.
             return clean_text(self.console.input(Text(prompt, style="bold")))
@@ -151,6 +152,7 @@ class TerminalPrompter:
             reason = stop.reason
         finally:
             self._waiting = False
+            _stop_ticking(ticking)
         if reason == "hangup" and hasattr(signal, "SIGHUP"):
             # The terminal is gone and more hangups may follow: none may cut short
             # the save and the exit that come next.
@@ -160,6 +162,32 @@ class TerminalPrompter:
         with contextlib.suppress(OSError):
             self.console.print()
         raise Interrupted(reason)
+
+
+# While a prompt waits, a quiet timer wakes the read this often. A signal that lands
+# just before the read starts to wait (readline sets the terminal up first) is noted
+# but not acted on until the read wakes: without the timer, Ctrl-C or SIGTERM there
+# would wait for the next key press.
+_TICK_SECONDS = 0.1
+
+
+def _tick_while_waiting() -> Any:
+    """Start the timer (where the platform has one); returns what to restore."""
+    if not hasattr(signal, "setitimer"):
+        return None
+    previous = signal.signal(signal.SIGALRM, _ignore_tick)
+    signal.setitimer(signal.ITIMER_REAL, _TICK_SECONDS, _TICK_SECONDS)
+    return previous
+
+
+def _ignore_tick(signum: int, frame: FrameType | None) -> None:
+    """The timer only wakes the read so that pending signals are handled."""
+
+
+def _stop_ticking(previous: Any) -> None:
+    if previous is not None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def stdin_is_terminal() -> bool:

@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ _ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORE
 _ID_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
 # The JSON escape of a UTF-16 surrogate: a pair is fine, a lone one cannot be written out.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SCHEMA_KEY = re.compile(rb'"schema_version"\s*:')
 
 
 # In a case file, a follow-up not yet done (key and spacing as any JSON writer may put
@@ -50,6 +52,8 @@ PENDING_FOLLOW_UP = re.compile(rb'"done_at"\s*:\s*null')
 # Case numbers below this are kept as bits (at most 1 MB); any above, as a list.
 _BITMAP_LIMIT = 1 << 23
 _OFFSETS_UP = tuple(range(8))
+# Waiting for a lock held only for an instant: this many tries, this far apart.
+_LOCK_TRIES, _LOCK_PAUSE = 10, 0.02
 _OFFSETS_DOWN = tuple(reversed(_OFFSETS_UP))
 
 
@@ -59,6 +63,14 @@ def _holds_lone_surrogate(data: Any) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def _looks_whole(raw: bytes) -> bool:
+    """Whether the bytes could be a complete case file (a JSON object that names its
+    schema): cheap, and never true of a truncated, zeroed or foreign file."""
+    if raw[:1] != b"{" or raw.rstrip()[-1:] != b"}":
+        return False
+    return _SCHEMA_KEY.search(raw, 0, 200) is not None
 
 
 def parse_case_id(text: str) -> str:
@@ -100,10 +112,18 @@ def encode(case: Case) -> bytes:
 class Store:
     """Reads and writes the cases of one home."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, warn: Callable[[str], None] | None = None) -> None:
+        """``warn``, when given, hears of a save that landed but could not be synced
+        to disk (instead of a NotDurableError): the caller goes on, and says so."""
         self.home = home
         self.cases_dir = home / "cases"
         self._locks: dict[str, int] = {}
+        self._warn = warn
+
+    def _not_durable(self, error: NotDurableError) -> None:
+        if self._warn is None:
+            raise error
+        self._warn(error.message)
 
     def path_for(self, case_id: str) -> Path:
         """The file of a case (the id must already be normalised)."""
@@ -126,6 +146,17 @@ class Store:
         self._locks[case_id] = fd
         return True
 
+    def _lock_patiently(self, case_id: str) -> bool:
+        """Take the case's lock, waiting a moment if it is held: `recover doctor` and
+        `recover resume` (finding the latest case) hold other cases' locks for an
+        instant to test them, and must not make a command fail for that. A walk in
+        another terminal holds it for minutes, and still gets a prompt refusal."""
+        for _ in range(_LOCK_TRIES - 1):
+            if self._try_lock(case_id):
+                return True
+            time.sleep(_LOCK_PAUSE)
+        return self._try_lock(case_id)
+
     def release(self, case_id: str) -> None:
         """Let other terminals have the case again."""
         fd = self._locks.pop(case_id, None)
@@ -139,7 +170,7 @@ class Store:
             raise NotFoundError(
                 f"no case {case_id}", hint="`recover list` shows the cases there are."
             )
-        if not self._try_lock(case_id):
+        if not self._lock_patiently(case_id):
             raise CaseBusyError(
                 f"case {case_id} is open in another terminal",
                 hint="Finish or pause it there first.",
@@ -161,19 +192,39 @@ class Store:
             number += 1
             if not self._try_lock(case_id):
                 continue
-            case = build(case_id)
-            case.revision = 1
             try:
+                case = build(case_id)
+                case.revision = 1
                 write_atomic(self.path_for(case_id), encode(case), exclusive=True)
             except FileExistsError:
                 self.release(case_id)
                 continue
+            except NotDurableError as error:
+                self._not_durable(error)  # the case is in place: it is ours either way
+            except BaseException:
+                self.release(case_id)
+                raise
             return case
 
     def save(self, case: Case) -> None:
         """Write the case durably (after every answered step), unless the file on disk
         is no longer the version this case was read from."""
         path = self.path_for(case.id)
+        # The check and the write must not interleave with another writer's: hold the
+        # case's lock for them, unless this store holds it already (a walk does).
+        borrowed = case.id not in self._locks
+        if borrowed and not self._lock_patiently(case.id):
+            raise CaseBusyError(
+                f"case {case.id} is open in another terminal; this change was not saved",
+                hint="Finish or pause it there first.",
+            )
+        try:
+            self._save_locked(path, case)
+        finally:
+            if borrowed:
+                self.release(case.id)
+
+    def _save_locked(self, path: Path, case: Case) -> None:
         on_disk = self._revision_on_disk(path)
         if on_disk != case.revision:
             raise CaseBusyError(
@@ -184,8 +235,8 @@ class Store:
         case.revision += 1
         try:
             write_atomic(path, encode(case))
-        except NotDurableError:
-            raise  # the file on disk is this revision now
+        except NotDurableError as error:
+            self._not_durable(error)  # the file on disk is this revision now
         except BaseException:
             case.revision -= 1
             raise
@@ -194,7 +245,7 @@ class Store:
     def _revision_on_disk(path: Path) -> int | None:
         try:
             data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         revision = data.get("revision") if isinstance(data, dict) else None
         return revision if isinstance(revision, int) else None
@@ -271,7 +322,9 @@ class Store:
         """The case file's JSON as stored, and the case it describes."""
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
+            # Not JSON, not UTF-8, nested past the parser's depth, or a number too long
+            # to convert: all damage, none of it a reason to stop listing the rest.
             raise DamagedCaseError(f"{path} is damaged (not JSON); it was left untouched") from None
         if not isinstance(data, dict):
             raise DamagedCaseError(f"{path} is not a case file; it was left untouched")
@@ -308,7 +361,9 @@ class Store:
     ) -> Iterator[Stored | Damaged]:
         """Every case with its JSON exactly as stored (for exports), oldest first
         unless asked otherwise; unreadable files come as Damaged. With ``containing``,
-        only the files whose bytes match it are parsed (a cheap first sieve)."""
+        a cheap first sieve: a file that looks like a whole case file and does not
+        match it is passed over unparsed (one that does not look whole is parsed, so
+        that its damage is reported)."""
         # Plain strings, not Path objects, for the files: pathlib interns every name
         # it parses, and the interning table would grow with the store.
         folder = os.fspath(self.cases_dir)
@@ -317,7 +372,7 @@ class Store:
             try:
                 with open(name, "rb") as file:
                     raw = file.read()
-                if containing is not None and not containing.search(raw):
+                if containing is not None and _looks_whole(raw) and not containing.search(raw):
                     continue
                 data, case = self._parse(name, raw)
             except FileNotFoundError:

@@ -33,6 +33,8 @@ _ALIASES = {
     ":skip": "skip", ":s": "skip",
 }  # fmt: skip
 
+_SHOWABLE = re.compile(r"[\w-]{1,24}")
+
 
 def parse_command(line: str) -> str | None:
     """``pause``, ``help``, ``back``, ``skip``, ``unknown`` for a line starting with
@@ -263,7 +265,9 @@ class Walk:
         step = self.current
         if step is None:
             return Reply("finished")
-        text = line.strip()
+        # Cleaned before anything is judged: a line of control characters alone is
+        # empty, not an answer to a required question.
+        text = render.clean_text(line).strip()
         command = parse_command(text)
         if command in ("pause", "help"):
             return Reply(command)  # type: ignore[arg-type]
@@ -331,8 +335,11 @@ class Walk:
                 offer_id = part.lower()
             else:
                 ids = ", ".join(o.id for o in step.offer)
+                # Quote only what looks like a number or an id: anything else may be a
+                # customer's words pasted in the wrong place (and end up in an error).
+                shown = f"'{part}'" if _SHOWABLE.fullmatch(part) else "That"
                 raise ValueError(
-                    f"'{part}' is not on the menu: use numbers 1 to {len(step.offer)} (or {ids})."
+                    f"{shown} is not on the menu: use numbers 1 to {len(step.offer)} (or {ids})."
                 )
             if offer_id not in picked:
                 picked.append(offer_id)
@@ -399,8 +406,29 @@ class Walk:
                 message = render.render(step.follow_up.say, self.values())
                 self.case.schedule_follow_up(step.id, due, message)
         self._prune()
+        self._refresh()
         self.case.touch(now)
         return self._advance(now, changed=True)
+
+    def _refresh(self) -> None:
+        """Keep what was worked out from earlier answers in step with them: remedy
+        labels and amounts, and the messages of promised follow-ups not yet done. An
+        answer corrected after going back must not leave a remedy or a promise that
+        quotes the old one."""
+        filled = self.values()
+        for remedy in self.case.remedies:
+            step = self.playbook.step(remedy.step)
+            offer = next((o for o in step.offer if o.id == remedy.offer), None) if step else None
+            if offer is None:
+                continue
+            if "$" in offer.label:
+                remedy.label = render.render(offer.label, filled)
+            if offer.amount is not None and offer.amount.startswith("$"):
+                remedy.amount = self._amount(offer.amount)
+        for item in self.case.follow_ups:
+            step = self.playbook.step(item.step) if item.step is not None else None
+            if item.done_at is None and step is not None and step.follow_up is not None:
+                item.message = render.render(step.follow_up.say, filled)
 
     def _prune(self) -> bool:
         """Forget the records of steps whose condition no longer holds (an earlier

@@ -42,11 +42,15 @@ JsonOption = Annotated[
 
 def report(error: RecoverError) -> None:
     """Print an error the one way errors are printed: ``Error: ...`` on stderr."""
+    from ..render import clean_text
+
+    # Messages may quote a file's text (an answers file, a playbook): no escape
+    # sequence in it may reach the terminal. Newlines (lists of problems) stay.
     # After the terminal closed there is nobody to tell; the exit code still says it.
     with contextlib.suppress(OSError):
-        typer.echo(f"{error.prefix}{error.message}", err=True)
+        typer.echo(f"{error.prefix}{clean_text(error.message)}", err=True)
         if error.hint:
-            typer.echo(error.hint, err=True)
+            typer.echo(clean_text(error.hint), err=True)
 
 
 class RecoverGroup(TyperGroup):

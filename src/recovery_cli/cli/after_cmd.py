@@ -193,11 +193,11 @@ def followup_record_command(
     from ..errors import NotFoundError, UsageError
     from ..followups import DEFAULT_MESSAGE, when
     from ..render import render
-    from ..store import Store, parse_case_id
+    from ..store import parse_case_id
     from ..values import parse_delay
     from ..walk import placeholder_values
     from . import forms
-    from .output import console, heading, local_time
+    from .output import console, heading, local_time, open_store
 
     state: State = ctx.obj
     try:
@@ -209,7 +209,7 @@ def followup_record_command(
         raise UsageError("--happy needs a customer you reached: drop --not-reached")
     case_id = parse_case_id(case_id)
     out = console()
-    store = Store(state.home)
+    store = open_store(state.home)
     with store.session(case_id):
         case = store.load(case_id)
         item = case.follow_up(number)
@@ -309,7 +309,6 @@ def _follow_up_answers(
 ) -> tuple[bool, Happy | None, str, Any]:
     """The follow-up's result: the options given, and the rest asked."""
     from ..errors import UsageError
-    from ..values import clean_text
     from . import forms
 
     if reached is None:
@@ -329,7 +328,7 @@ def _follow_up_answers(
         prompt = f"Next follow-up in (e.g. {suggest}; Enter for none): "
         delay = forms.ask(out, asker, prompt, forms.parse_next)
     # --happy with a customer who, asked, turned out not to be reached: no happiness.
-    return reached, happy if reached else None, clean_text(note).strip(), delay
+    return reached, happy if reached else None, forms.clean(note), delay
 
 
 def _offer_outcome(
@@ -388,19 +387,20 @@ def followup_add_command(
     from ..config import load_settings
     from ..followups import DEFAULT_MESSAGE
     from ..render import render
-    from ..store import Store, parse_case_id
-    from ..values import clean_text, parse_delay
+    from ..store import parse_case_id
+    from ..values import parse_delay
     from ..walk import placeholder_values
-    from .output import local_time
+    from . import forms
+    from .output import local_time, open_store
 
     state: State = ctx.obj
     try:
         delay = parse_delay(after)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--in") from None
-    text = clean_text(note).strip() if note is not None else ""
+    text = forms.clean(note) if note is not None else ""
     case_id = parse_case_id(case_id)
-    store = Store(state.home)
+    store = open_store(state.home)
     with store.session(case_id):
         case = store.load(case_id)
         now = utcnow()
@@ -452,9 +452,9 @@ def close_command(
     from .. import prompter as prompting
     from ..case import utcnow
     from ..errors import WalkInterrupted
-    from ..store import Store, parse_case_id
+    from ..store import parse_case_id
     from . import forms
-    from .output import console, local_time
+    from .output import console, local_time, open_store
 
     state: State = ctx.obj
     try:
@@ -470,7 +470,7 @@ def close_command(
     )
     case_id = parse_case_id(case_id)
     out = console()
-    store = Store(state.home)
+    store = open_store(state.home)
     with store.session(case_id):
         case = store.load(case_id)
         asked = None in (result, cause, tag, prevention) or satisfaction is None
@@ -620,11 +620,12 @@ def prevent_done_command(ctx: typer.Context, case_id: CaseId) -> None:
     """Mark a case's prevention action done."""
     from ..case import utcnow
     from ..errors import NotFoundError
-    from ..store import Store, parse_case_id
+    from ..store import parse_case_id
+    from .output import open_store
 
     state: State = ctx.obj
     case_id = parse_case_id(case_id)
-    store = Store(state.home)
+    store = open_store(state.home)
     with store.session(case_id):
         case = store.load(case_id)
         if case.outcome is None or not case.outcome.prevention:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
     """Typed or option text as it is kept: valid UTF-8, no control characters (they
     could carry escape sequences into a later view or export), no outer spaces."""
     return render.clean_text(values.clean_text(text)).strip()
@@ -155,8 +155,8 @@ def outcome_form(
 
     def text(value: str | None, prompt: str, earlier: str) -> str:
         if value is not None or asker is None:
-            return _clean(value if value is not None else earlier)
-        line = ask(out, asker, prompt, _clean, before=earlier)
+            return clean(value if value is not None else earlier)
+        line = ask(out, asker, prompt, clean, before=earlier)
         return line or earlier
 
     satisfaction = given.satisfaction

@@ -13,8 +13,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console, RenderableType
     from rich.segment import Segment
+
+    from ..store import Store
 
 _C1 = re.compile("[\x80-\x9f]")
 
@@ -104,3 +108,17 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def open_store(home: Path) -> Store:
+    """The case store of ``home`` as every command uses it: a save that landed but
+    could not be synced to disk is a warning on stderr, and the command goes on (the
+    file is in place; stopping would only hide that)."""
+    from rich.text import Text
+
+    from ..store import Store
+
+    def warn(message: str) -> None:
+        console(stderr=True).print(Text(f"! {message}", style="bold yellow"))
+
+    return Store(home, warn=warn)

@@ -15,7 +15,7 @@ from rich.text import Text
 from .. import values
 from ..answers import Answers
 from ..case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field, utcnow
-from ..errors import NotDurableError, NotFoundError, WalkInterrupted
+from ..errors import NotDurableError, NotFoundError, StorageError, WalkInterrupted
 from ..playbook import Catalog, Playbook
 from ..prompter import Interrupted, Prompter
 from ..store import Store
@@ -46,11 +46,18 @@ class WalkScreen:
 
     def _save(self, case: Case) -> None:
         """Save now; a save that landed but could not be synced is a warning, not a
-        stop: the answer is on disk and the call goes on."""
+        stop: the answer is on disk and the call goes on. A save that failed says
+        how to carry on once the disk is fixed."""
         try:
             self.store.save(case)
         except NotDurableError as warning:
             self.console.print(Text(f"! {warning.message}", style="bold yellow"))
+        except StorageError as error:
+            raise StorageError(
+                error.message,
+                hint="Every answer before this one is saved. Free some space or fix "
+                f"permissions, then carry on with: recover resume {case.id}",
+            ) from None
 
     # -- before the case exists ------------------------------------------------------
     def choose_playbook(self, catalog: Catalog, wanted: str | None) -> Playbook:

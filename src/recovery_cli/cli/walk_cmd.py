@@ -99,9 +99,8 @@ def new_case_command(
     from ..config import ensure_home, load_settings
     from ..errors import NotFoundError, UsageError
     from ..playbook import load_catalog
-    from ..store import Store
     from ..walk import Walk
-    from .output import console
+    from .output import console, open_store
     from .screen import WalkScreen, started_line
 
     state: State = ctx.obj
@@ -124,7 +123,7 @@ def new_case_command(
     settings = load_settings(home)
     catalog = load_catalog(home)
     _warn_broken(catalog, skip=playbook)
-    store = Store(home)
+    store = open_store(home)
 
     def build(case_id: str, chosen: Playbook) -> Case:
         ref = PlaybookRef(id=chosen.id, title=chosen.title, hash=chosen.digest)
@@ -145,18 +144,24 @@ def new_case_command(
         problems += answering.fill(scratch, prefill, utcnow())
         if problems:
             raise answering.AnswersError(prefill.source, problems)
-        case = store.create(lambda case_id: build(case_id, picked))
-        with store.session(case.id):
-            walk = Walk(picked, case, settings.as_dict())
-            answering.fill(walk, prefill, utcnow())
-            store.save(case)
+
+        def filled(case_id: str) -> Case:
+            # Filled before it is written: the one write holds the whole case, so a
+            # failed save leaves no empty case behind for a retry to duplicate.
+            new = build(case_id, picked)
+            answering.fill(Walk(picked, new, settings.as_dict()), prefill, utcnow())
+            return new
+
+        case = store.create(filled)
+        store.release(case.id)
         _save_answers(save_answers, case, picked)
         typer.echo(case.id)
         return
     if problems:
         raise answering.AnswersError(prefill.source if prefill else "", problems)
     screen = WalkScreen(out, asker, store, prefill=prefill)
-    chosen = screen.choose_playbook(catalog, playbook)
+    with asker.signals():  # SIGTERM or a closed terminal at the menu: a clean stop
+        chosen = screen.choose_playbook(catalog, playbook)
     case = store.create(lambda case_id: build(case_id, chosen))
     out.print(started_line(case, chosen))
     missing = [key for key in ("seller", "business") if not settings.as_dict()[key]]
@@ -230,15 +235,15 @@ def resume_command(
     from ..config import ensure_home, load_settings
     from ..errors import NotFoundError
     from ..playbook import load_catalog
-    from ..store import Store, parse_case_id
+    from ..store import parse_case_id
     from ..walk import Walk
-    from .output import console
+    from .output import console, open_store
     from .screen import WalkScreen, resume_notes
 
     state: State = ctx.obj
     out = console()
     home = ensure_home(state.home)
-    store = Store(home)
+    store = open_store(home)
     if case_id is None:
         latest = store.latest_unfinished()
         if latest is None:
