@@ -65,6 +65,18 @@ follow_up = { after = "3d", say = "Is everything working now, $first_name? ($com
 """
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The soak runs (many more kills, interruptions and fuzzed inputs) only when asked
+    for with ``-m soak``: a plain ``pytest`` stays within a few minutes."""
+    wanted = (config.getoption("markexpr") or "").replace("not soak", "")
+    if "soak" in wanted:
+        return
+    skip = pytest.mark.skip(reason="a soak run: select it with -m soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def sample_playbook() -> Playbook:
     """The sample playbook, parsed."""

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +13,12 @@ import pexpect
 import pytest
 
 from tests.conftest import answer_for
+from tests.terminal import spawn
 
 pytestmark = pytest.mark.pty
 
 PROMPT = r"[^\r\n]*: (\x1b\[0m)?$"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def spawn(home: Path, *args: str) -> pexpect.spawn:
-    env = {
-        "RECOVER_HOME": str(home),
-        "NO_COLOR": "1",
-        "TERM": "xterm",
-        "COLUMNS": "120",
-        "LINES": "40",
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-    }
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "recovery_cli", *args],
-        env=env,
-        encoding="utf-8",
-        timeout=20,
-        dimensions=(40, 120),
-    )
-    return child
 
 
 def case_on_disk(home: Path, case_id: str = "1") -> dict[str, Any]:
