@@ -1,6 +1,6 @@
 """``python -m recovery_cli`` runs the same CLI as ``recover``."""
 
-from recovery_cli.cli import main
+from recovery_cli.entry import main
 
 if __name__ == "__main__":
     main()
