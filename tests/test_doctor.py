@@ -36,11 +36,12 @@ def store(home: Path) -> Store:
 
 
 def snapshot(home: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under the home: its bytes and mode."""
+    """Every file under the home but the summary index (a cache that any command may
+    bring up to date): its bytes and mode."""
     return {
         str(p.relative_to(home)): (p.read_bytes(), mode(p))
         for p in sorted(home.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.name.startswith("index.sqlite3")
     }
 
 

@@ -859,7 +859,7 @@ def test_a_lone_surrogate_in_one_case_does_not_abort_the_export(
     )
     assert b"something unexpected went wrong" not in done.stderr
     assert done.returncode == 0
-    assert b'"id": "3"' in out.read_bytes() or b"\r\n3," in out.read_bytes()
+    assert b'"id":"3"' in out.read_bytes() or b"\r\n3," in out.read_bytes()
 
 
 # -- 5. streaming: memory does not grow with the store -------------------------------------

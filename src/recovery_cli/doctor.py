@@ -256,6 +256,45 @@ def check_playbooks(home: Path) -> tuple[list[Finding], set[str], int]:
     return found, ids, len(ids)
 
 
+def check_index(home: Path) -> list[Finding]:
+    """Rows of the summary index that disagree with their case files (a file edited in
+    place by hand, a save cut short). Read only: an index that does not exist yet is
+    built by the first command that needs it."""
+    import sqlite3
+
+    from .index import FILE_NAME, Index
+    from .store import Store
+
+    path = home / FILE_NAME
+    if not path.exists() or not (home / "cases").is_dir():
+        return []
+    index = Index(Store(home))
+    try:
+        wrong = index.disagreements(read_only=True)
+    except sqlite3.Error:
+        wrong = None
+    finally:
+        index.close()
+    if wrong == []:
+        return []
+    what = (
+        "cannot be read"
+        if wrong is None
+        else f"is out of date for {len(wrong)} case{'s' if len(wrong) != 1 else ''}"
+    )
+    return [
+        Finding(
+            "index",
+            "warning",
+            f"the summary index {path} {what}",
+            advice="Rebuild it from the case files (recover doctor --fix, or --reindex); "
+            "the case files themselves are fine.",
+            path=path,
+            fixable=True,
+        )
+    ]
+
+
 def check_config(home: Path) -> list[Finding]:
     """Settings that do not load."""
     from .config import load_settings
@@ -292,7 +331,20 @@ def examine(home: Path) -> Report:
     case_findings, report.cases = check_cases(home, ids)
     report.findings += case_findings
     report.findings += check_locks(home)
+    report.findings += check_index(home)
     return report
+
+
+def reindex(home: Path) -> int:
+    """Rebuild the summary index from the case files; returns how many it holds."""
+    from .index import Index
+    from .store import Store
+
+    index = Index(Store(home))
+    try:
+        return index.rebuild()
+    finally:
+        index.close()
 
 
 def fix(report: Report) -> Report:
@@ -310,6 +362,9 @@ def fix(report: Report) -> Report:
                 # Looked at again just before: a save may have started since.
                 path.unlink()
                 done.append(f"removed {path}")
+            elif finding.check == "index":
+                count = reindex(report.home)
+                done.append(f"rebuilt the summary index ({count} cases)")
         except FileNotFoundError:
             continue
         except OSError as exc:

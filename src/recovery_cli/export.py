@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TextIO
 
-from .case import Case
-from .store import Damaged, Stored
+from .case import SCHEMA_VERSION, Case
+from .errors import DamagedCaseError
+from .store import Damaged, Store, Stored
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -83,10 +86,7 @@ class Filters:
 
     def match(self, case: Case) -> bool:
         """Whether the case passes every filter (dates are the local date opened)."""
-        opened = case.created_at.astimezone().date()
-        if self.since is not None and opened < self.since:
-            return False
-        if self.until is not None and opened > self.until:
+        if not self._dates(case.created_at):
             return False
         if self.status is not None and case.status != self.status:
             return False
@@ -101,6 +101,26 @@ class Filters:
             if not any(needle in value.casefold() for value in haystack):
                 return False
         return True
+
+    def match_row(
+        self, created_at: str, status: str, playbook: str, remedy_kinds: str, search: str
+    ) -> bool:
+        """:meth:`match`, on a case's row in the index."""
+        if (self.since or self.until) and not self._dates(datetime.fromisoformat(created_at)):
+            return False
+        if self.status is not None and status != self.status:
+            return False
+        if self.playbook is not None and playbook != self.playbook:
+            return False
+        if self.remedy is not None and f",{self.remedy}," not in remedy_kinds:
+            return False
+        return self.customer is None or self.customer.casefold() in search
+
+    def _dates(self, created: datetime) -> bool:
+        opened = created.astimezone().date()
+        if self.since is not None and opened < self.since:
+            return False
+        return self.until is None or opened <= self.until
 
 
 def _money(amount: Decimal | None) -> str:
@@ -176,6 +196,58 @@ def summary(case: Case) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class Picked:
+    """A case picked from the index for export: its CSV row (kept in the index) and
+    its file, read only for JSON and JSON Lines."""
+
+    path: str
+    cells: list[str]
+
+
+def pick(store: Store, filters: Filters, *, thorough: bool = True) -> Iterator[Picked | Damaged]:
+    """The cases that pass the filters, oldest first, chosen on the index (no case file
+    is parsed to choose); damaged files pass through, to be reported by the caller.
+    ``thorough`` checks every file against its row first (a CSV export shows what the
+    rows hold; JSON exports read each file anyway)."""
+    folder = os.fspath(store.cases_dir)
+    columns = "created_at, status, playbook, remedy_kinds, search, csv"
+    for case_id, damaged, created_at, status, playbook, kinds, search, cells in store.index.rows(
+        columns, thorough=thorough
+    ):
+        path = os.path.join(folder, f"{case_id}.json")
+        if damaged is not None:
+            yield Damaged(Path(path), damaged)
+        elif filters.match_row(created_at, status, playbook, kinds, search):
+            yield Picked(path, json.loads(cells))
+
+
+def _as_stored(path: str) -> str | Damaged:
+    """A case file as one line of JSON, exactly what it holds (fast path: orjson, with
+    the checks an export needs; anything it cannot take goes through the store)."""
+    import orjson
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        return Damaged(Path(path), f"{path} was removed during the export")
+    except OSError as exc:
+        return Damaged(Path(path), f"{path}: cannot read: {exc.strerror or exc}")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version <= SCHEMA_VERSION:
+        return orjson.dumps(data).decode("utf-8")
+    try:
+        stored, _ = Store.parse(path, raw)
+    except DamagedCaseError as exc:
+        return Damaged(Path(path), exc.message)
+    return json.dumps(stored, ensure_ascii=False)
+
+
 def select(items: Iterable[Stored | Damaged], filters: Filters) -> Iterator[Stored | Damaged]:
     """The stored cases that pass the filters; damaged files pass through (to be
     reported by the caller)."""
@@ -186,7 +258,7 @@ def select(items: Iterable[Stored | Damaged], filters: Filters) -> Iterator[Stor
 
 def write(
     out: TextIO,
-    items: Iterable[Stored | Damaged],
+    items: Iterable[Stored | Picked | Damaged],
     fmt: str,
     *,
     on_damaged: Callable[[Damaged], None],
@@ -204,11 +276,20 @@ def write(
             on_damaged(item)
             continue
         if writer is not None:
-            writer.writerow(csv_row(item.case))
-        elif fmt == "json":
-            out.write(("\n" if count == 0 else ",\n") + json.dumps(item.data, ensure_ascii=False))
+            writer.writerow(item.cells if isinstance(item, Picked) else csv_row(item.case))
         else:
-            out.write(json.dumps(item.data, ensure_ascii=False) + "\n")
+            text = (
+                _as_stored(item.path)
+                if isinstance(item, Picked)
+                else json.dumps(item.data, ensure_ascii=False)
+            )
+            if isinstance(text, Damaged):
+                on_damaged(text)
+                continue
+            if fmt == "json":
+                out.write(("\n" if count == 0 else ",\n") + text)
+            else:
+                out.write(text + "\n")
         count += 1
         on_case()
     if fmt == "json":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Literal
+from typing import Any, Literal
 
 from .case import Case
 
@@ -72,8 +72,30 @@ def when(due_at: datetime, now: datetime, zone: tzinfo | None = None) -> When:
     return "today" if due == today else "upcoming"
 
 
+# What the follow-up views need of a case with follow-ups to do, as plain JSON (kept in
+# the index for each such case, so the list is made without reading the case files).
+Brief = dict[str, Any]
+
+
+def brief_of(case: Case) -> Brief | None:
+    """A case's follow-ups still to do, with who and what they are for (None if none)."""
+    pending = case.pending_follow_ups()
+    if not pending:
+        return None
+    customer = case.customer
+    return {
+        "case_id": case.id,
+        "name": customer.name,
+        "email": customer.email,
+        "order": customer.order,
+        "channel": customer.channel,
+        "playbook": case.playbook.title,
+        "items": [[f.id, f.due_at.isoformat(), f.message] for f in pending],
+    }
+
+
 def due_list(
-    cases: Iterable[Case],
+    cases: Iterable[Case | Brief],
     now: datetime,
     *,
     horizon_days: int | None = HORIZON_DAYS,
@@ -86,21 +108,25 @@ def due_list(
     )
     found = []
     for case in cases:
-        for item in case.pending_follow_ups():
-            if last_day is not None and local_date(item.due_at, zone) > last_day:
+        brief = brief_of(case) if isinstance(case, Case) else case
+        if brief is None:
+            continue
+        for number, due_text, message in brief["items"]:
+            due_at = datetime.fromisoformat(due_text)
+            if last_day is not None and local_date(due_at, zone) > last_day:
                 continue
             found.append(
                 Due(
-                    case_id=case.id,
-                    number=item.id,
-                    due_at=item.due_at,
-                    when=when(item.due_at, now, zone),
-                    message=item.message,
-                    name=case.customer.name,
-                    email=case.customer.email,
-                    order=case.customer.order,
-                    channel=case.customer.channel,
-                    playbook=case.playbook.title,
+                    case_id=brief["case_id"],
+                    number=number,
+                    due_at=due_at,
+                    when=when(due_at, now, zone),
+                    message=message,
+                    name=brief["name"],
+                    email=brief["email"],
+                    order=brief["order"],
+                    channel=brief["channel"],
+                    playbook=brief["playbook"],
                 )
             )
     found.sort(key=lambda d: (d.due_at, int(d.case_id), d.number))

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from typing import Any
 
 from .case import OUTCOMES, Case
 from .followups import local_date
@@ -58,42 +59,46 @@ class Stats:
 
     def wants(self, case: Case) -> bool:
         """Whether the case was opened within the dates asked for."""
-        opened = local_date(case.created_at, self.zone)
+        return self._opened_within(case.created_at)
+
+    def wants_facts(self, facts: Facts) -> bool:
+        """:meth:`wants`, for a case's facts."""
+        return self._opened_within(_moment(facts["created"]))
+
+    def _opened_within(self, created: datetime) -> bool:
+        opened = local_date(created, self.zone)
         if self.since is not None and opened < self.since:
             return False
         return self.until is None or opened <= self.until
 
     def add(self, case: Case) -> None:
         """Count one case (whatever its dates: filter with :meth:`wants`)."""
+        self.add_facts(facts_of(case))
+
+    def add_facts(self, facts: Facts) -> None:
+        """Count one case from its facts (as the index keeps them)."""
         self.cases += 1
-        self.playbooks[case.playbook.id] += 1
-        outcome = case.outcome
-        if outcome is not None:
-            self.outcomes[outcome.result] += 1
-            if outcome.satisfaction is not None:
-                self.satisfaction[outcome.satisfaction] += 1
-            if outcome.cause_tag:
-                self.causes[outcome.cause_tag.strip().casefold()] += 1
-        money = self.money.setdefault(case.currency, Money())
-        if case.customer.order_value is not None:
-            money.order_value += case.customer.order_value
-        for remedy in case.remedies:
-            if remedy.amount is None:
-                continue
-            if remedy.kind == "refund":
-                money.refunds += remedy.amount
-            else:
-                money.goodwill += remedy.amount
-        if case.status == "closed" and case.closed_at is not None:
-            seconds = (case.closed_at - case.created_at).total_seconds()
+        self.playbooks[facts["playbook"]] += 1
+        result = facts["outcome"]
+        if result is not None:
+            self.outcomes[result] += 1
+            if facts["satisfaction"] is not None:
+                self.satisfaction[facts["satisfaction"]] += 1
+            if facts["cause_tag"]:
+                self.causes[facts["cause_tag"].strip().casefold()] += 1
+        money = self.money.setdefault(facts["currency"], Money())
+        if facts["order_value"] is not None:
+            money.order_value += Decimal(facts["order_value"])
+        money.refunds += Decimal(facts["refunds"])
+        money.goodwill += Decimal(facts["goodwill"])
+        if facts["closed"] is not None:
+            seconds = (_moment(facts["closed"]) - _moment(facts["created"])).total_seconds()
             self.hours_to_close.append(max(0.0, seconds) / 3600)
         today = local_date(self.now, self.zone)
-        for item in case.follow_ups:
-            if item.result == "cancelled":
-                continue
-            due = local_date(item.due_at, self.zone)
-            if item.done_at is not None:
-                on_time = local_date(item.done_at, self.zone) <= due
+        for due_at, done_at in facts["follow_ups"]:
+            due = local_date(_moment(due_at), self.zone)
+            if done_at is not None:
+                on_time = local_date(_moment(done_at), self.zone) <= due
                 self.follow_ups["on_time" if on_time else "late"] += 1
             elif due < today:
                 self.follow_ups["missed"] += 1
@@ -159,6 +164,52 @@ class Stats:
             "cause_tags": dict(self.top_causes()),
             "satisfaction": {str(score): self.satisfaction[score] for score in range(1, 6)},
         }
+
+
+# What stats need of one case, as plain JSON (kept in the index for each case).
+Facts = dict[str, Any]
+
+
+def facts_of(case: Case) -> Facts:
+    """The facts of a case that stats count: dates, playbook, outcome, money (refunds
+    and goodwill, per the case's currency) and follow-ups (cancelled ones left out)."""
+    refunds = goodwill = ZERO
+    for remedy in case.remedies:
+        if remedy.amount is None:
+            continue
+        if remedy.kind == "refund":
+            refunds += remedy.amount
+        else:
+            goodwill += remedy.amount
+    outcome = case.outcome
+    closed = case.closed_at if case.status == "closed" else None
+    return {
+        "created": _text(case.created_at),
+        "closed": _text(closed) if closed is not None else None,
+        "playbook": case.playbook.id,
+        "outcome": outcome.result if outcome else None,
+        "satisfaction": outcome.satisfaction if outcome else None,
+        "cause_tag": outcome.cause_tag if outcome else "",
+        "currency": case.currency,
+        "order_value": str(case.customer.order_value)
+        if case.customer.order_value is not None
+        else None,
+        "refunds": str(refunds),
+        "goodwill": str(goodwill),
+        "follow_ups": [
+            [_text(f.due_at), _text(f.done_at) if f.done_at is not None else None]
+            for f in case.follow_ups
+            if f.result != "cancelled"
+        ],
+    }
+
+
+def _text(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _round(value: float | None, places: int = 4) -> float | None:

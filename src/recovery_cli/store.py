@@ -20,10 +20,10 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -38,6 +38,10 @@ from .errors import (
 )
 from .fileio import ensure_private_dir, write_atomic
 from .values import clean_text
+
+if TYPE_CHECKING:
+    from .case import Customer
+    from .index import Entry, Index
 
 _ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORECASE)
 _ID_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
@@ -119,6 +123,30 @@ class Store:
         self.cases_dir = home / "cases"
         self._locks: dict[str, int] = {}
         self._warn = warn
+        self._index: Index | None = None
+
+    @property
+    def index(self) -> Index:
+        """The summary index beside the case files (see :mod:`recovery_cli.index`)."""
+        if self._index is None:
+            from .index import Index
+
+            self._index = Index(self, notify=self._warn)
+        return self._index
+
+    def _index_mark(self, case_id: str) -> None:
+        """Tell the index a case file is about to change. The index is a cache that
+        checks itself: if this fails, the next reader finds out by other means."""
+        import sqlite3
+
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.index.mark(case_id)
+
+    def _index_record(self, case: Case) -> None:
+        import sqlite3
+
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.index.record(case, self.path_for(case.id))
 
     def _not_durable(self, error: NotDurableError) -> None:
         if self._warn is None:
@@ -156,6 +184,24 @@ class Store:
                 return True
             time.sleep(_LOCK_PAUSE)
         return self._try_lock(case_id)
+
+    def lock_is_free(self, case_id: str) -> bool:
+        """Whether no process holds the case's lock right now (without creating a lock
+        file, and without keeping the lock)."""
+        lock = self.cases_dir / f".{case_id}.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing drops the lock again
+        return True
 
     def release(self, case_id: str) -> None:
         """Let other terminals have the case again."""
@@ -195,6 +241,7 @@ class Store:
             try:
                 case = build(case_id)
                 case.revision = 1
+                self._index_mark(case_id)
                 write_atomic(self.path_for(case_id), encode(case), exclusive=True)
             except FileExistsError:
                 self.release(case_id)
@@ -204,6 +251,7 @@ class Store:
             except BaseException:
                 self.release(case_id)
                 raise
+            self._index_record(case)
             return case
 
     def save(self, case: Case) -> None:
@@ -233,6 +281,7 @@ class Store:
                 hint=f"Nothing on disk was overwritten. See it with: recover show {case.id}",
             )
         case.revision += 1
+        self._index_mark(case.id)
         try:
             write_atomic(path, encode(case))
         except NotDurableError as error:
@@ -240,6 +289,7 @@ class Store:
         except BaseException:
             case.revision -= 1
             raise
+        self._index_record(case)
 
     @staticmethod
     def _revision_on_disk(path: Path) -> int | None:
@@ -295,6 +345,10 @@ class Store:
         if not newest_first:
             yield from outliers
 
+    def numbers(self) -> Iterator[int]:
+        """Every case number, oldest first (without holding a list of them)."""
+        return self._numbers()
+
     def count(self) -> int:
         """How many case files there are (damaged ones included)."""
         return sum(1 for _ in self._scan())
@@ -316,6 +370,12 @@ class Store:
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
         return Stored(*self._parse(path, raw))
+
+    @classmethod
+    def parse(cls, path: str | Path, raw: bytes) -> tuple[dict[str, Any], Case]:
+        """A case file's JSON as stored and the case it describes, from its bytes;
+        DamagedCaseError when it cannot be read as a case."""
+        return cls._parse(path, raw)
 
     @staticmethod
     def _parse(path: str | Path, raw: bytes) -> tuple[dict[str, Any], Case]:
@@ -384,34 +444,76 @@ class Store:
             else:
                 yield Stored(data, case)
 
+    def _load_entries(self, entries: Iterable[Entry]) -> Iterator[Case | Damaged]:
+        """The cases the index picked, read from their files (the files, not the index,
+        are what is shown); damaged ones as Damaged."""
+        folder = os.fspath(self.cases_dir)
+        for entry in entries:
+            name = os.path.join(folder, f"{entry.id}.json")
+            if entry.damaged is not None:
+                yield Damaged(Path(name), entry.damaged)
+                continue
+            try:
+                with open(name, "rb") as file:
+                    raw = file.read()
+                _, case = self._parse(name, raw)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                yield Damaged(Path(name), f"cannot read: {exc.strerror or exc}")
+            except DamagedCaseError as exc:
+                yield Damaged(Path(name), exc.message)
+            else:
+                yield case
+
     def with_follow_ups_to_do(self) -> Iterator[Case | Damaged]:
-        """The cases with a follow-up still to do, newest first (and damaged files):
-        files without one are passed over unparsed."""
-        for item in self.iter_stored(newest_first=True, containing=PENDING_FOLLOW_UP):
-            yield item if isinstance(item, Damaged) else item.case
+        """The cases with a follow-up still to do, newest first (and damaged files)."""
+        return self._load_entries(self.index.entries("next_due IS NOT NULL", thorough=True))
+
+    def with_prevention(self, *, done_too: bool = False) -> Iterator[Case | Damaged]:
+        """The cases with a prevention action (still open, unless ``done_too``), newest
+        first (and damaged files)."""
+        where = "prevention >= 1" if done_too else "prevention = 1"
+        return self._load_entries(self.index.entries(where, thorough=True))
+
+    def of_customer(self, query: str) -> Iterator[Case | Damaged]:
+        """The cases whose customer's name, email or order holds ``query`` (ignoring
+        case), newest first (and damaged files)."""
+        needle = query.strip().casefold()
+        if not needle:
+            return iter(())
+        entries = self.index.entries("instr(search, ?) > 0", (needle,))
+        return self._load_entries(entries)
+
+    def same_customer(self, customer: Customer) -> Iterator[Case]:
+        """The cases that may be this customer's (same email, else order reference,
+        else name), newest first; damaged files are left out."""
+        for item in self._load_entries(self.index.same_customer(customer)):
+            if isinstance(item, Case):
+                yield item
 
     def list_cases(
         self, *, status: str | None = None, limit: int | None = None
     ) -> Iterator[Case | Damaged]:
         """Cases newest first, optionally only one status, at most ``limit`` of them.
         Damaged files are yielded too (and do not count towards the limit)."""
+        entries = self.index.entries("status = ?", (status,)) if status else self.index.entries()
         count = 0
-        for item in self.iter_newest():
+        for item in self._load_entries(entries):
             if limit is not None and count >= limit:
                 return
             if isinstance(item, Case):
                 if status is not None and item.status != status:
-                    continue
+                    continue  # the file changed since the index saw it
                 count += 1
             yield item
 
     def latest_unfinished(self) -> Case | None:
         """The most recent case whose walk is not finished and that no other terminal
         has open (for ``recover resume`` without an id)."""
-        for item in self.iter_newest():
+        for item in self._load_entries(self.index.entries("walk_done = 0")):
             if not isinstance(item, Case) or item.walk_completed_at is not None:
                 continue
-            if self._try_lock(item.id):
-                self.release(item.id)
+            if self.lock_is_free(item.id):
                 return item
         return None

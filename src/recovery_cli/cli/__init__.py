@@ -74,6 +74,10 @@ class RecoverGroup(TyperGroup):
             # Typer would otherwise make it exit 1 and fail a `pipefail` script.
             _silence()
             raise typer.Exit(0) from None
+        finally:
+            index = sys.modules.get("recovery_cli.index")
+            if index is not None:
+                index.close_all()
 
 
 app = typer.Typer(

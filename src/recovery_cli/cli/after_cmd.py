@@ -65,8 +65,14 @@ def followups_command(
 
     state: State = ctx.obj
     now = utcnow()
-    cases = _cases(Store(state.home))
-    items = due_list(cases, now, horizon_days=None if show_all else HORIZON_DAYS)
+    briefs = []
+    # Made from the index: no case file is read to list what is due.
+    for damaged, brief in Store(state.home).index.follow_ups_to_do():
+        if damaged is not None:
+            typer.echo(f"Warning: {damaged}", err=True)
+        else:
+            briefs.append(brief)
+    items = due_list(briefs, now, horizon_days=None if show_all else HORIZON_DAYS)
     if ics is not None:
         write_atomic(ics, to_ics(items, now))
     if as_json:
@@ -106,26 +112,13 @@ def followups_command(
     out.print(Text("Record one with: recover followup ID", style="dim"))
 
 
-def _cases(store: Store) -> list[Case]:
-    """Every readable case that has a follow-up still to do; damaged files reported."""
-    from ..case import Case
-
-    found = []
-    for item in store.with_follow_ups_to_do():
-        if not isinstance(item, Case):
-            typer.echo(f"Warning: {item.reason}", err=True)
-        elif any(f.done_at is None for f in item.follow_ups):
-            found.append(item)
-    return found
-
-
 def overdue_notice(store: Store) -> None:
     """One line on stderr when follow-ups are overdue (nothing otherwise)."""
-    from ..case import Case, utcnow
-    from ..followups import overdue_count
+    from ..case import utcnow
+    from ..followups import when
 
-    cases = store.with_follow_ups_to_do()
-    count = overdue_count((item for item in cases if isinstance(item, Case)), utcnow())
+    now = utcnow()
+    count = sum(when(due, now) == "overdue" for due in store.index.pending_dues())
     if count:
         plural = "s are" if count != 1 else " is"
         typer.echo(f"{count} follow-up{plural} overdue: recover followups", err=True)
@@ -552,7 +545,7 @@ def prevent_command(
 
     state: State = ctx.obj
     groups: dict[str, list[Case]] = {}
-    for item in Store(state.home).iter_newest():
+    for item in Store(state.home).with_prevention(done_too=show_all):
         if not isinstance(item, Case):
             typer.echo(f"Warning: {item.reason}", err=True)
             continue
@@ -671,7 +664,7 @@ def customer_command(
 
     state: State = ctx.obj
     found: list[Case] = []
-    for item in Store(state.home).iter_newest():
+    for item in Store(state.home).of_customer(query):
         if not isinstance(item, Case):
             typer.echo(f"Warning: {item.reason}", err=True)
         elif matches(item.customer, query):

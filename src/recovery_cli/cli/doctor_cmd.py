@@ -15,14 +15,22 @@ def doctor_command(
     fix: Annotated[
         bool,
         typer.Option(
-            "--fix", help="Fix what is safe to fix: permissions and leftover temporary files."
+            "--fix",
+            help="Fix what is safe to fix: permissions, leftover temporary files, the index.",
+        ),
+    ] = False,
+    reindex: Annotated[
+        bool,
+        typer.Option(
+            "--reindex", help="Rebuild the summary index from the case files, then check."
         ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Check the home: permissions, leftover temporary files, damaged or newer case
     files, cases open elsewhere, playbooks that no longer load, cases whose playbook
-    is gone. Changes nothing unless --fix. Exit 1 when something needs attention."""
+    is gone, a summary index out of step with the case files. Changes nothing unless
+    --fix or --reindex. Exit 1 when something needs attention."""
     from rich.text import Text
 
     from .. import doctor
@@ -30,9 +38,22 @@ def doctor_command(
     from .output import console, print_json
 
     state: State = ctx.obj
+    rebuilt = None
+    if reindex and (state.home / "cases").is_dir():
+        try:
+            rebuilt = f"rebuilt the summary index ({doctor.reindex(state.home)} cases)"
+        except OSError as exc:
+            from ..errors import StorageError
+
+            raise StorageError(
+                f"cannot rebuild the summary index in {state.home}: {exc.strerror or exc}",
+                hint="The case files are fine; fix the home's permissions and try again.",
+            ) from None
     report = doctor.examine(state.home)
     if fix:
         report = doctor.fix(report)
+    if rebuilt is not None:
+        report.fixed.insert(0, rebuilt)
     if as_json:
         print_json(
             {

@@ -96,7 +96,7 @@ def export_command(
         remedy=remedy,
         customer=customer,
     )
-    items = export.select(store.iter_stored(), filters)
+    items = export.pick(store, filters, thorough=fmt == "csv")
 
     def damaged(item: Damaged) -> None:
         typer.echo(f"Warning: {item.reason}", err=True)

@@ -186,15 +186,12 @@ def _repeat_notice(out: Console, store: Store, case: Case) -> None:
     """Before the first step: tell the seller this customer has been upset before."""
     from rich.text import Text
 
-    from ..case import Case as CaseType
     from ..case import utcnow
     from ..customers import repeat_of
 
     if not any((case.customer.email, case.customer.order, case.customer.name)):
         return
-    earlier = (
-        item for item in store.iter_newest() if isinstance(item, CaseType) and item.id != case.id
-    )
+    earlier = (item for item in store.same_customer(case.customer) if item.id != case.id)
     repeat = repeat_of(case.customer, earlier, utcnow())
     if repeat is not None:
         out.print(Text(f"! Returning customer: {repeat.line(utcnow())}", style="bold yellow"))
