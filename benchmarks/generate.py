@@ -1,0 +1,228 @@
+"""Make a realistic store of N cases, for the scale benchmarks.
+
+    python benchmarks/generate.py 100000 /tmp/store-100k
+
+Cases are made by the project's own engine: a few hundred walks through every shipped
+playbook with varied answers, remedies and follow-ups, each then closed, followed up or
+left open the way a shop's cases are. Every generated case is one of those walks moved
+to its own date (spread over two years, oldest first, one id after another) with its
+own customer; a share of customers come back more than once. The files are written in
+the store's own format (``store.encode``); a sample is read back through the store to
+prove they load. Writing skips the per-file fsync that a live save does: the store is
+a fixture, not data to keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from recovery_cli.case import Customer, Outcome, PlaybookRef, new_case
+from recovery_cli.playbook import Playbook, default_dir, load_file
+from recovery_cli.store import Store, encode
+from recovery_cli.walk import Walk
+
+TEMPLATES = 240
+SPAN = timedelta(days=730)
+T0 = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
+# A shop's customers: a few thousand distinct names, as a real customer list has.
+FIRST = [
+    *("Dana", "Ann", "Lee", "Sam", "Kim", "Ola", "Raj", "Mia", "Tom", "Ivy", "Noor", "Eli"),
+    *("Ana", "Ben", "Cleo", "Dev", "Emma", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lena"),
+    *("Max", "Nia", "Omar", "Pia", "Quinn", "Rosa", "Sven", "Tara", "Uma", "Vic", "Wen", "Xena"),
+    *("Yusuf", "Zoe", "Ada", "Bo"),
+]
+LAST = [
+    *("Reyes", "Lee", "Okafor", "Smith", "Novak", "Haddad", "Berg", "Ito", "Silva", "Khan"),
+    *("Adams", "Brown", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Ivanova"),
+    *("Jensen", "Kowalski", "Lopez", "Moreau", "Nakamura", "Olsen", "Patel", "Quinn", "Rossi"),
+    *("Sato", "Torres", "Ueda", "Varga", "Weber", "Xu", "Yilmaz", "Zhang", "Ali", "Baker"),
+    *("Chen", "Diaz"),
+]
+CAUSES = [
+    ("Download link expired", "links"),
+    ("Wrong file attached to the order", "fulfilment"),
+    ("Payment went through twice", "payments"),
+    ("Update broke the template", "releases"),
+    ("Shipped the wrong edition", "fulfilment"),
+    ("Email landed in spam", "email"),
+    ("Checkout page timed out", "checkout"),
+    ("Licence key not sent", "licences"),
+]
+CHANNELS = ["phone", "email", "chat", "phone", "email"]
+# Stand-ins for the customer's names in a template's rendered messages.
+FIRST_MARK, LAST_MARK = "@@first@@", "@@last@@"
+# Cases opened within this many days may still have follow-ups to do.
+RECENT = timedelta(days=12)
+
+
+def _line(walk: Walk, rng: random.Random) -> str:
+    step = walk.current
+    assert step is not None
+    if rng.random() < 0.05 and not (step.ask and step.ask.required):
+        return ":skip"
+    if step.offer:
+        count = len(step.offer)
+        if step.pick == "one":
+            return str(rng.randint(1, count))
+        picks = sorted(rng.sample(range(1, count + 1), rng.randint(1, min(2, count))))
+        return ",".join(map(str, picks))
+    kind = step.capture_type
+    if kind == "yesno":
+        return rng.choice("yn")
+    if kind == "choice":
+        assert step.ask is not None
+        return str(rng.randint(1, len(step.ask.choices)))
+    if kind in ("money", "number"):
+        return rng.choice(["5", "12.50", "30"])
+    if kind == "note":
+        return rng.choice(["", "", "Sent it from my own address", "They were calm by now"])
+    return rng.choice(
+        [
+            "Paid yesterday, the link never came",
+            "The file will not open on my tablet",
+            "Got the paperback instead of the hardback, again",
+            "Charged twice for one order",
+            "It stopped working after the update",
+        ]
+    )
+
+
+def _template(playbook: Playbook, rng: random.Random) -> tuple[str, str]:
+    """One walk through ``playbook`` at T0, as JSON text twice: just after the call
+    (follow-ups still to do) and with an ending chosen at random."""
+    ref = PlaybookRef(id=playbook.id, title=playbook.title, hash=playbook.digest)
+    value = Decimal(rng.choice(["9.00", "19.50", "29.00", "45.00", "120.00"]))
+    customer = Customer(name=f"{FIRST_MARK} {LAST_MARK}", order_value=value)
+    case = new_case("1", customer=customer, playbook=ref, currency="USD", now=T0)
+    walk = Walk(playbook, case, {"seller": "Sam", "business": "Sam's Templates", "currency": "USD"})
+    now = T0
+    for _ in range(200):
+        if walk.finished:
+            break
+        now += timedelta(seconds=rng.randint(5, 90))
+        walk.begin(now)
+        walk.submit(_line(walk, rng), now)
+    walk.settle(now)
+    after_call = encode(case).decode("utf-8")
+    ending = rng.random()
+    later = now
+    for item in list(case.pending_follow_ups()):
+        later = item.due_at + timedelta(hours=rng.choice([1, 3, 30]))
+        happy = rng.choice(["yes", "yes", "not_yet"])
+        case.record_follow_up(item.id, reached=rng.random() < 0.85, happy=happy, note="", now=later)
+    if ending > 0.3:
+        cause, tag = rng.choice(CAUSES)
+        outcome = Outcome(
+            result=rng.choice(["kept"] * 6 + ["refunded"] * 2 + ["lost", "escalated"]),
+            satisfaction=rng.choice([None, 2, 3, 4, 4, 5, 5]),
+            root_cause=cause,
+            cause_tag=tag,
+            prevention=rng.choice(["", "Send links that last a month", "Check the edition"]),
+        )
+        case.set_outcome(outcome, later + timedelta(minutes=5))
+        if outcome.prevention and rng.random() < 0.5:
+            case.finish_prevention(later + timedelta(days=3))
+    return after_call, encode(case).decode("utf-8")
+
+
+def _times(node: Any, path: list[tuple[Any, Any]]) -> None:
+    """Collect (container, key) of every UTC timestamp in a case's JSON."""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)  # type: ignore[assignment]
+    else:
+        return
+    for key, value in items:
+        if isinstance(value, str) and len(value) == 20 and value.endswith("Z") and value[10] == "T":
+            path.append((node, key))
+        else:
+            _times(value, path)
+
+
+def _shift(value: str, delta: timedelta) -> str:
+    moved = datetime.fromisoformat(value) + delta
+    return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate(count: int, home: Path, seed: int = 1) -> Path:
+    """Write ``count`` cases into ``home/cases`` and return the folder."""
+    rng = random.Random(seed)
+    playbooks = [load_file(p, origin="default") for p in sorted(default_dir().glob("*.toml"))]
+    templates = [_template(playbooks[i % len(playbooks)], rng) for i in range(TEMPLATES)]
+    folder = home / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    os.chmod(folder, 0o700)
+    people = max(50, count // 3)
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - SPAN
+    step = SPAN / max(count, 1)
+    for number in range(1, count + 1):
+        created = start + step * (number - 1) + timedelta(seconds=rng.randint(0, 60))
+        # Recent cases are often still waiting for their follow-ups; older ones have
+        # had them done, bar the odd one a busy seller missed.
+        pending = rng.random() < (0.6 if now - created < RECENT else 0.01)
+        # A few customers come back again and again; most appear once or twice.
+        regular = rng.random() < 0.3
+        person = int(rng.paretovariate(1.2)) % people if regular else rng.randrange(people)
+        first = FIRST[person % len(FIRST)]
+        last = LAST[(person * 7 + person // len(FIRST)) % len(LAST)]
+        text = templates[rng.randrange(TEMPLATES)][0 if pending else 1]
+        data = json.loads(text.replace(FIRST_MARK, first).replace(LAST_MARK, last))
+        delta = created.replace(microsecond=0) - T0
+        spots: list[tuple[Any, Any]] = []
+        _times(data, spots)
+        for container, key in spots:
+            container[key] = _shift(container[key], delta)
+        data["id"] = str(number)
+        data["customer"].update(
+            name=f"{first} {last}",
+            email=f"{first.lower()}.{last.lower()}{person}@example.com",
+            order=f"A-{100000 + number}",
+            channel=rng.choice(CHANNELS),
+        )
+        for remedy in data["remedies"]:
+            if remedy.get("kind") == "refund":
+                remedy["amount"] = data["customer"]["order_value"]
+        path = folder / f"{number}.json"
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    store = Store(home)
+    for number in rng.sample(range(1, count + 1), min(count, 50)):
+        store.load(str(number))  # raises if a generated case would not load
+    # The summary index, as the first command after an upgrade would build it.
+    began = time.perf_counter()
+    store.index.rebuild()
+    store.index.close()
+    print(f"  indexed {count} cases in {time.perf_counter() - began:.1f} s", flush=True)
+    return folder
+
+
+def main() -> None:
+    """Command line: the number of cases and the home to write them into."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", type=int)
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if (args.home / "cases").exists() and any((args.home / "cases").iterdir()):
+        sys.exit(f"{args.home} already holds cases; give an empty folder")
+    began = time.perf_counter()
+    generate(args.count, args.home, args.seed)
+    print(f"{args.count} cases in {args.home} ({time.perf_counter() - began:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
