@@ -9,7 +9,6 @@ break it; a lock left by a killed process is already free).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import stat
@@ -111,20 +110,9 @@ def check_permissions(home: Path) -> list[Finding]:
 
 def _lock_is_free(folder: Path, case_number: str) -> bool:
     """Whether no process holds the case's lock right now (without creating one)."""
-    lock = folder / f".{case_number}.lock"
-    try:
-        fd = os.open(lock, os.O_RDWR)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)  # closing drops the lock again
-    return True
+    from .store import Store
+
+    return Store(folder.parent).lock_is_free(case_number)
 
 
 def stale_temp_files(home: Path, now: float | None = None) -> list[Path]:

@@ -428,21 +428,27 @@ class Store:
         # it parses, and the interning table would grow with the store.
         folder = os.fspath(self.cases_dir)
         for number in self._numbers(newest_first=newest_first):
-            name = os.path.join(folder, f"{number}.json")
-            try:
-                with open(name, "rb") as file:
-                    raw = file.read()
-                if containing is not None and _looks_whole(raw) and not containing.search(raw):
-                    continue
-                data, case = self._parse(name, raw)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                yield Damaged(Path(name), f"cannot read: {exc.strerror or exc}")
-            except DamagedCaseError as exc:
-                yield Damaged(Path(name), exc.message)
-            else:
-                yield Stored(data, case)
+            found = self._read(os.path.join(folder, f"{number}.json"), containing)
+            if found is not None:
+                yield found
+
+    def _read(
+        self, name: str, containing: re.Pattern[bytes] | None = None
+    ) -> Stored | Damaged | None:
+        """One case file, read and parsed (None: gone, or passed over by the sieve)."""
+        try:
+            with open(name, "rb") as file:
+                raw = file.read()
+            if containing is not None and _looks_whole(raw) and not containing.search(raw):
+                return None
+            data, case = self._parse(name, raw)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return Damaged(Path(name), f"cannot read: {exc.strerror or exc}")
+        except DamagedCaseError as exc:
+            return Damaged(Path(name), exc.message)
+        return Stored(data, case)
 
     def _load_entries(self, entries: Iterable[Entry]) -> Iterator[Case | Damaged]:
         """The cases the index picked, read from their files (the files, not the index,
@@ -453,18 +459,9 @@ class Store:
             if entry.damaged is not None:
                 yield Damaged(Path(name), entry.damaged)
                 continue
-            try:
-                with open(name, "rb") as file:
-                    raw = file.read()
-                _, case = self._parse(name, raw)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                yield Damaged(Path(name), f"cannot read: {exc.strerror or exc}")
-            except DamagedCaseError as exc:
-                yield Damaged(Path(name), exc.message)
-            else:
-                yield case
+            found = self._read(name)
+            if found is not None:
+                yield found if isinstance(found, Damaged) else found.case
 
     def with_follow_ups_to_do(self) -> Iterator[Case | Damaged]:
         """The cases with a follow-up still to do, newest first (and damaged files)."""
