@@ -272,3 +272,28 @@ def test_a_save_that_landed_but_could_not_be_synced_says_so_truthfully(
     case.customer.name = "Cy"
     store.save(case)  # the next save is no conflict: the revision in memory is on disk
     assert store.load("1").customer.name == "Cy"
+
+
+def test_an_earlier_case_matches_on_any_detail_it_shares(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    for customer in (
+        Customer(order="A-123"),  # no email then
+        Customer(name="Someone Else", email="else@example.com"),
+        Customer(name="Dana Reyes"),
+    ):
+        case = store.create(build)
+        case.customer = customer
+        store.save(case)
+        store.release(case.id)
+    later = Customer(name="Dana Reyes", email="dana@example.com", order="A-123")
+    assert [case.id for case in store.same_customer(later)] == ["3", "1"]
+
+
+def test_the_index_is_made_private_again_when_it_is_not(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.release(store.create(build).id)
+    store.index.close()
+    index = tmp_path / "index.sqlite3"
+    os.chmod(index, 0o644)
+    assert [case.id for case in store.list_cases()] == ["1"]
+    assert stat.S_IMODE(index.stat().st_mode) == 0o600

@@ -82,9 +82,10 @@ def _private_paths(home: Path) -> Iterator[tuple[Path, int]]:
                 leftover = entry.name.endswith(TMP_SUFFIX)  # reported as such instead
                 if entry.is_file(follow_symlinks=False) and not leftover:
                     yield Path(entry.path), 0o600
-    config = home / "config.toml"
-    if config.is_file():
-        yield config, 0o600
+    for name in ("config.toml", "index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
+        path = home / name
+        if path.is_file() and not path.is_symlink():
+            yield path, 0o600
 
 
 def check_permissions(home: Path) -> list[Finding]:

@@ -245,15 +245,7 @@ def _as_stored(path: str) -> str | Damaged:
         stored, _ = Store.parse(path, raw)
     except DamagedCaseError as exc:
         return Damaged(Path(path), exc.message)
-    return json.dumps(stored, ensure_ascii=False)
-
-
-def select(items: Iterable[Stored | Damaged], filters: Filters) -> Iterator[Stored | Damaged]:
-    """The stored cases that pass the filters; damaged files pass through (to be
-    reported by the caller)."""
-    for item in items:
-        if isinstance(item, Damaged) or filters.match(item.case):
-            yield item
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
 
 
 def write(

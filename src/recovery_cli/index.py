@@ -38,13 +38,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
 from .errors import DamagedCaseError, StorageError
 
 if TYPE_CHECKING:
     from .case import Case, Customer
     from .store import Store
 
-FORMAT = "2"
+# Rows are made by this version's code (CSV cells, stats facts, follow-up briefs): an
+# index made by another version is rebuilt.
+FORMAT = f"2/{__version__}"
 FILE_NAME = "index.sqlite3"
 # Rows written in one transaction while catching up, so a long rebuild never holds the
 # database against a walk's save for long.
@@ -167,14 +170,17 @@ class Index:
         self._db: sqlite3.Connection | None = None
 
     # -- the database ------------------------------------------------------------------
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, *, wait: float = _READ_WAIT_S, again: bool = True) -> sqlite3.Connection:
         if self._db is not None:
             return self._db
-        if not self.path.exists():
-            # Created private before SQLite sees it; its journal files take its mode.
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        db = sqlite3.connect(self.path, timeout=_READ_WAIT_S, isolation_level=None)
+        # Made private before SQLite opens it (its journal files take its mode), and
+        # made private again if it was not: it holds customers' names and emails.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+        db = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
         try:
             # A killed process cannot hurt a WAL database; a power cut might, and then
             # it fails to open or to check out, and is rebuilt from the case files.
@@ -187,11 +193,15 @@ class Index:
             elif found[0] != FORMAT:
                 db.close()
                 raise sqlite3.DatabaseError("another format")
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
             with contextlib.suppress(sqlite3.Error):
                 db.close()
+            # Only a file that is not a sound database of this format is thrown away
+            # (a busy one is another process's, in use), and only once.
+            if not again or (isinstance(exc, sqlite3.OperationalError) and not _is_corrupt(exc)):
+                raise
             self._discard()
-            return self._open()
+            return self._open(wait=wait, again=False)
         self._db = db
         _OPEN.add(self)
         return db
@@ -218,7 +228,7 @@ class Index:
     def _for_a_save(self) -> sqlite3.Connection:
         # A save on a live call never waits long for the index: if another process
         # holds it (a rebuild), the save goes on without it and readers catch up.
-        db = self._open()
+        db = self._open(wait=_SAVE_WAIT_MS / 1000)
         db.execute(f"PRAGMA busy_timeout = {_SAVE_WAIT_MS}")
         return db
 
@@ -274,7 +284,7 @@ class Index:
             return self._brought_up_to_date(db, st, thorough)
         except sqlite3.DatabaseError as exc:
             self.close()
-            if not isinstance(exc, sqlite3.OperationalError):
+            if not isinstance(exc, sqlite3.OperationalError) or _is_corrupt(exc):
                 # Damaged inside (it opened, but a table does not read): rebuild it.
                 with contextlib.suppress(OSError, sqlite3.Error):
                     self._discard()
@@ -335,8 +345,7 @@ class Index:
     def _recheck(self, db: sqlite3.Connection) -> None:
         """Read again the cases whose save was cut short (marked, never recorded) and
         no process is saving now, and damaged files that changed since."""
-        marked = [i for (i,) in db.execute("SELECT id FROM dirty")]
-        again = [i for i in marked if self.store.lock_is_free(str(i))]
+        again = [i for (i,) in db.execute("SELECT id FROM dirty")]
         for case_id, mtime, size in db.execute(
             "SELECT id, mtime_ns, size FROM cases WHERE damaged IS NOT NULL"
         ).fetchall():
@@ -386,9 +395,7 @@ class Index:
         except DamagedCaseError as exc:
             return damaged_row(case_id, st.st_mtime_ns, st.st_size, exc.message)
         if case.id != str(case_id):
-            reason = (
-                f"{name} holds case {case.id[:20]!r}, not case {case_id}; it was left untouched"
-            )
+            reason = f"{name} holds another case than case {case_id}; it was left untouched"
             return damaged_row(case_id, st.st_mtime_ns, st.st_size, reason)
         return row_of(case, st.st_mtime_ns, st.st_size)
 
@@ -434,15 +441,21 @@ class Index:
             yield Entry(case_id, damaged)
 
     def same_customer(self, customer: Customer) -> Iterator[Entry]:
-        """Cases that may be the same customer's (to be confirmed on the case)."""
-        for column, value in (
-            ("email", customer.email),
-            ("order_ref", customer.order),
-            ("name", customer.name),
-        ):
-            if key(value):
-                yield from self.entries(f"{column} = ?", (key(value),))
-                return
+        """Cases that may be the same customer's: the same email, order reference or
+        name (each case is then confirmed by :func:`recovery_cli.customers.same_customer`,
+        which weighs them in that order)."""
+        given = [
+            (column, key(value))
+            for column, value in (
+                ("email", customer.email),
+                ("order_ref", customer.order),
+                ("name", customer.name),
+            )
+            if key(value)
+        ]
+        if given:
+            where = " OR ".join(f"{column} = ?" for column, _ in given)
+            yield from self.entries(where, tuple(value for _, value in given))
 
     def pending_dues(self) -> Iterator[datetime]:
         """The due time of every follow-up still to do."""
@@ -466,6 +479,11 @@ class Index:
         (checked thoroughly by default: these views show what the rows hold)."""
         db = self.fresh(thorough=thorough)
         yield from db.execute(f"SELECT id, damaged, {columns} FROM cases ORDER BY id")
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    # SQLITE_CORRUPT and SQLITE_NOTADB, with or without extended codes.
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (11, 26)
 
 
 def _identity(folder: os.stat_result) -> str:

@@ -47,12 +47,8 @@ _ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORE
 _ID_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
 # The JSON escape of a UTF-16 surrogate: a pair is fine, a lone one cannot be written out.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
-_SCHEMA_KEY = re.compile(rb'"schema_version"\s*:')
 
 
-# In a case file, a follow-up not yet done (key and spacing as any JSON writer may put
-# them; "prevention_done_at" does not match, its quote comes before "prevention").
-PENDING_FOLLOW_UP = re.compile(rb'"done_at"\s*:\s*null')
 # Case numbers below this are kept as bits (at most 1 MB); any above, as a list.
 _BITMAP_LIMIT = 1 << 23
 _OFFSETS_UP = tuple(range(8))
@@ -67,14 +63,6 @@ def _holds_lone_surrogate(data: Any) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def _looks_whole(raw: bytes) -> bool:
-    """Whether the bytes could be a complete case file (a JSON object that names its
-    schema): cheap, and never true of a truncated, zeroed or foreign file."""
-    if raw[:1] != b"{" or raw.rstrip()[-1:] != b"}":
-        return False
-    return _SCHEMA_KEY.search(raw, 0, 200) is not None
 
 
 def parse_case_id(text: str) -> str:
@@ -139,13 +127,13 @@ class Store:
         checks itself: if this fails, the next reader finds out by other means."""
         import sqlite3
 
-        with contextlib.suppress(sqlite3.Error, OSError):
+        with contextlib.suppress(sqlite3.Error, OSError, RecursionError, ValueError):
             self.index.mark(case_id)
 
     def _index_record(self, case: Case) -> None:
         import sqlite3
 
-        with contextlib.suppress(sqlite3.Error, OSError):
+        with contextlib.suppress(sqlite3.Error, OSError, RecursionError, ValueError):
             self.index.record(case, self.path_for(case.id))
 
     def _not_durable(self, error: NotDurableError) -> None:
@@ -280,8 +268,8 @@ class Store:
                 "this change was not saved",
                 hint=f"Nothing on disk was overwritten. See it with: recover show {case.id}",
             )
-        case.revision += 1
         self._index_mark(case.id)
+        case.revision += 1
         try:
             write_atomic(path, encode(case))
         except NotDurableError as error:
@@ -416,31 +404,22 @@ class Store:
         for item in self.iter_stored(newest_first=True):
             yield item if isinstance(item, Damaged) else item.case
 
-    def iter_stored(
-        self, *, newest_first: bool = False, containing: re.Pattern[bytes] | None = None
-    ) -> Iterator[Stored | Damaged]:
-        """Every case with its JSON exactly as stored (for exports), oldest first
-        unless asked otherwise; unreadable files come as Damaged. With ``containing``,
-        a cheap first sieve: a file that looks like a whole case file and does not
-        match it is passed over unparsed (one that does not look whole is parsed, so
-        that its damage is reported)."""
+    def iter_stored(self, *, newest_first: bool = False) -> Iterator[Stored | Damaged]:
+        """Every case with its JSON exactly as stored, oldest first unless asked
+        otherwise; unreadable files come as Damaged."""
         # Plain strings, not Path objects, for the files: pathlib interns every name
         # it parses, and the interning table would grow with the store.
         folder = os.fspath(self.cases_dir)
         for number in self._numbers(newest_first=newest_first):
-            found = self._read(os.path.join(folder, f"{number}.json"), containing)
+            found = self._read(os.path.join(folder, f"{number}.json"))
             if found is not None:
                 yield found
 
-    def _read(
-        self, name: str, containing: re.Pattern[bytes] | None = None
-    ) -> Stored | Damaged | None:
-        """One case file, read and parsed (None: gone, or passed over by the sieve)."""
+    def _read(self, name: str) -> Stored | Damaged | None:
+        """One case file, read and parsed (None: it is gone)."""
         try:
             with open(name, "rb") as file:
                 raw = file.read()
-            if containing is not None and _looks_whole(raw) and not containing.search(raw):
-                return None
             data, case = self._parse(name, raw)
         except FileNotFoundError:
             return None

@@ -114,11 +114,17 @@ def followups_command(
 
 def overdue_notice(store: Store) -> None:
     """One line on stderr when follow-ups are overdue (nothing otherwise)."""
+    import sqlite3
+
     from ..case import utcnow
+    from ..errors import RecoverError
     from ..followups import when
 
     now = utcnow()
-    count = sum(when(due, now) == "overdue" for due in store.index.pending_dues())
+    try:  # a hint after the answer: never the reason a command fails
+        count = sum(when(due, now) == "overdue" for due in store.index.pending_dues())
+    except (RecoverError, sqlite3.Error, OSError, ValueError):
+        return
     if count:
         plural = "s are" if count != 1 else " is"
         typer.echo(f"{count} follow-up{plural} overdue: recover followups", err=True)

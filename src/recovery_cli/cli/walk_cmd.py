@@ -184,14 +184,21 @@ def new_case_command(
 
 def _repeat_notice(out: Console, store: Store, case: Case) -> None:
     """Before the first step: tell the seller this customer has been upset before."""
+    import sqlite3
+
     from rich.text import Text
 
     from ..case import utcnow
     from ..customers import repeat_of
+    from ..errors import RecoverError
 
     if not any((case.customer.email, case.customer.order, case.customer.name)):
         return
-    earlier = (item for item in store.same_customer(case.customer) if item.id != case.id)
+    # A notice, on a live call: if the index cannot answer, the call goes on without it.
+    try:
+        earlier = [item for item in store.same_customer(case.customer) if item.id != case.id]
+    except (RecoverError, sqlite3.Error, OSError, ValueError):
+        return
     repeat = repeat_of(case.customer, earlier, utcnow())
     if repeat is not None:
         out.print(Text(f"! Returning customer: {repeat.line(utcnow())}", style="bold yellow"))
