@@ -134,12 +134,14 @@ def due_list(
 
 
 def overdue_count(cases: Iterable[Case], now: datetime, zone: tzinfo | None = None) -> int:
-    """How many follow-ups are overdue."""
-    return sum(
-        when(item.due_at, now, zone) == "overdue"
-        for case in cases
-        for item in case.pending_follow_ups()
-    )
+    """How many follow-ups of these cases are overdue."""
+    dues = (item.due_at for case in cases for item in case.pending_follow_ups())
+    return count_overdue(dues, now, zone)
+
+
+def count_overdue(dues: Iterable[datetime], now: datetime, zone: tzinfo | None = None) -> int:
+    """How many of these due times (of follow-ups still to do) are overdue."""
+    return sum(when(due, now, zone) == "overdue" for due in dues)
 
 
 def to_ics(items: Iterable[Due], now: datetime) -> bytes:

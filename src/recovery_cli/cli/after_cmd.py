@@ -118,11 +118,11 @@ def overdue_notice(store: Store) -> None:
 
     from ..case import utcnow
     from ..errors import RecoverError
-    from ..followups import when
+    from ..followups import count_overdue
 
     now = utcnow()
     try:  # a hint after the answer: never the reason a command fails
-        count = sum(when(due, now) == "overdue" for due in store.index.pending_dues())
+        count = count_overdue(store.index.pending_dues(), now)
     except (RecoverError, sqlite3.Error, OSError, ValueError):
         return
     if count:
