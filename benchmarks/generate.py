@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from recovery_cli.case import Customer, Outcome, PlaybookRef, new_case
-from recovery_cli.playbook import Playbook, default_dir, load_file
+from recovery_cli.playbooks.catalog import default_dir, load_file
+from recovery_cli.playbooks.model import Playbook
 from recovery_cli.store import Store, encode
 from recovery_cli.walk import Walk
 

@@ -187,9 +187,11 @@ def step_in_process(walks: int) -> tuple[list[float], str]:
     """Steps of real walks of every shipped playbook, timed inside one process."""
     from rich.console import Console
 
-    from recovery_cli.case import Customer, PlaybookRef, new_case, utcnow
-    from recovery_cli.cli.screen import WalkScreen
-    from recovery_cli.playbook import default_dir, load_file
+    from recovery_cli import clock
+    from recovery_cli.case import Customer, PlaybookRef, new_case
+    from recovery_cli.casework import LiveWalk
+    from recovery_cli.cli.views.screen import WalkScreen
+    from recovery_cli.playbooks.catalog import default_dir, load_file
     from recovery_cli.store import Store
     from recovery_cli.walk import Walk
 
@@ -203,13 +205,16 @@ def step_in_process(walks: int) -> tuple[list[float], str]:
         customer = Customer(name="Dana Reyes", email="dana@example.com", order="A-1")
 
         def build(case_id: str, ref: PlaybookRef = ref, customer: Customer = customer):  # type: ignore[no-untyped-def]
-            return new_case(case_id, customer=customer, playbook=ref, currency="USD", now=utcnow())
+            return new_case(
+                case_id, customer=customer, playbook=ref, currency="USD", now=clock.now()
+            )
 
         case = store.create(build)
         console = Console(file=io.StringIO(), width=100, color_system=None)
         prompter = _TimingPrompter(_answer)
+        live = LiveWalk(store, Walk(playbook, case, {"seller": "Sam"}), warn=print)
         with store.session(case.id):
-            WalkScreen(console, prompter, store).run(Walk(playbook, case, {"seller": "Sam"}))
+            WalkScreen(console, prompter).run(live)
         steps += prompter.steps
     shutil.rmtree(home, ignore_errors=True)
     return steps, f"{walks} walks of the {len(playbooks)} shipped playbooks"

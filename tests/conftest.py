@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from recovery_cli import prompter
-from recovery_cli.cli import app
-from recovery_cli.playbook import Playbook, parse_playbook
+from recovery_cli import clock
+from recovery_cli.cli import app, prompter
+from recovery_cli.playbooks.check import parse_playbook
+from recovery_cli.playbooks.model import Playbook
 
 SAMPLE = """\
 id = "sample"
@@ -159,3 +161,13 @@ def read_case(home: Path, case_id: str) -> dict[str, Any]:
     """A case file as it is on disk."""
     data: dict[str, Any] = json.loads((home / "cases" / f"{case_id}.json").read_text("utf-8"))
     return data
+
+
+@pytest.fixture
+def freeze(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Set the time every command takes for now: the one clock, frozen in one place."""
+
+    def set_clock(moment: datetime) -> None:
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    return set_clock

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recovery_cli.errors import PlaybookError, Problem
-from recovery_cli.playbook import Playbook, parse_playbook
+from recovery_cli.playbooks.check import parse_playbook
+from recovery_cli.playbooks.model import Playbook
 from tests.conftest import SAMPLE
 
 BAD = Path(__file__).parent / "playbooks" / "bad"

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recovery_cli.case import Case, Customer, PlaybookRef, new_case
-from recovery_cli.playbook import Playbook, default_dir, load_file
+from recovery_cli.playbooks.catalog import default_dir, load_file
+from recovery_cli.playbooks.model import Playbook
 from recovery_cli.walk import Walk
 
 PLAYBOOKS = {p.stem: load_file(p, origin="default") for p in sorted(default_dir().glob("*.toml"))}

@@ -35,8 +35,8 @@ from recovery_cli.case import (
     case_to_json,
     new_case,
 )
-from recovery_cli.export import CSV_COLUMNS, neutralise, restore
-from recovery_cli.store import Stored, encode
+from recovery_cli.projections import CSV_COLUMNS, csv_row, neutralise
+from recovery_cli.store import encode
 from tests.conftest import SAMPLE, Run, read_case
 
 # What the README promises: a text cell starting with one of these gets a leading quote
@@ -58,6 +58,13 @@ TEXT_COLUMNS = {
     "prevention",
 }
 HASH = "sha256:" + "ab" * 32
+
+
+def restore(cell: str) -> str:
+    """The text a neutralised cell stands for (what a script reading the CSV does)."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
@@ -528,7 +535,8 @@ def test_any_text_survives_a_csv_file_and_no_cell_is_a_formula(
     case = make_case("7", name=name, order=order, value=Decimal("19.50"), remedies=("refund",))
     case.remedies[0].label = label
     sink = io.StringIO(newline="")
-    count = export.write(sink, [Stored(case_to_json(case), case)], "csv", on_damaged=print)
+    picked = export.Picked("7.json", csv_row(case))  # as the index keeps the row
+    count = export.write(sink, [picked], "csv", on_damaged=print)
     assert count == 1
     (row,) = csv_records(sink.getvalue())
     assert restore(row["customer_name"]) == name
@@ -541,7 +549,7 @@ def test_any_text_survives_a_csv_file_and_no_cell_is_a_formula(
 def test_csv_row_keeps_numbers_as_numbers() -> None:
     case = make_case("12", name="=1+2", order="-5", value=Decimal("19.50"), remedies=("refund",))
     case.follow_ups = [FollowUpRecord(id=1, due_at=T0, message="hi")]
-    row = dict(zip(CSV_COLUMNS, export.csv_row(case), strict=True))
+    row = dict(zip(CSV_COLUMNS, csv_row(case), strict=True))
     assert (row["customer_name"], row["order"]) == ("'=1+2", "'-5")
     assert row["id"] == "12"
     assert (row["order_value"], row["remedy_total"]) == ("19.50", "10.00")
@@ -774,13 +782,14 @@ def test_an_existing_file_is_replaced_whole(
     other_name = tmp_path / "link"
     os.link(out, other_name)
     seen: list[str] = []
-    real_row = export.csv_row
+    real_pick = export.pick
 
-    def watching_row(case: Case) -> list[str]:
-        seen.append(out.read_text())  # mid-export, the file still holds the old text
-        return real_row(case)
+    def watching_pick(*args: Any, **options: Any) -> Iterator[Any]:
+        for item in real_pick(*args, **options):
+            seen.append(out.read_text())  # mid-export, the file still holds the old text
+            yield item
 
-    monkeypatch.setattr(export, "csv_row", watching_row)
+    monkeypatch.setattr(export, "pick", watching_pick)
     result = run("export", "-o", str(out))
     assert result.exit_code == 0, result.output
     assert seen == ["old\n"] * 5
@@ -796,15 +805,15 @@ def test_a_failed_export_leaves_the_existing_file_alone(
 ) -> None:
     out = tmp_path / "all.jsonl"
     out.write_text("old\n")
-    calls: list[int] = []
+    real_pick = export.pick
 
-    def failing_row(case: Case) -> list[str]:
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("the disk went away")
-        return []
+    def failing_pick(*args: Any, **options: Any) -> Iterator[Any]:
+        for number, item in enumerate(real_pick(*args, **options), start=1):
+            if number == 3:
+                raise RuntimeError("the disk went away")
+            yield item
 
-    monkeypatch.setattr(export, "csv_row", failing_row)
+    monkeypatch.setattr(export, "pick", failing_pick)
     result = run("export", "-f", "csv", "-o", str(out))
     assert isinstance(result.exception, RuntimeError)
     assert out.read_text() == "old\n"
@@ -863,10 +872,11 @@ def test_a_lone_surrogate_in_one_case_does_not_abort_the_export(
 
 
 # -- 5. streaming: memory does not grow with the store -------------------------------------
-# Each measurement runs export.write in a fresh interpreter (a clean, comparable heap, and
-# the four runs share both cores); the export is traced in-process there by tracemalloc.
+# Each measurement runs the export command's own path (export.export_cases, index and
+# all) in a fresh interpreter (a clean, comparable heap, and the four runs share both
+# cores); the export is traced in-process there by tracemalloc.
 PEAK_WORKER = """
-import itertools, sys, tracemalloc
+import sys, tracemalloc
 from pathlib import Path
 from recovery_cli import export
 from recovery_cli.store import Store
@@ -877,13 +887,15 @@ class Discard:
 
 home, fmt = Path(sys.argv[1]), sys.argv[2]
 damaged = []
-# Warm up first-use caches (validators, encoders): they are not what is measured.
-export.write(Discard(), itertools.islice(Store(home).iter_stored(), 1), fmt,
-             on_damaged=damaged.append)
-tracemalloc.start()
-count = export.write(Discard(), Store(home).iter_stored(), fmt, on_damaged=damaged.append)
-peak = tracemalloc.get_traced_memory()[1]
-tracemalloc.stop()
+with Store(home) as store:
+    # Build the index and warm first-use caches (validators, encoders): not what is
+    # measured.
+    export.export_cases(store, Discard(), fmt, export.Filters(), on_damaged=damaged.append)
+    damaged.clear()
+    tracemalloc.start()
+    count = export.export_cases(store, Discard(), fmt, export.Filters(), on_damaged=damaged.append)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
 print(count, len(damaged), peak)
 """
 SMALL, LARGE = 2_000, 20_000
@@ -963,7 +975,11 @@ def pipe(home: Path, command: str) -> subprocess.CompletedProcess[bytes]:
 def test_list_json_pipes_into_json_tool(piped_home: Path) -> None:
     done = pipe(piped_home, "{recover} list --json | {python} -m json.tool")
     assert done.returncode == 0, done.stderr
-    assert done.stderr == b""
+    # Nothing but, the first time a command meets these files, the note that it indexes.
+    assert done.stderr in (
+        b"",
+        f"! Indexing {PIPED_CASES + 1} case files; this happens once.\n".encode(),
+    )
     listed = json.loads(done.stdout)
     assert [case["id"] for case in listed[:2]] == [str(PIPED_CASES + 1), str(PIPED_CASES)]
     assert len(listed) == 20

@@ -8,24 +8,26 @@ import os
 import stat
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
+from typing import Any
 
 import pytest
 from icalendar import Calendar
 
-from recovery_cli import case as case_module
 from recovery_cli.case import Case, Customer, PlaybookRef, new_case
 from recovery_cli.followups import (
     HORIZON_DAYS,
     Due,
+    count_overdue,
     due_list,
     local_date,
-    overdue_count,
     to_ics,
     when,
 )
-from recovery_cli.playbook import Playbook, parse_playbook
+from recovery_cli.playbooks.check import parse_playbook
+from recovery_cli.playbooks.model import Playbook
+from recovery_cli.projections import brief_of
 from recovery_cli.walk import Walk
 from tests.conftest import SAMPLE, Run, read_case
 
@@ -33,6 +35,17 @@ EAST = timezone(timedelta(hours=13))  # local date runs ahead of UTC's
 WEST = timezone(timedelta(hours=-5))  # local date lags behind UTC's
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 REF = PlaybookRef(id="sample", title="Sample recovery", hash="sha256:0")
+
+
+def due(cases: list[Case], now: datetime, **options: Any) -> list[Due]:
+    """The follow-ups due of these cases, made from their briefs as the index keeps them."""
+    return due_list([b for case in cases if (b := brief_of(case)) is not None], now, **options)
+
+
+def overdue(cases: list[Case], now: datetime, zone: tzinfo) -> int:
+    """How many follow-ups of these cases are overdue."""
+    dues = (item.due_at for case in cases for item in case.pending_follow_ups())
+    return count_overdue(dues, now, zone)
 
 
 def utc(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
@@ -97,7 +110,7 @@ def test_due_list_orders_overdue_oldest_first_then_today_then_upcoming_soonest_f
         a_case("1", utc(25, 20), utc(24, 9)),  # today (late), overdue (yesterday)
         a_case("2", utc(26, 8), utc(25, 6), utc(22, 9)),  # upcoming, today (early), overdue
     ]
-    items = due_list(cases, NOW, zone=UTC)
+    items = due(cases, NOW, zone=UTC)
     assert listed(items) == [
         ("3", 2, "overdue"),
         ("2", 3, "overdue"),
@@ -113,7 +126,7 @@ def test_due_list_orders_overdue_oldest_first_then_today_then_upcoming_soonest_f
 def test_due_list_breaks_ties_by_case_number_then_follow_up() -> None:
     same = utc(24, 9)
     cases = [a_case("10", same), a_case("9", same, same), a_case("100", same)]
-    assert listed(due_list(cases, NOW, zone=UTC)) == [
+    assert listed(due(cases, NOW, zone=UTC)) == [
         ("9", 1, "overdue"),
         ("9", 2, "overdue"),
         ("10", 1, "overdue"),
@@ -122,7 +135,7 @@ def test_due_list_breaks_ties_by_case_number_then_follow_up() -> None:
 
 
 def test_due_list_carries_what_is_needed_to_follow_up() -> None:
-    item = due_list([a_case("4", utc(25, 9))], NOW, zone=UTC)[0]
+    item = due([a_case("4", utc(25, 9))], NOW, zone=UTC)[0]
     assert item.as_json() == {
         "case_id": "4",
         "follow_up": 1,
@@ -146,20 +159,20 @@ def test_horizon_is_seven_local_days_ahead() -> None:
     first_day_out = utc(3, 0, 0, month=12)
     long_overdue = utc(1, 9)
     cases = [a_case("1", last_day_in, first_day_out, long_overdue)]
-    assert listed(due_list(cases, now, zone=UTC)) == [("1", 3, "overdue"), ("1", 1, "upcoming")]
-    assert listed(due_list(cases, now, horizon_days=None, zone=UTC)) == [
+    assert listed(due(cases, now, zone=UTC)) == [("1", 3, "overdue"), ("1", 1, "upcoming")]
+    assert listed(due(cases, now, horizon_days=None, zone=UTC)) == [
         ("1", 3, "overdue"),
         ("1", 1, "upcoming"),
         ("1", 2, "upcoming"),
     ]
-    assert listed(due_list(cases, now, horizon_days=0, zone=UTC)) == [("1", 3, "overdue")]
+    assert listed(due(cases, now, horizon_days=0, zone=UTC)) == [("1", 3, "overdue")]
 
 
 def test_horizon_counts_local_days() -> None:
     # 2 Dec 12:00 UTC is 3 Dec 01:00 in UTC+13: past the horizon there, inside it in UTC.
     cases = [a_case("1", utc(2, 12, month=12))]
-    assert len(due_list(cases, utc(25, 9), zone=UTC)) == 1
-    assert due_list(cases, utc(25, 9), zone=EAST) == []
+    assert len(due(cases, utc(25, 9), zone=UTC)) == 1
+    assert due(cases, utc(25, 9), zone=EAST) == []
 
 
 def test_done_and_cancelled_follow_ups_are_not_due() -> None:
@@ -168,9 +181,9 @@ def test_done_and_cancelled_follow_ups_are_not_due() -> None:
     cancelled = a_case("2", utc(22, 9), utc(23, 9))
     cancelled.cancel_follow_ups(utc(22, 8))
     nothing_left = a_case("3")
-    items = due_list([done, cancelled, nothing_left], NOW, zone=UTC)
+    items = due([done, cancelled, nothing_left], NOW, zone=UTC)
     assert listed(items) == [("1", 2, "overdue")]
-    assert overdue_count([done, cancelled, nothing_left], NOW, zone=UTC) == 1
+    assert overdue([done, cancelled, nothing_left], NOW, zone=UTC) == 1
 
 
 def test_overdue_count_counts_only_overdue_by_local_date() -> None:
@@ -179,9 +192,9 @@ def test_overdue_count_counts_only_overdue_by_local_date() -> None:
         a_case("2", utc(25, 11, 0), utc(30, 9)),  # 26 Nov 00:00 local: today there
     ]
     now = utc(25, 12)  # 26 Nov 01:00 in UTC+13
-    assert overdue_count(cases, now, UTC) == 1
-    assert overdue_count(cases, now, EAST) == 2
-    assert overdue_count([], now, UTC) == 0
+    assert overdue(cases, now, UTC) == 1
+    assert overdue(cases, now, EAST) == 2
+    assert overdue([], now, UTC) == 0
 
 
 # -- the case's state changes -------------------------------------------------------------
@@ -242,7 +255,7 @@ def test_each_follow_up_is_due_its_delay_after_its_step_on_the_call() -> None:
         (1, call + timedelta(days=1, minutes=2), "Did it work, Dana?"),
         (2, call + timedelta(weeks=2, minutes=3), "Still fine after two weeks? (slow)"),
     ]
-    assert [d.number for d in due_list([case], call, horizon_days=None, zone=UTC)] == [1, 2]
+    assert [d.number for d in due([case], call, horizon_days=None, zone=UTC)] == [1, 2]
 
 
 def test_happy_at_the_last_follow_up_closes_the_case() -> None:
@@ -327,7 +340,7 @@ def test_ics_has_one_event_per_due_follow_up_at_its_due_time() -> None:
         a_case("7", utc(24, 9, 15), utc(26, 16)),
         a_case("8", utc(25, 13, 45), name=""),
     ]
-    items = due_list(cases, NOW, zone=UTC)
+    items = due(cases, NOW, zone=UTC)
     calendar = Calendar.from_ical(to_ics(items, NOW))
     events = list(calendar.walk("VEVENT"))
     assert len(events) == len(items) == 3
@@ -356,15 +369,9 @@ def test_ics_of_nothing_is_an_empty_calendar() -> None:
 
 # -- through the CLI ----------------------------------------------------------------------
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+def frozen(freeze: Callable[[datetime], None]) -> Callable[[datetime], None]:
     """Set the clock every command reads."""
-    from recovery_cli.cli import screen
-
-    def set_clock(moment: datetime) -> None:
-        monkeypatch.setattr(case_module, "utcnow", lambda: moment)
-        monkeypatch.setattr(screen, "utcnow", lambda: moment)
-
-    return set_clock
+    return freeze
 
 
 def test_followups_ics_writes_the_listed_follow_ups(

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from recovery_cli import index as index_module
 from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, Remedy, new_case
 from recovery_cli.fileio import ensure_private_dir, write_atomic
 from recovery_cli.store import Store, encode
+from recovery_cli.store import index as index_module
 from tests.conftest import Run, read_case
 
 GENERAL = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
@@ -47,13 +47,6 @@ def mode(path: Path) -> int:
 
 def index_path(home: Path) -> Path:
     return home / index_module.FILE_NAME
-
-
-@pytest.fixture(autouse=True)
-def _close_indexes() -> Iterator[None]:
-    """Stores made by a test keep their database open; close them when it ends."""
-    yield
-    index_module.close_all()
 
 
 @pytest.fixture
@@ -184,7 +177,6 @@ def meta(home: Path, key: str) -> str | None:
 
 
 def delete_index(home: Path) -> None:
-    index_module.close_all()
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             Path(f"{index_path(home)}{suffix}").unlink()
@@ -397,7 +389,7 @@ def test_a_save_cut_short_after_its_file_was_written_is_read_again(
             stack.enter_context(folder_untouched(seeded))
         store.index.mark("1")  # what Store.save does first,
         write_atomic(store.path_for("1"), encode(case))  # then the file; then it dies
-    index_module.close_all()
+    store.close()
     assert dirty(seeded) == [1]
     if not folder_changed:
         assert meta(seeded, "folder_mtime") == str(os.stat(seeded / "cases").st_mtime_ns)
@@ -917,7 +909,7 @@ def test_two_stores_on_one_home_see_each_others_saves(run: Run, home: Path) -> N
     created = second_terminal.create(lambda case_id: cases[1])
     second_terminal.release(created.id)
     assert [c.id for c in first_terminal.list_cases(status="awaiting_follow_up")] == ["2"]
-    assert [c.id for c in first_terminal.with_follow_ups_to_do()] == ["2"]
+    assert [row.id for row in first_terminal.follow_up_briefs()] == [2]
 
     # The first terminal walks case 1 and closes it; the second looks on.
     with first_terminal.session("1"):
@@ -937,7 +929,7 @@ def test_two_stores_on_one_home_see_each_others_saves(run: Run, home: Path) -> N
     case = second_terminal.load("2")
     case.record_follow_up(1, reached=True, happy="yes", note="", now=DONE_ON_TIME)
     second_terminal.save(case)
-    assert list(first_terminal.with_follow_ups_to_do()) == []
+    assert list(first_terminal.follow_up_briefs()) == []
     assert [c.id for c in first_terminal.list_cases(status="closed")] == ["2", "1"]
     assert dirty(home) == []
     # And a third terminal, the CLI, agrees with both and with the files.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from recovery_cli.lint import BREATH_CHARS, lint
-from recovery_cli.playbook import default_dir, load_file, parse_playbook, playbook_files
+from recovery_cli.playbooks.catalog import default_dir, load_file, playbook_files
+from recovery_cli.playbooks.check import parse_playbook
+from recovery_cli.playbooks.lint import BREATH_CHARS, lint
 
 HEAD = 'id = "pb"\ntitle = "T"\ngoodwill_limit = "20.00"\n'
 LISTEN = '[[steps]]\nid = "listen"\ndo = "Let them talk."\n'

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.name for p in (ROOT / "playbooks").glob("*.toml"))
 PROBE = (
-    "import recovery_cli.playbook as p, pathlib, sys, json;"
+    "import recovery_cli.playbooks.catalog as p, pathlib, sys, json;"
     "c = p.load_catalog(pathlib.Path(sys.argv[1]));"
     "print(p.__file__); print(p.default_dir());"
     "print(json.dumps(sorted(c.playbooks))); print(len(c.broken))"
@@ -66,14 +66,14 @@ def test_wheel_carries_the_playbooks_and_a_fresh_install_finds_them(tmp_path: Pa
     pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(tmp_path), str(ROOT))
     (wheel,) = tmp_path.glob("recovery_cli-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert sorted(n.split("/")[-1] for n in names if "/playbooks/" in n) == SHIPPED
+    assert sorted(n.split("/")[-1] for n in names if "/playbooks/shipped/" in n) == SHIPPED
     assert "recovery_cli/cli/__init__.py" in names
 
     python = fresh_env(tmp_path / "env")
     pip("--python", str(python), "install", "--no-deps", "--no-index", str(wheel))
     module, folder, ids, broken = probe(python, tmp_path)
     assert module.startswith(str(tmp_path / "env"))
-    assert folder == str(Path(module).parent / "playbooks")
+    assert folder == str(Path(module).parent / "shipped")
     assert len(json.loads(ids)) == len(SHIPPED) and broken == "0"
     version = subprocess.run(
         [str(tmp_path / "env" / "bin" / "recover"), "--version"],
@@ -98,6 +98,6 @@ def test_editable_install_finds_the_playbooks_in_the_checkout(tmp_path: Path) ->
         str(ROOT),
     )
     module, folder, ids, broken = probe(python, tmp_path)
-    assert module == str(ROOT / "src" / "recovery_cli" / "playbook.py")
+    assert module == str(ROOT / "src" / "recovery_cli" / "playbooks" / "catalog.py")
     assert folder == str(ROOT / "playbooks")
     assert len(json.loads(ids)) == len(SHIPPED) and broken == "0"

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from recovery_cli.errors import PlaybookError
-from recovery_cli.playbook import default_dir, load_catalog, load_file, parse_playbook
-from recovery_cli.toml_positions import key_positions
+from recovery_cli.playbooks.catalog import default_dir, load_catalog, load_file
+from recovery_cli.playbooks.check import parse_playbook
+from recovery_cli.playbooks.toml_positions import key_positions
 from tests.conftest import SAMPLE
 
 

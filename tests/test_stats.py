@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from recovery_cli import case as case_module
+from recovery_cli import clock
 from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, Remedy, new_case
+from recovery_cli.projections import facts_of
 from recovery_cli.stats import Stats
 from tests.conftest import SAMPLE, Run, read_case
 
@@ -128,8 +129,9 @@ def generated() -> Iterator[Case]:
 def counted(cases: Iterator[Case] | list[Case], **options: object) -> Stats:
     stats = Stats(now=NOW, zone=UTC, **options)  # type: ignore[arg-type]
     for case in cases:
-        if stats.wants(case):
-            stats.add(case)
+        facts = facts_of(case)
+        if stats.wants(facts):
+            stats.add(facts)
     return stats
 
 
@@ -261,7 +263,7 @@ def test_follow_ups_on_time_late_missed_pending_with_a_frozen_now() -> None:
         "cancelled", "reached", "not_reached", "reached", "reached", None, None, None,
     ]  # fmt: skip
     stats = Stats(now=now, zone=UTC)
-    stats.add(case)
+    stats.add(facts_of(case))
     assert dict(stats.follow_ups) == {"on_time": 2, "late": 2, "missed": 1, "pending": 2}
     assert stats.as_json()["follow_ups"] == {"on_time": 2, "late": 2, "missed": 1, "pending": 2}
 
@@ -274,9 +276,9 @@ def test_follow_up_days_are_local_days() -> None:
     # Due 14 Nov 23:30 UTC = 15 Nov 12:30 in UTC+13; now is 15 Nov 05:00 UTC = 15 Nov 18:00.
     case.schedule_follow_up(None, utc(14, 23, 30), "b")
     in_utc = Stats(now=utc(15, 5), zone=UTC)
-    in_utc.add(case)
+    in_utc.add(facts_of(case))
     in_east = Stats(now=utc(15, 5), zone=EAST)
-    in_east.add(case)
+    in_east.add(facts_of(case))
     assert in_utc.as_json()["follow_ups"] == {"on_time": 1, "late": 0, "missed": 1, "pending": 0}
     assert in_east.as_json()["follow_ups"] == {"on_time": 0, "late": 1, "missed": 0, "pending": 1}
 
@@ -349,10 +351,10 @@ def test_since_and_until_filter_by_the_local_opening_date() -> None:
 
     # Opened 11:30 UTC on the 3rd: the 4th in UTC+13, the 3rd in UTC.
     late = build(1, Spec(utc(3, 11, 30)))
-    assert Stats(now=NOW, zone=EAST, since=date(2026, 11, 4)).wants(late)
-    assert not Stats(now=NOW, zone=UTC, since=date(2026, 11, 4)).wants(late)
-    assert Stats(now=NOW, zone=UTC, until=date(2026, 11, 3)).wants(late)
-    assert not Stats(now=NOW, zone=EAST, until=date(2026, 11, 3)).wants(late)
+    assert Stats(now=NOW, zone=EAST, since=date(2026, 11, 4)).wants(facts_of(late))
+    assert not Stats(now=NOW, zone=UTC, since=date(2026, 11, 4)).wants(facts_of(late))
+    assert Stats(now=NOW, zone=UTC, until=date(2026, 11, 3)).wants(facts_of(late))
+    assert not Stats(now=NOW, zone=EAST, until=date(2026, 11, 3)).wants(facts_of(late))
 
 
 # -- through the CLI ----------------------------------------------------------------------
@@ -383,11 +385,9 @@ def cli_store(
 ) -> Iterator[Callable[[datetime], None]]:
     """A store of four cases made with the CLI at fixed times, in a known local zone
     (UTC): new --answers --no-input, close --no-input, followup --no-input."""
-    from recovery_cli.cli import screen
 
     def set_clock(moment: datetime) -> None:
-        monkeypatch.setattr(case_module, "utcnow", lambda: moment)
-        monkeypatch.setattr(screen, "utcnow", lambda: moment)
+        monkeypatch.setattr(clock, "now", lambda: moment)
 
     user_playbook("sample", SAMPLE)
     user_playbook(

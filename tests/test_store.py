@@ -243,9 +243,10 @@ def test_only_cases_with_a_follow_up_to_do_are_parsed_for_follow_ups(tmp_path: P
             case.set_outcome(Outcome(result="kept", prevention="Fix it"), NOW)
         store.save(case)
     store.path_for("1").write_bytes(b'{"done_at": null, "half')
-    found = list(store.with_follow_ups_to_do())
-    assert [item.id for item in found if isinstance(item, Case)] == ["2"]
-    assert [item.path.name for item in found if isinstance(item, Damaged)] == ["1.json"]
+    found = list(store.follow_up_briefs())
+    assert [row.id for row in found if row.damaged is None] == [2]
+    assert [row.id for row in found if row.damaged is not None] == [1]
+    assert "1.json" in next(row.damaged for row in found if row.damaged is not None)
 
 
 def test_a_save_that_landed_but_could_not_be_synced_says_so_truthfully(

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from recovery_cli.case import Case, Customer, PlaybookRef, new_case
-from recovery_cli.playbook import Playbook, parse_playbook
+from recovery_cli.playbooks.check import parse_playbook
+from recovery_cli.playbooks.model import Playbook
 from recovery_cli.walk import Walk
 from tests.conftest import SAMPLE
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from .case import CUSTOMER_FIELDS, Case, Customer, parse_customer_field
-from .errors import EXIT_USAGE, RecoverError
+from .errors import ExitStatus, RecoverError
 from .fileio import write_atomic
-from .playbook import Playbook, Step
+from .playbooks.model import Playbook, Step
 from .walk import Walk
 
 TOP_KEYS = ("playbook", "customer", "answers", "notes")
@@ -37,7 +37,7 @@ TOP_KEYS = ("playbook", "customer", "answers", "notes")
 class AnswersError(RecoverError):
     """An answers file that cannot be used; every problem is listed."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE
 
     def __init__(self, path: str, problems: list[str]) -> None:
         self.problems = problems
@@ -159,6 +159,16 @@ def customer_of(answers: Answers) -> tuple[Customer, set[str], list[str]]:
         if parsed is not None:
             filled[key] = parsed
     return Customer.model_validate(filled), set(filled), problems
+
+
+def merged_customer(
+    answers: Answers, customer: Customer, given: set[str]
+) -> tuple[Customer, set[str], list[str]]:
+    """The customer of the file with the details given as options over it, which
+    details are known, and every problem of the file so far."""
+    from_file, in_file, problems = customer_of(answers)
+    merged = {**from_file.model_dump(include=in_file), **customer.model_dump(include=given)}
+    return Customer.model_validate(merged), in_file | given, answers.problems + problems
 
 
 def fill(walk: Walk, answers: Answers, now: datetime) -> list[str]:

@@ -7,13 +7,13 @@ unchanged, so a newer tool's additions survive an older tool's save.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .render import clean_text
+from .text import strip_controls
 from .values import parse_money
 
 SCHEMA_VERSION = 1
@@ -55,7 +55,7 @@ def parse_customer_field(key: str, text: str) -> str | Decimal | None:
 
     Raises ValueError with a message for the operator.
     """
-    value = clean_text(text).strip()
+    value = strip_controls(text).strip()
     if not value:
         return None
     if key == "email" and ("@" not in value or " " in value):
@@ -63,11 +63,6 @@ def parse_customer_field(key: str, text: str) -> str | Decimal | None:
     if key == "order_value":
         return parse_money(value)
     return value
-
-
-def utcnow() -> datetime:
-    """The current time, in UTC, to the second (what case files record)."""
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 class _Record(BaseModel):
@@ -220,7 +215,7 @@ class Case(_Record):
         done = [f for f in self.follow_ups if f.done_at is not None and f.result != "cancelled"]
         return max(done, key=lambda f: (f.done_at, f.id)) if done else None
 
-    # -- state changes (the walk calls these; each bumps updated_at) -----------------
+    # -- state changes (the walk and casework call these, passing ``now``) ----------
     def touch(self, now: datetime) -> None:
         """Mark the case changed at ``now``."""
         self.updated_at = now

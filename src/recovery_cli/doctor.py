@@ -10,7 +10,6 @@ break it; a lock left by a killed process is already free).
 from __future__ import annotations
 
 import os
-import re
 import stat
 import time
 from collections.abc import Iterator
@@ -18,14 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .fileio import TMP_SUFFIX
+from .config import config_path, load_settings
+from .errors import RecoverError, StorageError
+from .playbooks.catalog import load_catalog, user_dir
+from .store import Damaged, Store
+from .store.files import FOLDER, is_temp_file
+from .store.store import Notify
 
 Severity = Literal["error", "warning", "info"]
 
 # A temporary file this old belongs to no save still in progress.
 STALE_TMP_SECONDS = 60
-_CASE_TMP = re.compile(r"^\.([1-9][0-9]{0,8})\.json\..*\.tmp$")
-_LOCK = re.compile(r"^\.([1-9][0-9]{0,8})\.lock$")
 
 
 @dataclass(frozen=True)
@@ -66,32 +68,41 @@ class Report:
         """Whether any finding is more than information."""
         return any(f.severity != "info" for f in self.findings)
 
+    def as_json(self) -> dict[str, object]:
+        """The keys of ``recover doctor --json`` (documented in the README)."""
+        return {
+            "home": str(self.home),
+            "cases": self.cases,
+            "playbooks": self.playbooks,
+            "needs_attention": self.needs_attention,
+            "findings": [finding.as_json() for finding in self.findings],
+            "fixed": self.fixed,
+        }
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
 
-def _private_paths(home: Path) -> Iterator[tuple[Path, int]]:
+def _private_paths(home: Path, store: Store) -> Iterator[tuple[Path, int]]:
     """The folders (0700) and files (0600) of a home that hold private data."""
     yield home, 0o700
-    for name in ("cases", "playbooks"):
-        folder = home / name
-        if folder.is_dir() and not folder.is_symlink():
-            yield folder, 0o700
-            for entry in os.scandir(folder):
-                leftover = entry.name.endswith(TMP_SUFFIX)  # reported as such instead
-                if entry.is_file(follow_symlinks=False) and not leftover:
-                    yield Path(entry.path), 0o600
-    for name in ("config.toml", "index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
-        path = home / name
-        if path.is_file() and not path.is_symlink():
-            yield path, 0o600
+    yield from store.private_paths()
+    folder = user_dir(home)
+    if folder.is_dir() and not folder.is_symlink():
+        yield folder, 0o700
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False) and not is_temp_file(entry.name):
+                yield Path(entry.path), 0o600
+    path = config_path(home)
+    if path.is_file() and not path.is_symlink():
+        yield path, 0o600
 
 
-def check_permissions(home: Path) -> list[Finding]:
+def check_permissions(home: Path, store: Store) -> list[Finding]:
     """Folders and files that others on this machine could read."""
     found = []
-    for path, wanted in _private_paths(home):
+    for path, wanted in _private_paths(home, store):
         mode = _mode(path)
         if mode & 0o077:
             kind = "folder" if wanted == 0o700 else "file"
@@ -109,34 +120,23 @@ def check_permissions(home: Path) -> list[Finding]:
     return found
 
 
-def _lock_is_free(folder: Path, case_number: str) -> bool:
-    """Whether no process holds the case's lock right now (without creating one)."""
-    from .store import Store
-
-    return Store(folder.parent).lock_is_free(case_number)
-
-
-def stale_temp_files(home: Path, now: float | None = None) -> list[Path]:
-    """Temporary files left by a save that was cut short: in ``cases/``, those whose
-    case no process holds; elsewhere in the home, those older than a minute."""
+def stale_temp_files(home: Path, store: Store, now: float | None = None) -> list[Path]:
+    """Temporary files left by a save that was cut short: the store's own, whose case
+    no process holds; elsewhere in the home, those older than a minute."""
     moment = time.time() if now is None else now
-    found = []
-    for folder in (home, home / "cases", home / "playbooks"):
+    found = list(store.leftover_temp_files())
+    for folder in (home, user_dir(home)):
         if not folder.is_dir():
             continue
         for entry in os.scandir(folder):
-            if not (entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX)):
+            if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            match = _CASE_TMP.match(entry.name)
-            old = moment - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS
-            if (match and folder.name == "cases" and _lock_is_free(folder, match.group(1))) or old:
+            if moment - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
                 found.append(Path(entry.path))
     return sorted(found)
 
 
-def check_temp_files(home: Path) -> list[Finding]:
+def check_temp_files(home: Path, store: Store) -> list[Finding]:
     """Leftovers of saves cut short (never read as data; safe to remove)."""
     return [
         Finding(
@@ -147,28 +147,24 @@ def check_temp_files(home: Path) -> list[Finding]:
             path=path,
             fixable=True,
         )
-        for path in stale_temp_files(home)
+        for path in stale_temp_files(home, store)
     ]
 
 
-def check_cases(home: Path, playbook_ids: set[str]) -> tuple[list[Finding], int]:
+def check_cases(store: Store, playbook_ids: set[str]) -> tuple[list[Finding], int]:
     """Damaged or newer case files, and cases whose playbook is gone."""
-    from .case import Case
-    from .store import Store
-
     found = []
     count = 0
-    for item in Store(home).iter_newest():
+    for item in store.iter_newest():
         count += 1
-        if not isinstance(item, Case):
-            newer = "newer version" in item.reason
+        if isinstance(item, Damaged):
             found.append(
                 Finding(
                     "case-files",
-                    "warning" if newer else "error",
+                    "warning" if item.newer else "error",
                     item.reason,
                     advice="Upgrade recover to read it."
-                    if newer
+                    if item.newer
                     else "Restore it from a backup, or move it out of the cases folder; "
                     "recover never rewrites it.",
                     path=item.path,
@@ -186,7 +182,7 @@ def check_cases(home: Path, playbook_ids: set[str]) -> tuple[list[Finding], int]
                     "is gone, so it cannot be resumed",
                     advice=f"Restore the playbook {item.playbook.id!r}, or close the case: "
                     f"recover close {item.id}",
-                    path=Store(home).path_for(item.id),
+                    path=store.path_for(item.id),
                 )
             )
         else:
@@ -196,37 +192,28 @@ def check_cases(home: Path, playbook_ids: set[str]) -> tuple[list[Finding], int]
                     "info",
                     f"case {item.id} was walked with playbook {item.playbook.id!r}, "
                     "which is gone (the case still shows and exports)",
-                    path=Store(home).path_for(item.id),
+                    path=store.path_for(item.id),
                 )
             )
     return found, count
 
 
-def check_locks(home: Path) -> list[Finding]:
+def check_locks(store: Store) -> list[Finding]:
     """Cases open in a terminal right now (a lock left by a killed process is free
     already, so nothing is ever stale)."""
-    folder = home / "cases"
-    if not folder.is_dir():
-        return []
-    found = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        match = _LOCK.match(entry.name)
-        if match and not _lock_is_free(folder, match.group(1)):
-            found.append(
-                Finding(
-                    "locks",
-                    "info",
-                    f"case {match.group(1)} is open in another terminal right now",
-                    path=Path(entry.path),
-                )
-            )
-    return found
+    return [
+        Finding(
+            "locks",
+            "info",
+            f"case {case_id} is open in another terminal right now",
+            path=path,
+        )
+        for case_id, path in store.open_elsewhere()
+    ]
 
 
 def check_playbooks(home: Path) -> tuple[list[Finding], set[str], int]:
     """Playbooks that no longer load; and the ids of those that do."""
-    from .playbook import load_catalog
-
     catalog = load_catalog(home)
     found = []
     for error in catalog.broken:
@@ -245,25 +232,11 @@ def check_playbooks(home: Path) -> tuple[list[Finding], set[str], int]:
     return found, ids, len(ids)
 
 
-def check_index(home: Path) -> list[Finding]:
+def check_index(store: Store) -> list[Finding]:
     """Rows of the summary index that disagree with their case files (a file edited in
     place by hand, a save cut short). Read only: an index that does not exist yet is
     built by the first command that needs it."""
-    import sqlite3
-
-    from .index import FILE_NAME, Index
-    from .store import Store
-
-    path = home / FILE_NAME
-    if not path.exists() or not (home / "cases").is_dir():
-        return []
-    index = Index(Store(home))
-    try:
-        wrong = index.disagreements(read_only=True)
-    except sqlite3.Error:
-        wrong = None
-    finally:
-        index.close()
+    wrong = store.index_disagreements()
     if wrong == []:
         return []
     what = (
@@ -275,10 +248,10 @@ def check_index(home: Path) -> list[Finding]:
         Finding(
             "index",
             "warning",
-            f"the summary index {path} {what}",
+            f"the summary index {store.index.path} {what}",
             advice="Rebuild it from the case files (recover doctor --fix, or --reindex); "
             "the case files themselves are fine.",
-            path=path,
+            path=store.index.path,
             fixable=True,
         )
     ]
@@ -286,9 +259,6 @@ def check_index(home: Path) -> list[Finding]:
 
 def check_config(home: Path) -> list[Finding]:
     """Settings that do not load."""
-    from .config import load_settings
-    from .errors import RecoverError
-
     try:
         load_settings(home)
     except RecoverError as error:
@@ -298,7 +268,7 @@ def check_config(home: Path) -> list[Finding]:
                 "error",
                 error.message,
                 advice="Fix it in a text editor, or set it again: recover config set KEY VALUE",
-                path=home / "config.toml",
+                path=config_path(home),
             )
         ]
     return []
@@ -312,32 +282,37 @@ def examine(home: Path) -> Report:
             Finding("home", "info", f"{home} does not exist yet (no case was saved)", path=home)
         )
         return report
-    report.findings += check_permissions(home)
-    report.findings += check_temp_files(home)
-    report.findings += check_config(home)
-    playbook_findings, ids, report.playbooks = check_playbooks(home)
-    report.findings += playbook_findings
-    case_findings, report.cases = check_cases(home, ids)
-    report.findings += case_findings
-    report.findings += check_locks(home)
-    report.findings += check_index(home)
+    with Store(home) as store:
+        report.findings += check_permissions(home, store)
+        report.findings += check_temp_files(home, store)
+        report.findings += check_config(home)
+        playbook_findings, ids, report.playbooks = check_playbooks(home)
+        report.findings += playbook_findings
+        case_findings, report.cases = check_cases(store, ids)
+        report.findings += case_findings
+        report.findings += check_locks(store)
+        report.findings += check_index(store)
     return report
 
 
-def reindex(home: Path) -> int:
+def _rebuild(home: Path, warn: Notify | None = None) -> int:
+    with Store(home, warn=warn) as store:
+        return store.rebuild_index()
+
+
+def reindex(home: Path, warn: Notify | None = None) -> int:
     """Rebuild the summary index from the case files; returns how many it holds."""
-    from .index import Index
-    from .store import Store
-
-    index = Index(Store(home))
     try:
-        return index.rebuild()
-    finally:
-        index.close()
+        return _rebuild(home, warn)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot rebuild the summary index in {home}: {exc.strerror or exc}",
+            hint="The case files are fine; fix the home's permissions and try again.",
+        ) from None
 
 
-def fix(report: Report) -> Report:
-    """Fix what is safe (permissions, leftover temp files), then look again."""
+def fix(report: Report, warn: Notify | None = None) -> Report:
+    """Fix what is safe (permissions, leftover temp files, the index), then look again."""
     done = []
     for finding in report.findings:
         if not finding.fixable or finding.path is None:
@@ -347,13 +322,11 @@ def fix(report: Report) -> Report:
             if finding.check == "permissions":
                 os.chmod(path, 0o700 if path.is_dir() else 0o600)
                 done.append(f"made {path} private")
-            elif finding.check == "temp-files" and path in stale_temp_files(report.home):
-                # Looked at again just before: a save may have started since.
+            elif finding.check == "temp-files" and _still_stale(report.home, path):
                 path.unlink()
                 done.append(f"removed {path}")
             elif finding.check == "index":
-                count = reindex(report.home)
-                done.append(f"rebuilt the summary index ({count} cases)")
+                done.append(f"rebuilt the summary index ({_rebuild(report.home, warn)} cases)")
         except FileNotFoundError:
             continue
         except OSError as exc:
@@ -361,3 +334,25 @@ def fix(report: Report) -> Report:
     again = examine(report.home)
     again.fixed = done
     return again
+
+
+def _still_stale(home: Path, path: Path) -> bool:
+    """Looked at again just before removing it: a save may have started since."""
+    with Store(home) as store:
+        return path in stale_temp_files(home, store)
+
+
+def run(
+    home: Path, *, fix_safe: bool = False, rebuild: bool = False, warn: Notify | None = None
+) -> Report:
+    """What ``recover doctor`` does: rebuild the index if asked, examine the home, and
+    fix what is safe if asked. ``warn`` hears of a long rebuild as it starts."""
+    rebuilt = None
+    if rebuild and (home / FOLDER).is_dir():
+        rebuilt = f"rebuilt the summary index ({reindex(home, warn)} cases)"
+    report = examine(home)
+    if fix_safe:
+        report = fix(report, warn)
+    if rebuilt is not None:
+        report.fixed.insert(0, rebuilt)
+    return report

@@ -7,24 +7,28 @@ exit code below. Messages never carry customer data: they name files, ids and fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
-# Exit codes (documented in README.md; keep the two in step).
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PLAYBOOK = 3
-EXIT_NOT_FOUND = 4
-EXIT_DAMAGED = 5
-EXIT_BUSY = 6
-EXIT_HANGUP = 129
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+
+class ExitStatus(IntEnum):
+    """Every exit code recover uses (documented in README.md; keep the two in step)."""
+
+    SUCCESS = 0
+    ERROR = 1  # something needs attention, or a storage or settings failure
+    USAGE = 2  # called in a way it cannot work
+    PLAYBOOK = 3  # a playbook does not load (or an edit was discarded)
+    NOT_FOUND = 4  # an id that names nothing
+    DAMAGED = 5  # a case file that cannot be read
+    BUSY = 6  # the case is open in another terminal
+    HANGUP = 129  # the terminal closed
+    INTERRUPTED = 130  # Ctrl-C or end of input
+    TERMINATED = 143  # SIGTERM
 
 
 class RecoverError(Exception):
     """Base of every error a user can meet; ``str(err)`` is the message shown."""
 
-    exit_code = EXIT_ERROR
+    exit_code: int = ExitStatus.ERROR
     prefix = "Error: "
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
@@ -36,19 +40,19 @@ class RecoverError(Exception):
 class UsageError(RecoverError):
     """The command was called in a way it cannot work (e.g. no terminal to prompt on)."""
 
-    exit_code = EXIT_USAGE
+    exit_code: int = ExitStatus.USAGE
 
 
 class NotFoundError(RecoverError):
     """An id (case or playbook) that names nothing."""
 
-    exit_code = EXIT_NOT_FOUND
+    exit_code: int = ExitStatus.NOT_FOUND
 
 
 class StorageError(RecoverError):
     """Reading or writing the home directory failed (disk full, permissions...)."""
 
-    exit_code = EXIT_ERROR
+    exit_code: int = ExitStatus.ERROR
 
 
 class NotDurableError(StorageError):
@@ -59,19 +63,23 @@ class NotDurableError(StorageError):
 class DamagedCaseError(RecoverError):
     """A case file that cannot be read: damaged, foreign, or from a newer version."""
 
-    exit_code = EXIT_DAMAGED
+    exit_code: int = ExitStatus.DAMAGED
+
+    def __init__(self, message: str, *, hint: str | None = None, newer: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.newer = newer  # written by a newer version of recover, not broken
 
 
 class CaseBusyError(RecoverError):
     """The case is open in another terminal, or was changed by one since it was read."""
 
-    exit_code = EXIT_BUSY
+    exit_code: int = ExitStatus.BUSY
 
 
 class ConfigError(RecoverError):
     """config.toml is unreadable, or a setting was given a bad value."""
 
-    exit_code = EXIT_ERROR
+    exit_code: int = ExitStatus.ERROR
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ class Problem:
 class PlaybookError(RecoverError):
     """One or more playbook files failed to load; every problem is listed."""
 
-    exit_code = EXIT_PLAYBOOK
+    exit_code: int = ExitStatus.PLAYBOOK
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -127,9 +135,22 @@ class PlaybookError(RecoverError):
 class WalkInterrupted(RecoverError):
     """The walk was stopped by Ctrl-C, end of input or a signal; the case is saved."""
 
-    exit_code = EXIT_INTERRUPTED
+    exit_code: int = ExitStatus.INTERRUPTED
     prefix = ""  # stopping a walk is the operator's choice, not a failure
 
-    def __init__(self, message: str, *, exit_code: int = EXIT_INTERRUPTED, hint: str | None = None):
+    def __init__(
+        self, message: str, *, exit_code: int = ExitStatus.INTERRUPTED, hint: str | None = None
+    ):
         super().__init__(message, hint=hint)
         self.exit_code = exit_code
+
+
+class Reported(RecoverError):
+    """What went wrong is on screen already (a list of problems, a doctor's report):
+    only the exit status is left to give."""
+
+    prefix = ""
+
+    def __init__(self, status: ExitStatus) -> None:
+        super().__init__("")
+        self.exit_code = status

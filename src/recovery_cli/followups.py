@@ -1,7 +1,8 @@
 """Follow-ups across the store: what is due, in what order, and as a calendar.
 
 "Today" is the seller's local date: a follow-up due at 09:00 is due today all day,
-and overdue from the next morning. No I/O here except reading the cases given.
+and overdue from the next morning. Made from the follow-up briefs the index keeps
+(:func:`recovery_cli.projections.brief_of`); no I/O here.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Literal
 
-from .case import Case
+from .projections import Brief
 
 When = Literal["overdue", "today", "upcoming"]
 WHEN_LABELS: dict[When, str] = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming"}
@@ -72,30 +73,8 @@ def when(due_at: datetime, now: datetime, zone: tzinfo | None = None) -> When:
     return "today" if due == today else "upcoming"
 
 
-# What the follow-up views need of a case with follow-ups to do, as plain JSON (kept in
-# the index for each such case, so the list is made without reading the case files).
-Brief = dict[str, Any]
-
-
-def brief_of(case: Case) -> Brief | None:
-    """A case's follow-ups still to do, with who and what they are for (None if none)."""
-    pending = case.pending_follow_ups()
-    if not pending:
-        return None
-    customer = case.customer
-    return {
-        "case_id": case.id,
-        "name": customer.name,
-        "email": customer.email,
-        "order": customer.order,
-        "channel": customer.channel,
-        "playbook": case.playbook.title,
-        "items": [[f.id, f.due_at.isoformat(), f.message] for f in pending],
-    }
-
-
 def due_list(
-    cases: Iterable[Case | Brief],
+    briefs: Iterable[Brief],
     now: datetime,
     *,
     horizon_days: int | None = HORIZON_DAYS,
@@ -107,10 +86,7 @@ def due_list(
         None if horizon_days is None else local_date(now, zone) + timedelta(days=horizon_days)
     )
     found = []
-    for case in cases:
-        brief = brief_of(case) if isinstance(case, Case) else case
-        if brief is None:
-            continue
+    for brief in briefs:
         for number, due_text, message in brief["items"]:
             due_at = datetime.fromisoformat(due_text)
             if last_day is not None and local_date(due_at, zone) > last_day:
@@ -131,12 +107,6 @@ def due_list(
             )
     found.sort(key=lambda d: (d.due_at, int(d.case_id), d.number))
     return found
-
-
-def overdue_count(cases: Iterable[Case], now: datetime, zone: tzinfo | None = None) -> int:
-    """How many follow-ups of these cases are overdue."""
-    dues = (item.due_at for case in cases for item in case.pending_follow_ups())
-    return count_overdue(dues, now, zone)
 
 
 def count_overdue(dues: Iterable[datetime], now: datetime, zone: tzinfo | None = None) -> int:

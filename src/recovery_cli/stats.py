@@ -12,12 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any
 
-from .case import OUTCOMES, Case
+from .case import OUTCOMES
 from .followups import local_date
+from .projections import ZERO, Facts
 
-ZERO = Decimal("0.00")
 TOP_CAUSES = 10
 
 
@@ -57,12 +56,8 @@ class Stats:
     follow_ups: Counter[str] = field(default_factory=Counter)
     hours_to_close: array[float] = field(default_factory=lambda: array("d"))
 
-    def wants(self, case: Case) -> bool:
+    def wants(self, facts: Facts) -> bool:
         """Whether the case was opened within the dates asked for."""
-        return self._opened_within(case.created_at)
-
-    def wants_facts(self, facts: Facts) -> bool:
-        """:meth:`wants`, for a case's facts."""
         return self._opened_within(_moment(facts["created"]))
 
     def _opened_within(self, created: datetime) -> bool:
@@ -71,12 +66,8 @@ class Stats:
             return False
         return self.until is None or opened <= self.until
 
-    def add(self, case: Case) -> None:
-        """Count one case (whatever its dates: filter with :meth:`wants`)."""
-        self.add_facts(facts_of(case))
-
-    def add_facts(self, facts: Facts) -> None:
-        """Count one case from its facts (as the index keeps them)."""
+    def add(self, facts: Facts) -> None:
+        """Count one case from its facts, whatever its dates (filter with :meth:`wants`)."""
         self.cases += 1
         self.playbooks[facts["playbook"]] += 1
         result = facts["outcome"]
@@ -164,48 +155,6 @@ class Stats:
             "cause_tags": dict(self.top_causes()),
             "satisfaction": {str(score): self.satisfaction[score] for score in range(1, 6)},
         }
-
-
-# What stats need of one case, as plain JSON (kept in the index for each case).
-Facts = dict[str, Any]
-
-
-def facts_of(case: Case) -> Facts:
-    """The facts of a case that stats count: dates, playbook, outcome, money (refunds
-    and goodwill, per the case's currency) and follow-ups (cancelled ones left out)."""
-    refunds = goodwill = ZERO
-    for remedy in case.remedies:
-        if remedy.amount is None:
-            continue
-        if remedy.kind == "refund":
-            refunds += remedy.amount
-        else:
-            goodwill += remedy.amount
-    outcome = case.outcome
-    closed = case.closed_at if case.status == "closed" else None
-    return {
-        "created": _text(case.created_at),
-        "closed": _text(closed) if closed is not None else None,
-        "playbook": case.playbook.id,
-        "outcome": outcome.result if outcome else None,
-        "satisfaction": outcome.satisfaction if outcome else None,
-        "cause_tag": outcome.cause_tag if outcome else "",
-        "currency": case.currency,
-        "order_value": str(case.customer.order_value)
-        if case.customer.order_value is not None
-        else None,
-        "refunds": str(refunds),
-        "goodwill": str(goodwill),
-        "follow_ups": [
-            [_text(f.due_at), _text(f.done_at) if f.done_at is not None else None]
-            for f in case.follow_ups
-            if f.result != "cancelled"
-        ],
-    }
-
-
-def _text(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 def _moment(text: str) -> datetime:

@@ -4,7 +4,7 @@ yes/no, delays. Money is always :class:`~decimal.Decimal`, never a float."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -13,7 +13,6 @@ _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
 _CURRENCY_SIGNS = "$€£¥₹"
 _DELAY = re.compile(r"^\s*(\d{1,4})\s*(h|d|w)\s*$")
 _DELAY_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _YES = {"y", "yes", "true", "1"}
 _NO = {"n", "no", "false", "0"}
 
@@ -72,7 +71,6 @@ def parse_delay(text: str) -> timedelta:
     return timedelta(**{_DELAY_UNITS[unit]: amount})
 
 
-def clean_text(text: str) -> str:
-    """``text`` with anything that cannot be written as UTF-8 (lone surrogates, such as
-    bytes a terminal sent that were not UTF-8) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
+def local_time(moment: datetime) -> str:
+    """A moment in the local time zone, as people read it: ``Tue 25 Nov 14:05``."""
+    return moment.astimezone().strftime("%a %d %b %H:%M")

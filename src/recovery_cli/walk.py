@@ -1,9 +1,10 @@
 """The walk engine: which step is next, what a typed line means, going back.
 
 Pure logic over a :class:`~recovery_cli.case.Case` and a
-:class:`~recovery_cli.playbook.Playbook`: no terminal, no files, no clock (callers
-pass ``now``). The CLI shows :meth:`Walk.view`, reads a line through the prompter,
-hands it to :meth:`Walk.submit` and saves the case whenever the reply says so.
+:class:`~recovery_cli.playbooks.model.Playbook`: no terminal, no files, no clock
+(callers pass ``now``). The screen shows :meth:`Walk.view`, reads a line through the
+prompter and hands it to :class:`~recovery_cli.casework.LiveWalk`, which submits it
+here and saves the case whenever the reply says it changed.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from . import render, values
+from . import values
 from .case import Answer, Case, Remedy, StepRecord, StepStatus
-from .playbook import Playbook, Step
+from .playbooks import placeholders
+from .playbooks.model import Playbook, Step
+from .text import strip_controls
 
 COMMANDS = {
     ":back": "go back one step",
@@ -50,7 +53,8 @@ ReplyKind = Literal["moved", "invalid", "pause", "help", "finished"]
 
 @dataclass(frozen=True)
 class Reply:
-    """What a typed line did. ``saved`` tells the caller the case changed on disk terms."""
+    """What a typed line did. ``changed`` tells the caller the case changed and should
+    be saved."""
 
     kind: ReplyKind
     message: str = ""
@@ -222,7 +226,7 @@ class Walk:
             OfferView(
                 number=n,
                 id=o.id,
-                label=render.render(o.label, filled),
+                label=placeholders.render(o.label, filled),
                 kind=o.kind,
                 amount=self._amount(o.amount),
                 chosen=o.id in chosen,
@@ -230,7 +234,7 @@ class Walk:
             for n, o in enumerate(step.offer, start=1)
         )
         if step.ask is not None:
-            prompt = render.render(step.ask.prompt, filled)
+            prompt = placeholders.render(step.ask.prompt, filled)
         elif step.offer:
             prompt = "Pick one (number)" if step.pick == "one" else "Pick (numbers, like 1,3)"
         else:
@@ -239,15 +243,15 @@ class Walk:
             step_id=step.id,
             number=self.index + 1,
             total=len(self.playbook.steps),
-            title=render.render(step.title, filled),
-            say=render.render(step.say, filled) if step.say else None,
-            do=render.render(step.do, filled) if step.do else None,
+            title=placeholders.render(step.title, filled),
+            say=placeholders.render(step.say, filled) if step.say else None,
+            do=placeholders.render(step.do, filled) if step.do else None,
             capture=step.capture_type,
             prompt=prompt,
             choices=tuple(step.ask.choices) if step.ask is not None else (),
             offers=offers,
             pick=step.pick,
-            follow_up=render.render(step.follow_up.say, filled) if step.follow_up else None,
+            follow_up=placeholders.render(step.follow_up.say, filled) if step.follow_up else None,
             follow_up_after=step.follow_up.after if step.follow_up else None,
             previous=previous,
             required=bool(step.ask and step.ask.required),
@@ -267,7 +271,7 @@ class Walk:
             return Reply("finished")
         # Cleaned before anything is judged: a line of control characters alone is
         # empty, not an answer to a required question.
-        text = render.clean_text(line).strip()
+        text = strip_controls(line).strip()
         command = parse_command(text)
         if command in ("pause", "help"):
             return Reply(command)  # type: ignore[arg-type]
@@ -324,7 +328,7 @@ class Walk:
             if not match:
                 raise ValueError(f"Type a number from 1 to {len(choices)}.")
             return match[0]
-        return render.clean_text(text)
+        return strip_controls(text)
 
     def _choose(self, step: Step, text: str, now: datetime) -> Reply:
         picked: list[str] = []
@@ -349,7 +353,7 @@ class Walk:
             Remedy(
                 step=step.id,
                 offer=o.id,
-                label=render.render(o.label, self.values()),
+                label=placeholders.render(o.label, self.values()),
                 kind=o.kind,
                 amount=self._amount(o.amount),
                 currency=self.case.currency,
@@ -390,7 +394,7 @@ class Walk:
             type=step.capture_type,
             key=step.capture_key,
             answer=answer,
-            note=render.clean_text(note),
+            note=strip_controls(note),
             started_at=started,
             ended_at=max(now, started),
         )
@@ -403,7 +407,7 @@ class Walk:
                 ]
             else:
                 due = record.ended_at + values.parse_delay(step.follow_up.after)
-                message = render.render(step.follow_up.say, self.values())
+                message = placeholders.render(step.follow_up.say, self.values())
                 self.case.schedule_follow_up(step.id, due, message)
         self._prune()
         self._refresh()
@@ -422,13 +426,13 @@ class Walk:
             if offer is None:
                 continue
             if "$" in offer.label:
-                remedy.label = render.render(offer.label, filled)
+                remedy.label = placeholders.render(offer.label, filled)
             if offer.amount is not None and offer.amount.startswith("$"):
                 remedy.amount = self._amount(offer.amount)
         for item in self.case.follow_ups:
             step = self.playbook.step(item.step) if item.step is not None else None
             if item.done_at is None and step is not None and step.follow_up is not None:
-                item.message = render.render(step.follow_up.say, filled)
+                item.message = placeholders.render(step.follow_up.say, filled)
 
     def _prune(self) -> bool:
         """Forget the records of steps whose condition no longer holds (an earlier

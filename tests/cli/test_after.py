@@ -1,9 +1,9 @@
 """After the call, through the CLI: follow-ups, closing, prevention, customer history,
 the returning-customer notice, and a whole journey from the call to the stats.
 
-The clock is frozen (every command reads ``recovery_cli.case.utcnow``; the walk
-screen holds its own reference) and the local zone is UTC-5 with no daylight saving,
-so nothing here depends on today's date or on the machine's zone."""
+The clock is frozen (every command reads ``recovery_cli.clock.now``) and the local
+zone is UTC-5 with no daylight saving, so nothing here depends on today's date or on
+the machine's zone."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from recovery_cli import case as case_module
+from recovery_cli import clock as recovery_clock
 from tests.conftest import SAMPLE, Run, read_case
 
 DETAILS = ["Dana Reyes", "dana@example.com", "A-1042", "40", "phone"]
@@ -69,11 +69,8 @@ class Clock:
     """The time every command takes for now."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from recovery_cli.cli import screen
-
         self.now = utc(1, 12)
-        monkeypatch.setattr(case_module, "utcnow", lambda: self.now)
-        monkeypatch.setattr(screen, "utcnow", lambda: self.now)
+        monkeypatch.setattr(recovery_clock, "now", lambda: self.now)
 
     def set(self, moment: datetime) -> None:
         self.now = moment

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from recovery_cli import prompter
-from recovery_cli.playbook import default_dir
+from recovery_cli.cli import prompter
+from recovery_cli.playbooks.catalog import default_dir
 from tests.conftest import SAMPLE, Run, answer_for, read_case
 
 DETAILS = ["Dana Reyes", "dana@example.com", "A-1001", "40", "phone"]

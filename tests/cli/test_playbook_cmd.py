@@ -13,7 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from recovery_cli.playbook import default_dir, json_schema, playbook_files
+from recovery_cli.playbooks.catalog import default_dir, playbook_files
+from recovery_cli.playbooks.model import json_schema
 from tests.conftest import SAMPLE, Run
 
 SHIPPED = [p.stem for p in playbook_files(default_dir())]
@@ -148,7 +149,7 @@ def test_edit_reopens_until_valid_and_keeps_the_last_valid_version(
     path = user_playbook("sample", SAMPLE)
     state = editor(BROKEN, FIXED)
     seen_in_between: list[str] = []
-    from recovery_cli import prompter
+    from recovery_cli.cli import prompter
 
     class Watching(prompter.ScriptedPrompter):
         def ask(self, prompt: str) -> str:

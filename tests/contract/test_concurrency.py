@@ -27,8 +27,8 @@ import pexpect
 import pytest
 
 from recovery_cli.case import Case, Customer, PlaybookRef, new_case
-from recovery_cli.errors import EXIT_BUSY, CaseBusyError
-from recovery_cli.playbook import load_catalog
+from recovery_cli.errors import CaseBusyError, ExitStatus
+from recovery_cli.playbooks.catalog import load_catalog
 from recovery_cli.store import Store
 from tests.contract.test_interrupt import (
     HEADING,
@@ -122,7 +122,7 @@ def held(home: Path, case_id: str = "1") -> Iterator[subprocess.Popen[str]]:
 
 def refused(result: subprocess.CompletedProcess[str]) -> None:
     """The one clear message of a case open elsewhere, exit 6, nothing else."""
-    assert result.returncode == EXIT_BUSY, result.stderr
+    assert result.returncode == ExitStatus.BUSY, result.stderr
     assert result.stderr == f"{BUSY}\nFinish or pause it there first.\n"
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -339,7 +339,7 @@ def test_a_stale_copy_is_refused_and_the_other_change_kept(tmp_path: Path) -> No
     stale.customer.channel = "chat"
     with pytest.raises(CaseBusyError) as refusal:
         mine.save(stale)
-    assert refusal.value.exit_code == EXIT_BUSY == 6
+    assert refusal.value.exit_code == ExitStatus.BUSY == 6
     assert "was changed elsewhere since it was opened here" in refusal.value.message
     assert case_path(home).read_bytes() == theirs  # no lost update
     assert read_case(home)["customer"]["order"] == "B-2"
@@ -369,7 +369,7 @@ def test_a_walk_whose_case_changed_behind_its_back_stops_with_exit_6(tmp_path: P
     walk.expect(pexpect.EOF)
     walk.close()
     output = seen(walk)
-    assert (walk.exitstatus, walk.signalstatus) == (EXIT_BUSY, None), output[-1000:]
+    assert (walk.exitstatus, walk.signalstatus) == (ExitStatus.BUSY, None), output[-1000:]
     assert (
         "Error: case 1 was changed elsewhere since it was opened here; this change was not saved"
         in output

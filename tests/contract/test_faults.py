@@ -46,7 +46,8 @@ from typing import Any
 
 import pytest
 
-from recovery_cli import fileio, prompter
+from recovery_cli import fileio
+from recovery_cli.cli import prompter
 from tests.conftest import SAMPLE, Run
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -6,7 +6,7 @@
   order, on a clock that only moves forward. After every rule the case must validate
   and round-trip, hold answers only on steps that asked for them (and still apply), keep
   remedies and promised follow-ups in step with the answers, and never go back in time.
-* The loader (``Store._parse``, ``Store.load``, ``Store.iter_stored``) gets arbitrary
+* The loader (``store.files.parse``, ``Store.load``, ``Store.iter_stored``) gets arbitrary
   bytes and mutated valid case files: only a Case or a DamagedCaseError (a Damaged
   item) may ever come out.
 
@@ -38,11 +38,16 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from recovery_cli import render, values
+from recovery_cli import values
 from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, case_to_json, new_case
 from recovery_cli.errors import DamagedCaseError
-from recovery_cli.playbook import Playbook, Step, default_dir, load_file, parse_playbook
+from recovery_cli.playbooks import placeholders
+from recovery_cli.playbooks.catalog import default_dir, load_file
+from recovery_cli.playbooks.check import parse_playbook
+from recovery_cli.playbooks.model import Playbook, Step
 from recovery_cli.store import Damaged, Store, Stored, encode
+from recovery_cli.store.files import parse
+from recovery_cli.text import strip_controls
 from recovery_cli.walk import Reply, Walk, placeholder_values
 from tests.conftest import SAMPLE
 
@@ -202,7 +207,7 @@ settings_values = st.fixed_dictionaries(
 
 def _saved(case: Case) -> Case:
     """What a save puts on disk, read back the way the store reads it."""
-    data, loaded = Store._parse("fuzz.json", encode(case))
+    data, loaded = parse("fuzz.json", encode(case))
     assert data == case_to_json(case)
     return loaded
 
@@ -227,7 +232,7 @@ def _answer_fits(step: Step, answer: Any) -> bool:
         return isinstance(answer, str) and values.parse_money(answer) == Decimal(answer)
     if kind == "number":
         return isinstance(answer, str) and Decimal(answer).is_finite()
-    return isinstance(answer, str) and render.clean_text(answer) == answer
+    return isinstance(answer, str) and strip_controls(answer) == answer
 
 
 class WalkMachine(RuleBasedStateMachine):
@@ -432,7 +437,7 @@ class WalkMachine(RuleBasedStateMachine):
                 if step.ask is not None and step.ask.required:
                     assert record.answer != "", f"required {record.id!r} answered with nothing"
             for text in (record.note, record.answer if isinstance(record.answer, str) else ""):
-                assert render.clean_text(text) == text, "a control character was kept"
+                assert strip_controls(text) == text, "a control character was kept"
 
     @invariant()
     def remedies_and_promises_follow_the_answers(self) -> None:
@@ -505,12 +510,12 @@ class WalkMachine(RuleBasedStateMachine):
         for item in self.case.pending_follow_ups():
             step = self.playbook.step(item.step or "")
             if step is not None and step.follow_up is not None:
-                assert item.message == render.render(step.follow_up.say, filled), item.step
+                assert item.message == placeholders.render(step.follow_up.say, filled), item.step
         for remedy in self.case.remedies:
             step = self.playbook.step(remedy.step)
             assert step is not None
             offer = next(o for o in step.offer if o.id == remedy.offer)
-            assert remedy.label == render.render(offer.label, filled), remedy
+            assert remedy.label == placeholders.render(offer.label, filled), remedy
             assert remedy.amount == _amount_now(self.case, offer.amount), remedy
 
 
@@ -586,7 +591,7 @@ def _checked(raw: bytes) -> str:
     """Parse ``raw`` as the store does: a Case, or a DamagedCaseError naming the file."""
     FUZZED["loader inputs"] += 1
     try:
-        data, case = Store._parse("cases/1.json", raw)
+        data, case = parse("cases/1.json", raw)
     except DamagedCaseError as error:
         damaged = error
     else:

@@ -34,7 +34,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from recovery_cli.playbook import default_dir, load_catalog
+from recovery_cli.playbooks.catalog import default_dir, load_catalog
 from tests.terminal import SAFETY, run, spawn
 
 pytestmark = pytest.mark.pty

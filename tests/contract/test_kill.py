@@ -54,9 +54,11 @@ import typer.main
 import typer.testing
 from typer.testing import CliRunner
 
-from recovery_cli import fileio, playbook, prompter
+from recovery_cli import doctor, fileio
 from recovery_cli.case import Case
-from recovery_cli.cli import app
+from recovery_cli.cli import app, prompter
+from recovery_cli.cli.commands import walk as walk_command
+from recovery_cli.playbooks.catalog import load_catalog
 from recovery_cli.store import Damaged, Store, encode
 from tests.conftest import SAMPLE, answer_for
 from tests.terminal import spawn
@@ -109,7 +111,7 @@ def new_home(path: Path) -> Path:
     (path / "playbooks" / "sample.toml").write_text(SAMPLE, encoding="utf-8")
     (path / "playbooks" / "sample.toml").chmod(0o600)
     if not WARM:
-        WARM["catalog"] = playbook.load_catalog(path)
+        WARM["catalog"] = load_catalog(path)
         WARM["command"] = typer.main.get_command(app)
         warm_up(path.parent / "warm-up")
     return path
@@ -374,7 +376,7 @@ def child_walk(
         # Loading the playbooks and building the command line are the same for every
         # walker: done once in the parent (see warm_up), not again in each child.
         typer.testing._get_command = lambda _app: WARM["command"]  # type: ignore[attr-defined]
-        playbook.load_catalog = lambda _home: WARM["catalog"]  # type: ignore[assignment]
+        walk_command.load_catalog = lambda _home: WARM["catalog"]  # type: ignore[assignment]
         Store.create = reporting_create  # type: ignore[method-assign]
         Store.save = reporting_save  # type: ignore[method-assign]
         operator = Operator(seed, commands=commands, on_prompt=on_prompt)
@@ -720,7 +722,8 @@ def random_kills(root: Path, seed: int, wanted: int) -> Counter[str]:
 def warm_catalog() -> Iterator[None]:
     """The playbooks, loaded once: they do not change while the battery runs."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(playbook, "load_catalog", lambda _home: WARM["catalog"])
+        for module in (walk_command, doctor):
+            patch.setattr(module, "load_catalog", lambda _home: WARM["catalog"])
         yield
 
 

@@ -22,8 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 import recovery_cli
-from recovery_cli import prompter
-from recovery_cli.cli import app
+from recovery_cli.cli import app, prompter
 from tests.conftest import SAMPLE, Run, read_case
 
 ID_COMMANDS: dict[str, Callable[[str], list[str]]] = {

@@ -1,12 +1,18 @@
 """The Typer layer: parse options, call the core, render. Nothing else lives here.
 
 Start-up matters (the seller runs this while the customer talks), so this module
-imports only Typer; each command imports what it needs when it runs.
+imports only Typer. Every command lives in a module of :mod:`.commands`, named in
+:data:`.commands.COMMANDS` and imported only when that command runs; a command module
+imports what it needs at its top, like any other module.
+
+This is also the one exit point: :class:`RecoverGroup` turns every error into
+``Error: ...`` on stderr and its documented exit code.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -17,7 +23,9 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import EXIT_ERROR, EXIT_HANGUP, EXIT_INTERRUPTED, RecoverError
+from ..errors import ExitStatus, RecoverError
+from ..text import strip_controls
+from .commands import COMMANDS
 
 
 @dataclass
@@ -30,31 +38,54 @@ class State:
     @property
     def home(self) -> Path:
         """The home directory in force."""
-        from ..config import resolve_home
+        from ..config import resolve_home  # settings (and tomllib) only once one is needed
 
         return resolve_home(self.home_option)
 
 
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON (keys documented in the README).")
-]
-
-
 def report(error: RecoverError) -> None:
     """Print an error the one way errors are printed: ``Error: ...`` on stderr."""
-    from ..render import clean_text
-
     # Messages may quote a file's text (an answers file, a playbook): no escape
     # sequence in it may reach the terminal. Newlines (lists of problems) stay.
     # After the terminal closed there is nobody to tell; the exit code still says it.
     with contextlib.suppress(OSError):
-        typer.echo(f"{error.prefix}{clean_text(error.message)}", err=True)
+        if error.message:
+            typer.echo(f"{error.prefix}{strip_controls(error.message)}", err=True)
         if error.hint:
-            typer.echo(clean_text(error.hint), err=True)
+            typer.echo(strip_controls(error.hint), err=True)
+
+
+def load_command(name: str) -> Any:
+    """The Click command registered as ``name``, importing its module now."""
+    target, summary = COMMANDS[name]
+    module_name, attribute = target.split(":")
+    found = getattr(importlib.import_module(f"{__name__}.commands.{module_name}"), attribute)
+    if not isinstance(found, typer.Typer):
+        # A plain function: one command, made the way Typer makes any command.
+        single = typer.Typer(add_completion=False, rich_markup_mode=None)
+        single.command(name)(found)
+        found = single
+    command = typer.main.get_command(found)
+    command.short_help = summary
+    return command
 
 
 class RecoverGroup(TyperGroup):
-    """The one exit point: turns errors into a message and a documented exit code."""
+    """The root command: lazy subcommands, and the one place errors become messages
+    and exit codes."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The commands in the order of ``--help``."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """A command by name, imported only now."""
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list of ``--help``, from the registry: no command is imported."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
 
     def invoke(self, ctx: Any) -> Any:
         """Run the command; map RecoverError and Ctrl-C to messages and exit codes."""
@@ -68,16 +99,12 @@ class RecoverGroup(TyperGroup):
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(ExitStatus.INTERRUPTED) from None
         except BrokenPipeError:
             # `recover export | head`: the reader has what it wanted. Caught here, as
             # Typer would otherwise make it exit 1 and fail a `pipefail` script.
             _silence()
-            raise typer.Exit(0) from None
-        finally:
-            index = sys.modules.get("recovery_cli.index")
-            if index is not None:
-                index.close_all()
+            raise typer.Exit(ExitStatus.SUCCESS) from None
 
 
 app = typer.Typer(
@@ -123,29 +150,10 @@ def root(
     ctx.obj = State(home_option=home, debug=debug)
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
-        from ..store import Store
-        from .after_cmd import overdue_notice
+        # Imported here, as a command module would be: plain --help stays light.
+        from .views.notices import overdue_notice
 
-        with contextlib.suppress(RecoverError):  # help comes first, whatever the store holds
-            overdue_notice(Store(ctx.obj.home))
-
-
-# Registration order is the order of --help.
-from . import walk_cmd, cases_cmd, after_cmd, stats_cmd, export_cmd  # noqa: E402, I001
-from . import playbook_cmd, config_cmd, doctor_cmd  # noqa: E402
-
-__all__ = [
-    "after_cmd",
-    "app",
-    "cases_cmd",
-    "config_cmd",
-    "doctor_cmd",
-    "export_cmd",
-    "main",
-    "playbook_cmd",
-    "stats_cmd",
-    "walk_cmd",
-]
+        overdue_notice(ctx.obj.home)
 
 
 def main() -> None:
@@ -156,9 +164,9 @@ def main() -> None:
     except BrokenPipeError:
         # `recover list | head`: the reader has what it wanted; leave quietly.
         _silence()
-        sys.exit(0)
+        sys.exit(ExitStatus.SUCCESS)
     except SystemExit as done:
-        if done.code == EXIT_HANGUP:
+        if done.code == ExitStatus.HANGUP:
             _silence()  # the terminal is gone: flushing output to it at exit would fail
         raise
     except Exception as error:
@@ -171,7 +179,7 @@ def main() -> None:
                 "Nothing already saved was lost; run again with --debug for details.",
                 err=True,
             )
-        sys.exit(EXIT_ERROR)
+        sys.exit(ExitStatus.ERROR)
 
 
 def _silence() -> None:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import typer
 
+from ..config import resolve_home
+from ..playbooks.catalog import default_dir, playbook_files, user_dir
+
 _CASE_FILE = re.compile(r"^([1-9][0-9]*)\.json$")
 
 
 def _home(ctx: typer.Context) -> Path:
-    from ..config import resolve_home
-
     option = ctx.find_root().params.get("home")
     return resolve_home(Path(option) if option else None)
 
@@ -34,8 +35,6 @@ def complete_case_ids(ctx: typer.Context, incomplete: str) -> list[str]:
 def complete_playbook_ids(ctx: typer.Context, incomplete: str) -> list[str]:
     """Playbook ids (shipped and the seller's own) that start with what was typed."""
     with contextlib.suppress(Exception):
-        from ..playbook import default_dir, playbook_files, user_dir
-
         folders = (default_dir(), user_dir(_home(ctx)))
         ids = {p.stem for folder in folders for p in playbook_files(folder)}
         return sorted(i for i in ids if i.startswith(incomplete))

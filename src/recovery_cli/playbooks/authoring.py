@@ -19,9 +19,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotFoundError, RecoverError, UsageError
-from .fileio import ensure_private_dir, write_atomic
-from .playbook import Catalog, json_schema, user_dir
+from ..errors import NotFoundError, RecoverError, UsageError
+from ..fileio import ensure_private_dir, write_atomic
+from .catalog import Catalog, user_dir
+from .model import json_schema
 
 SCHEMA_FILE = "playbook.schema.json"
 SCHEMA_LINE = f"#:schema ./{SCHEMA_FILE}"

@@ -5,27 +5,36 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
-from . import JsonOption, State, app
-from .completion import complete_playbook_ids
+from ...errors import ExitStatus, NotFoundError, Problem, Reported, WalkInterrupted
+from ...playbooks import authoring
+from ...playbooks.catalog import Catalog, files_in_use, load_catalog
+from ...playbooks.lint import check_file, check_text
+from ...playbooks.model import Playbook, json_schema
+from .. import State
+from .. import prompter as prompting
+from ..completion import complete_playbook_ids
+from ..console import console, heading, print_json
+from ..options import JsonOption
+from ..prompter import Interrupted, Prompter
 
-if TYPE_CHECKING:
-    from ..errors import Problem
-    from ..playbook import Catalog, Playbook
-    from ..prompter import Prompter
-
-playbook_app = typer.Typer(
-    help="List, show, create, edit and check playbooks (the routines a walk follows)."
+app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    help="List, show, create, edit and check playbooks (the routines a walk follows).",
 )
-app.add_typer(playbook_app, name="playbook")
+PlaybookId = Annotated[
+    str, typer.Argument(metavar="ID", help="Playbook id.", autocompletion=complete_playbook_ids)
+]
 
 
 def _catalog(state: State) -> Catalog:
-    from ..playbook import load_catalog
-
     return load_catalog(state.home)
 
 
@@ -35,14 +44,9 @@ def _origin(catalog: Catalog, playbook: Playbook) -> str:
     return "yours, overrides shipped" if playbook.id in catalog.overridden else "yours"
 
 
-@playbook_app.command("list")
+@app.command("list")
 def list_playbooks(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the playbooks in use: id, title, steps, and where each comes from."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from .output import console
-
     state: State = ctx.obj
     catalog = _catalog(state)
     rows = [
@@ -75,22 +79,13 @@ def list_playbooks(ctx: typer.Context, as_json: JsonOption = False) -> None:
         )
 
 
-@playbook_app.command("show")
+@app.command("show")
 def show_playbook(
     ctx: typer.Context,
-    playbook_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Playbook id.", autocompletion=complete_playbook_ids)
-    ],
+    playbook_id: PlaybookId,
     as_json: JsonOption = False,
 ) -> None:
     """Show a playbook's steps as the operator will see them."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..errors import NotFoundError
-    from .output import console, heading, print_json
-
     state: State = ctx.obj
     catalog = _catalog(state)
     playbook = catalog.get(playbook_id)
@@ -110,8 +105,12 @@ def show_playbook(
         )
         return
     out = console()
-    parts: list[object] = [
-        heading(out, f"{playbook.title} ({playbook.id})"),
+    out.print(Group(heading(out, f"{playbook.title} ({playbook.id})"), *_shown(catalog, playbook)))
+
+
+def _shown(catalog: Catalog, playbook: Playbook) -> list[RenderableType]:
+    """A playbook's summary and its steps, each as the operator will see it."""
+    parts: list[RenderableType] = [
         Text(f"{playbook.summary}\nFrom: {_origin(catalog, playbook)} · {playbook.source}"),
     ]
     if playbook.goodwill_limit:
@@ -145,7 +144,7 @@ def show_playbook(
             grid.add_row("LATER", Text(f"after {step.follow_up.after}: {step.follow_up.say}"))
         parts.append(Text(f"\n{number}. {step.title}  [{step.id}]", style="bold cyan"))
         parts.append(grid)
-    out.print(Group(*parts))  # type: ignore[arg-type]
+    return parts
 
 
 def _condition(when: Mapping[str, object]) -> str:
@@ -159,7 +158,7 @@ def _condition(when: Mapping[str, object]) -> str:
     return " and ".join(one(k, v) for k, v in when.items())
 
 
-@playbook_app.command("new")
+@app.command("new")
 def new_playbook(
     ctx: typer.Context,
     playbook_id: Annotated[str, typer.Argument(metavar="ID", help="Id of the new playbook.")],
@@ -175,8 +174,6 @@ def new_playbook(
 ) -> None:
     """Write a new playbook into your playbook folder: a commented scaffold, or a copy of
     OTHER. A playbook with the id of a shipped one replaces it everywhere."""
-    from .. import authoring
-
     state: State = ctx.obj
     catalog = _catalog(state)
     path = authoring.create(state.home, catalog, playbook_id, source)
@@ -187,21 +184,13 @@ def new_playbook(
     typer.echo(f"Edit it with: recover playbook edit {playbook_id}", err=True)
 
 
-@playbook_app.command("edit")
+@app.command("edit")
 def edit_playbook(
     ctx: typer.Context,
-    playbook_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Playbook id.", autocompletion=complete_playbook_ids)
-    ],
+    playbook_id: PlaybookId,
 ) -> None:
     """Open a playbook in your editor ($VISUAL or $EDITOR) and check it when you close
     the editor. An invalid file is never put in place: fix it, or discard the change."""
-    from .. import authoring
-    from .. import prompter as prompting
-    from ..errors import WalkInterrupted
-    from ..lint import check_text
-    from .output import console
-
     state: State = ctx.obj
     out = console()
     asker = prompting.open_prompter(out)
@@ -211,6 +200,14 @@ def edit_playbook(
         typer.echo(f"Editing a copy of the shipped {playbook_id!r}; saved, it replaces it.")
     if edit.resumed_draft:
         typer.echo(f"Carrying on with the unfinished edit in {edit.draft}.")
+    _edit_until_valid(edit, command, asker, playbook_id)
+
+
+def _edit_until_valid(
+    edit: authoring.Edit, command: list[str], asker: Prompter, playbook_id: str
+) -> None:
+    """Re-open the editor until the draft checks out (then it is put in place), has no
+    changes, or is discarded (exit 3)."""
     while True:
         try:
             authoring.run_editor(command, edit.draft)
@@ -225,15 +222,14 @@ def edit_playbook(
             typer.echo(f"No changes; {edit.path.name} is as it was.")
             return
         problems = check_text(edit.draft.read_bytes(), str(edit.path), stem=playbook_id)
-        errors = [p for p in problems if p.severity == "error"]
         _print_problems(problems)
-        if not errors:
+        if not any(p.severity == "error" for p in problems):
             edit.save()
             typer.echo(f"Saved {edit.path}")
             return
         try:
             answer = _ask_again(asker)
-        except prompting.Interrupted as stop:
+        except Interrupted as stop:
             raise WalkInterrupted(
                 f"Stopped. Your draft is kept in {edit.draft}; edit again to continue.",
                 exit_code=stop.exit_code,
@@ -246,7 +242,7 @@ def edit_playbook(
                 else f"{edit.path.name} is as it was"
             )
             typer.echo(f"Discarded the change; {kept}.")
-            raise typer.Exit(3)
+            raise Reported(ExitStatus.PLAYBOOK)
 
 
 def _ask_again(asker: Prompter) -> str:
@@ -263,7 +259,7 @@ def _print_problems(problems: list[Problem]) -> None:
         typer.echo(str(problem), err=True)
 
 
-@playbook_app.command("check")
+@app.command("check")
 def check_playbooks(
     ctx: typer.Context,
     paths: Annotated[
@@ -278,16 +274,8 @@ def check_playbooks(
 ) -> None:
     """Check playbooks for errors and warnings, each as path:line:col: message. Exits
     3 when any file has an error."""
-    from ..lint import check_file
-    from ..playbook import default_dir, playbook_files, user_dir
-
     state: State = ctx.obj
-    if paths:
-        files = [(p, "user") for p in paths]
-    else:
-        mine = {p.stem for p in playbook_files(user_dir(state.home))}
-        files = [(p, "default") for p in playbook_files(default_dir()) if p.stem not in mine]
-        files += [(p, "user") for p in playbook_files(user_dir(state.home))]
+    files = [(p, "user") for p in paths] if paths else files_in_use(state.home)
     problems = [problem for path, origin in files for problem in check_file(path, origin=origin)]
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
@@ -313,12 +301,10 @@ def check_playbooks(
             err=True,
         )
     if errors:
-        raise typer.Exit(3)
+        raise Reported(ExitStatus.PLAYBOOK)
 
 
-@playbook_app.command("schema")
+@app.command("schema")
 def schema(ctx: typer.Context) -> None:
     """Print the JSON Schema of the playbook format (for editor completion and checks)."""
-    from ..playbook import json_schema
-
     typer.echo(json.dumps(json_schema(), indent=2))

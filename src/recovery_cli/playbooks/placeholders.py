@@ -8,9 +8,10 @@ when the playbook loads, so an unknown name never reaches a live call.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from string import Template
+
+from ..text import strip_controls
 
 # Names filled from the case and the settings; answers add their own keys.
 CASE_FIELDS: dict[str, str] = {
@@ -26,17 +27,8 @@ CASE_FIELDS: dict[str, str] = {
     "case_id": "the case id",
 }
 
-# Control characters (C0 except tab/newline, DEL, C1) can recolour a terminal, set
-# its title or write to the clipboard when echoed: they never reach the screen.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-
-def clean_text(text: str) -> str:
-    """Drop control characters (and so every escape sequence) from untrusted text."""
-    return _CONTROL.sub("", text)
-
-
-def placeholders(text: str) -> tuple[list[str], bool]:
+def names_in(text: str) -> tuple[list[str], bool]:
     """The placeholder names in ``text`` and whether the text is well-formed.
 
     A lone ``$`` not followed by a name (``$5``) is malformed: write ``$$5``.
@@ -59,4 +51,4 @@ def render(text: str, values: Mapping[str, str]) -> str:
     """Fill ``text``'s placeholders from ``values``; a value that is unknown at call
     time (the customer skipped their email) shows as a visible marker."""
     filled = _Values({k: v for k, v in values.items() if v != ""})
-    return clean_text(Template(text).safe_substitute(filled))
+    return strip_controls(Template(text).safe_substitute(filled))

@@ -7,25 +7,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
+from rich.console import Console
 from rich.text import Text
 
-from .. import render, values
-from ..case import HAPPY_LABELS, OUTCOMES, Case, Happy, Outcome, OutcomeResult
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from ..prompter import Prompter
+from ... import casework, clock, text, values
+from ...case import HAPPY_LABELS, OUTCOMES, Case, Happy, Outcome, OutcomeResult
+from ...errors import UsageError, WalkInterrupted
+from ...store import Store
+from ...values import local_time
+from .. import prompter as prompting
+from ..prompter import Interrupted, Prompter
 
 T = TypeVar("T")
 
 
-def clean(text: str) -> str:
+def clean(line: str) -> str:
     """Typed or option text as it is kept: valid UTF-8, no control characters (they
     could carry escape sequences into a later view or export), no outer spaces."""
-    return render.clean_text(values.clean_text(text)).strip()
+    return text.typed(line)
 
 
 def ask(
@@ -129,8 +130,6 @@ def outcome_form(
     """The outcome from the options given and, on a terminal, the answers to the
     questions they leave open. Without a prompter, what is not given keeps its
     earlier value (or the call's answer)."""
-    from ..errors import UsageError
-
     start = outcome_defaults(case)
     before_result = start.result
     result = given.result
@@ -153,7 +152,7 @@ def outcome_form(
         hint = f" [{keep}]" if keep else ""
         result = ask(out, asker, f"Outcome (1-4){hint}: ", pick)
 
-    def text(value: str | None, prompt: str, earlier: str) -> str:
+    def typed(value: str | None, prompt: str, earlier: str) -> str:
         if value is not None or asker is None:
             return clean(value if value is not None else earlier)
         line = ask(out, asker, prompt, clean, before=earlier)
@@ -168,17 +167,17 @@ def outcome_form(
         satisfaction = ask(out, asker, "Satisfaction, 1-5 (Enter skips): ", parse_satisfaction)
     if satisfaction is None:
         satisfaction = earlier_score
-    root_cause = text(
+    root_cause = typed(
         given.root_cause,
         "Root cause (what really went wrong?): ",
         start.root_cause or "",
     )
-    cause_tag = text(
+    cause_tag = typed(
         given.cause_tag,
         "Cause tag (a word or two to group by, like email or packaging): ",
         start.cause_tag or "",
     )
-    prevention = text(
+    prevention = typed(
         given.prevention,
         "Prevention (how will you make sure it never happens again?): ",
         start.prevention or "",
@@ -204,8 +203,6 @@ def outcome_line(case: Case) -> str:
         return f"{line} Case {case.id} is closed."
     pending = case.pending_follow_ups()
     if pending:
-        from .output import local_time
-
         return (
             f"{line} Case {case.id} closes when its follow-up "
             f"({local_time(pending[0].due_at)}) is done."
@@ -216,3 +213,107 @@ def outcome_line(case: Case) -> str:
 def happy_label(happy: Happy | None) -> str:
     """``yes``, ``not yet``, ``no``, or empty."""
     return HAPPY_LABELS[happy] if happy else ""
+
+
+# -- recording a follow-up ----------------------------------------------------------------
+@dataclass
+class FollowUpGiven:
+    """What the command line already says about a follow-up (None: ask)."""
+
+    reached: bool | None = None
+    happy: Happy | None = None
+    note: str | None = None
+    next_in: timedelta | None = None
+    next_given: bool = False
+
+    def leaves_questions(self) -> bool:
+        """Whether anything is left to ask: a script that gives every answer as an
+        option needs no terminal."""
+        next_asked = not self.next_given and self.happy != "yes"
+        needs = self.reached is None or (self.reached and self.happy is None)
+        return needs or self.note is None or next_asked
+
+
+def follow_up_form(
+    out: Console, asker: Prompter | None, given: FollowUpGiven
+) -> casework.FollowUpResult:
+    """The follow-up's result: the options given, and the rest asked."""
+    reached = given.reached
+    if reached is None:
+        if asker is None:
+            raise UsageError("--no-input needs --reached or --not-reached")
+        reached = ask(out, asker, "Did you reach them? (y/n): ", parse_yes_no)
+    happy = given.happy
+    if reached and happy is None:
+        if asker is None:
+            raise UsageError("--no-input needs --happy: yes, not-yet or no")
+        happy = ask(out, asker, "Are they happy now? (yes / not yet / no): ", parse_happy)
+    note = given.note
+    if note is None:
+        note = "" if asker is None else asker.ask("Note (Enter skips): ")
+    delay = given.next_in
+    if not given.next_given and asker is not None and happy != "yes":
+        suggest = "1d" if not reached else "3d"
+        prompt = f"Next follow-up in (e.g. {suggest}; Enter for none): "
+        delay = ask(out, asker, prompt, parse_next)
+    # --happy with a customer who, asked, turned out not to be reached: no happiness.
+    return casework.FollowUpResult(reached, happy if reached else None, clean(note), delay)
+
+
+def asker_for(out: Console, *, wanted: bool, command: str, hint: str) -> Prompter | None:
+    """The terminal prompter when there is something to ask, else None."""
+    return prompting.open_prompter(out, command=command, hint=hint) if wanted else None
+
+
+def keep_follow_ups(out: Console, asker: Prompter | None, case: Case, given: bool | None) -> bool:
+    """Whether to keep the follow-ups still planned when a case is closed: as given,
+    else asked on a terminal, else kept."""
+    pending = case.pending_follow_ups()
+    if not pending or given is not None:
+        return True if given is None else given
+    if asker is None:
+        return True
+    due = local_time(pending[0].due_at)
+    return ask(
+        out,
+        asker,
+        f"{len(pending)} follow-up(s) still planned (next {due}): keep them? (y/n): ",
+        parse_yes_no,
+    )
+
+
+def keep_asked(case: Case, given: bool | None) -> bool:
+    """Whether closing this case leaves the keep-follow-ups question to a person."""
+    return given is None and bool(case.pending_follow_ups()) and prompting.stdin_is_terminal()
+
+
+def offer_outcome(out: Console, asker: Prompter, store: Store, case: Case) -> None:
+    """Ask whether to record the outcome now and, if so, run the outcome form and save."""
+    try:
+        with asker.signals():
+            now_please = ask(
+                out,
+                asker,
+                "Record the outcome now (kept / refunded / lost / escalated, root cause, "
+                "prevention)? (y/n): ",
+                parse_yes_no,
+            )
+            if not now_please:
+                out.print(f"Later: recover close {case.id}")
+                return
+            outcome = outcome_form(
+                out, asker, case, OutcomeGiven(), suggest=casework.suggested_outcome(case)
+            )
+    except Interrupted as stop:
+        raise WalkInterrupted(
+            f"Stopped; case {case.id} is saved, its outcome not recorded.",
+            exit_code=stop.exit_code,
+            hint=f"Record it with: recover close {case.id}",
+        ) from None
+    casework.close_case(store, case, outcome, keep_follow_ups=True, now=clock.now())
+    out.print(Text(outcome_line(case), style="green"))
+
+
+def stopped(message: str, stop: Interrupted, **extra: Any) -> WalkInterrupted:
+    """The error that ends a form cut short by Ctrl-C, end of input or a signal."""
+    return WalkInterrupted(message, exit_code=stop.exit_code, **extra)

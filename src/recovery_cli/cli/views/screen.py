@@ -1,6 +1,7 @@
-"""The walk on screen: one step at a time, read through the prompter, saved after
-every answer. The decisions live in :mod:`recovery_cli.walk`; this module only draws
-and reads."""
+"""The walk on screen: one step at a time, read through the prompter. The decisions
+live in :mod:`recovery_cli.walk`, and every answer is saved by the
+:class:`~recovery_cli.casework.LiveWalk` it is handed to; this module only draws and
+reads."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .. import values
-from ..answers import Answers
-from ..case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field, utcnow
-from ..errors import NotDurableError, NotFoundError, StorageError, WalkInterrupted
-from ..playbook import Catalog, Playbook
+from ... import clock, values
+from ...answers import Answers
+from ...case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field
+from ...casework import LiveWalk, find_playbook
+from ...errors import NotFoundError, WalkInterrupted
+from ...playbooks.catalog import Catalog
+from ...playbooks.model import Playbook
+from ...values import local_time
+from ...walk import COMMANDS, HINT, StepView, Walk, parse_command
+from ..console import heading, stopwatch
 from ..prompter import Interrupted, Prompter
-from ..store import Store
-from ..walk import COMMANDS, HINT, StepView, Walk, parse_command
-from .output import clock, heading, local_time
 
 T = TypeVar("T")
 
@@ -35,42 +38,19 @@ class WalkScreen:
     """Draws steps on ``console`` and reads answers through ``prompter``."""
 
     def __init__(
-        self, console: Console, prompter: Prompter, store: Store, prefill: Answers | None = None
+        self, console: Console, prompter: Prompter, prefill: Answers | None = None
     ) -> None:
         self.console = console
         self.prompter = prompter
-        self.store = store
         self.prefill = prefill
         self._prefilled: set[str] = set()
         self.started = time.monotonic()
-
-    def _save(self, case: Case) -> None:
-        """Save now; a save that landed but could not be synced is a warning, not a
-        stop: the answer is on disk and the call goes on. A save that failed says
-        how to carry on once the disk is fixed."""
-        try:
-            self.store.save(case)
-        except NotDurableError as warning:
-            self.console.print(Text(f"! {warning.message}", style="bold yellow"))
-        except StorageError as error:
-            raise StorageError(
-                error.message,
-                hint="Every answer before this one is saved. Free some space or fix "
-                f"permissions, then carry on with: recover resume {case.id}",
-            ) from None
 
     # -- before the case exists ------------------------------------------------------
     def choose_playbook(self, catalog: Catalog, wanted: str | None) -> Playbook:
         """The playbook named by ``--playbook``, or one picked from a numbered menu."""
         if wanted is not None:
-            found = catalog.get(wanted)
-            broken = catalog.error_for(wanted)
-            if found is None and broken is not None:
-                raise broken
-            if found is None:
-                known = ", ".join(p.id for p in catalog.ordered()) or "none"
-                raise NotFoundError(f"no playbook {wanted!r}", hint=f"Playbooks: {known}")
-            return found
+            return find_playbook(catalog, wanted)
         menu = catalog.ordered()
         if not menu:
             raise NotFoundError("no playbook could be loaded, so there is nothing to walk")
@@ -114,9 +94,10 @@ class WalkScreen:
                 self.console.print(Text(str(exc), style="yellow"))
 
     # -- customer details ------------------------------------------------------------
-    def ask_customer(self, case: Case, given: set[str]) -> None:
+    def ask_customer(self, live: LiveWalk, given: set[str]) -> None:
         """Ask each detail not given on the command line. Enter or :skip leaves one
         blank, :back returns to the previous one; each is saved as soon as it is typed."""
+        case = live.case
         keys = [key for key in CUSTOMER_FIELDS if key not in given]
         if keys:
             self.console.print(Text("Customer details (Enter skips any of them)", style="bold"))
@@ -130,7 +111,7 @@ class WalkScreen:
             line = self.prompter.ask(f"{CUSTOMER_FIELDS[key]}{suffix}: ")
             command = parse_command(line)
             if command == "pause":
-                self._pause(case)
+                self._pause(live)
             if command == "help":
                 self._help()
                 continue
@@ -147,15 +128,13 @@ class WalkScreen:
                     self.console.print(Text(f"{exc} (Enter skips)", style="yellow"))
                     continue
                 if value is not None:
-                    setattr(case.customer, key, value)
-                    case.touch(utcnow())
-                    self._save(case)
+                    live.set_detail(key, value, clock.now())
             i += 1
 
     # -- the walk --------------------------------------------------------------------
     def run(
         self,
-        walk: Walk,
+        live: LiveWalk,
         *,
         details_given: set[str] | None = None,
         before_steps: Callable[[], None] | None = None,
@@ -165,19 +144,18 @@ class WalkScreen:
         With ``details_given`` (a new case), first ask the customer details not given;
         ``before_steps`` runs once they are known, before the first step.
         """
-        case = walk.case
-        if walk.settle(utcnow()):
-            self._save(case)
+        case, walk = live.case, live.walk
+        live.settle(clock.now())
         with self.prompter.signals():
             try:
                 if details_given is not None:
-                    self.ask_customer(case, details_given)
+                    self.ask_customer(live, details_given)
                 if before_steps is not None:
                     before_steps()
                 while not walk.finished:
-                    self._step(walk)
+                    self._step(live)
             except Interrupted as stop:
-                self._stop(case, f"interrupted ({stop.reason})")
+                live.stop(f"interrupted ({stop.reason})", clock.now())
                 raise WalkInterrupted(
                     f"Stopped. Case {case.id} is saved with every answered step.",
                     exit_code=stop.exit_code,
@@ -185,14 +163,10 @@ class WalkScreen:
                 ) from None
         self.show_summary(walk)
 
-    def _stop(self, case: Case, event: str) -> None:
-        case.add_event(utcnow(), event)
-        case.touch(utcnow())
-        self._save(case)
-
-    def _step(self, walk: Walk) -> None:
+    def _step(self, live: LiveWalk) -> None:
+        walk = live.walk
         view = walk.view()
-        walk.begin(utcnow())
+        walk.begin(clock.now())
         self._draw(view, walk.case.currency)
         auto = self._from_file(walk)
         while True:
@@ -201,9 +175,7 @@ class WalkScreen:
                 self.console.print(Text(f"{self._prompt(view)}{line}  (answers file)", style="dim"))
             else:
                 line = self.prompter.ask(self._prompt(view))
-            reply = walk.submit(line, utcnow())
-            if reply.changed:
-                self._save(walk.case)
+            reply = live.submit(line, clock.now())
             for warning in reply.warnings:
                 self.console.print(Text(f"! {warning}", style="bold yellow"))
             if reply.kind == "invalid":
@@ -213,7 +185,7 @@ class WalkScreen:
                 self._help()
                 continue
             if reply.kind == "pause":
-                self._pause(walk.case)
+                self._pause(live)
             return
 
     def _from_file(self, walk: Walk) -> str | None:
@@ -232,12 +204,12 @@ class WalkScreen:
         for command, meaning in COMMANDS.items():
             self.console.print(Text(f"  {command:<8} {meaning}"))
 
-    def _pause(self, case: Case) -> NoReturn:
-        self._stop(case, "paused")
+    def _pause(self, live: LiveWalk) -> NoReturn:
+        live.stop("paused", clock.now())
         raise WalkInterrupted(
-            f"Paused. Case {case.id} is saved.",
+            f"Paused. Case {live.case.id} is saved.",
             exit_code=0,
-            hint=f"Resume with: recover resume {case.id}",
+            hint=f"Resume with: recover resume {live.case.id}",
         )
 
     def _prompt(self, view: StepView) -> str:
@@ -245,7 +217,7 @@ class WalkScreen:
         return f"{view.prompt}{hint}: "
 
     def _draw(self, view: StepView, currency: str) -> None:
-        elapsed = clock(time.monotonic() - self.started)
+        elapsed = stopwatch(time.monotonic() - self.started)
         self.console.print()
         self.console.print(
             heading(

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .errors import PlaybookError, Problem
-from .playbook import Playbook, Step, field_path, load_file, parse_playbook
+from ..errors import PlaybookError, Problem
+from .catalog import load_file
+from .check import field_path, parse_playbook
+from .model import Playbook, Step
 
 # About thirty spoken words: what most people say comfortably in one breath.
 BREATH_CHARS = 180

@@ -1,68 +1,17 @@
-"""``recover stats``: what recoveries cost and return, with bar charts."""
+"""``recover stats`` on screen: the figures first, then a bar chart per distribution."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from rich.bar import Bar
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
-import typer
-
-from . import JsonOption, State, app
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType
-
-    from ..stats import Stats
+from ...case import OUTCOMES
+from ...stats import Stats
+from ...values import format_money
 
 BAR_WIDTH = 30
-
-
-@app.command("stats")
-def stats_command(
-    ctx: typer.Context,
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Cases opened on or after this date.", formats=["%Y-%m-%d"], show_default=False
-        ),
-    ] = None,
-    until: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Cases opened on or before this date.", formats=["%Y-%m-%d"], show_default=False
-        ),
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Cases, kept rate, what refunds and goodwill cost against order value, time to
-    close, follow-ups on time, and which playbooks, causes and scores come up most."""
-    import json
-
-    from ..case import utcnow
-    from ..stats import Stats
-    from ..store import Store
-    from .output import console, print_json
-
-    state: State = ctx.obj
-    stats = Stats(
-        now=utcnow(),
-        since=since.date() if since else None,
-        until=until.date() if until else None,
-    )
-    # Counted from the index: no case file is parsed, so memory and time stay small.
-    for _, damaged, facts_text in Store(state.home).index.rows("facts"):
-        if damaged is not None:
-            typer.echo(f"Warning: {damaged}", err=True)
-            continue
-        facts = json.loads(facts_text)
-        if stats.wants_facts(facts):
-            stats.add_facts(facts)
-    if as_json:
-        print_json(stats.as_json())
-        return
-    out = console()
-    for part in render(stats):
-        out.print(part)
 
 
 def _percent(share: float | None) -> str:
@@ -79,12 +28,6 @@ def _duration(hours: float) -> str:
 
 def render(stats: Stats) -> list[RenderableType]:
     """The stats screen: figures first, then a bar chart per distribution."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..case import OUTCOMES
-    from ..values import format_money
-
     span = ""
     if stats.since or stats.until:
         span = (
@@ -147,11 +90,6 @@ def render(stats: Stats) -> list[RenderableType]:
 
 def chart(title: str, rows: list[tuple[str, int]], *, empty: str = "none") -> RenderableType:
     """A titled horizontal bar chart: label, bar (scaled to the largest), count."""
-    from rich.bar import Bar
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
     heading = Text(title, style="bold")
     if not any(count for _, count in rows):
         return Group(heading, Text(f"  {empty}", style="dim"), Text(""))

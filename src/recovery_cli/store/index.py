@@ -15,13 +15,21 @@ files whenever it cannot be trusted — never trusted blindly:
   copied in, deleted or restored by hand, a save that failed half-way), and a home
   copied or restored from a backup, changes one of them, and the next reader compares
   every file's mtime and size with its row and reads again those that differ. The
-  views that show what the rows hold rather than the files (stats, CSV exports)
-  compare every file that way each time;
-* an index that is missing, unreadable or of another format is rebuilt from scratch.
+  views that show what the rows hold rather than the files (stats, CSV exports, the
+  follow-ups due, prevention) compare every file that way each time, and the follow-up
+  view checks each row it shows against its file once more, just before showing it;
+* an index that is missing, unreadable or of another :data:`FORMAT` is rebuilt from
+  scratch. The format is the rows' own, not the package's version: an upgrade that
+  leaves the rows alone rebuilds nothing.
 
-A case file edited in place by hand keeps the folder's mtime: ``recover doctor``
-compares every file with its row and ``recover doctor --fix`` brings the index up to
-date. Nothing in the index is ever needed to read a case: deleting it is always safe.
+The views that pick cases by the rows and then read their files (lists, a customer's
+history) show what the files hold, so a file damaged in place is reported there too.
+A case file edited in place by hand keeps the folder's mtime, so such a view may pick
+by its old row until ``recover doctor --fix`` brings the index up to date (``recover
+doctor`` compares every file with its row). Nothing in the index is ever needed to
+read a case: deleting it is always safe.
+
+This is the only module that speaks SQL; the rest of recover asks it by name.
 """
 
 from __future__ import annotations
@@ -29,25 +37,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
-import weakref
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
-from . import __version__
-from .errors import DamagedCaseError, StorageError
+from .. import projections
+from ..case import Case, Customer
+from ..errors import DamagedCaseError, StorageError
+from ..text import replace_surrogates
+from .files import CaseFiles, parse
 
-if TYPE_CHECKING:
-    from .case import Case, Customer
-    from .store import Store
-
-# Rows are made by this version's code (CSV cells, stats facts, follow-up briefs): an
-# index made by another version is rebuilt.
-FORMAT = f"2/{__version__}"
+# The format of the rows (their columns, and what the projections put in them). Bump it
+# whenever either changes: an index of another format is rebuilt from the case files,
+# and an upgrade that leaves the rows alone rebuilds nothing.
+FORMAT = "3"
 FILE_NAME = "index.sqlite3"
 # Rows written in one transaction while catching up, so a long rebuild never holds the
 # database against a walk's save for long.
@@ -56,7 +63,8 @@ _BATCH = 500
 # are), and how long a save on a live call waits before going on without the index.
 _READ_WAIT_S = 5.0
 _SAVE_WAIT_MS = 250
-_CASE_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
+# Catching up on more case files than this is worth a word to the person waiting.
+NOTE_FROM = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -99,24 +107,8 @@ def key(text: str) -> str:
     return text.strip().casefold()
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
 def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
     """The index row of a case read from a file of this mtime and size."""
-    from .values import clean_text
-
-    # Text that is not valid Unicode (a lone surrogate typed on a broken terminal) is
-    # stored with a replacement character, as the case file itself is.
-    return tuple(clean_text(v) if isinstance(v, str) else v for v in _row_of(case, mtime_ns, size))
-
-
-def _row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
-    from .export import csv_row
-    from .followups import brief_of
-    from .stats import facts_of
-
     customer = case.customer
     pending = case.pending_follow_ups()
     outcome = case.outcome
@@ -124,12 +116,12 @@ def _row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
     if outcome is not None and outcome.prevention:
         prevention = 2 if outcome.prevention_done_at is not None else 1
     kinds = {r.kind for r in case.remedies if r.kind}
-    return (
+    row = (
         int(case.id),
         mtime_ns,
         size,
         None,
-        _iso(case.created_at),
+        projections.iso(case.created_at),
         case.status,
         case.playbook.id,
         "\x1f".join(key(v) for v in (customer.name, customer.email, customer.order)),
@@ -137,13 +129,16 @@ def _row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
         key(customer.order),
         key(customer.name),
         "," + ",".join(sorted(kinds)) + "," if kinds else "",
-        _iso(pending[0].due_at) if pending else None,
-        json.dumps(brief_of(case), ensure_ascii=False) if pending else None,
+        projections.iso(pending[0].due_at) if pending else None,
+        json.dumps(projections.brief_of(case), ensure_ascii=False) if pending else None,
         prevention,
         int(case.walk_completed_at is not None),
-        json.dumps(facts_of(case), separators=(",", ":")),
-        json.dumps(csv_row(case), ensure_ascii=False, separators=(",", ":")),
+        json.dumps(projections.facts_of(case), separators=(",", ":")),
+        json.dumps(projections.csv_row(case), ensure_ascii=False, separators=(",", ":")),
     )
+    # Text that is not valid Unicode (a lone surrogate typed on a broken terminal) is
+    # stored with a replacement character, as the case file itself is.
+    return tuple(replace_surrogates(v) if isinstance(v, str) else v for v in row)
 
 
 def damaged_row(case_id: int, mtime_ns: int, size: int, reason: str) -> tuple[Any, ...]:
@@ -159,12 +154,48 @@ class Entry:
     damaged: str | None
 
 
+class ExportRow(NamedTuple):
+    """What an export needs of a case to filter it, and its CSV cells."""
+
+    id: int
+    damaged: str | None
+    created_at: str
+    status: str
+    playbook: str
+    remedy_kinds: str
+    search: str
+    cells: list[str]
+
+
+class FactsRow(NamedTuple):
+    """What stats count of one case (see :func:`recovery_cli.projections.facts_of`)."""
+
+    id: int
+    damaged: str | None
+    facts: projections.Facts
+
+
+class BriefRow(NamedTuple):
+    """A case with follow-ups to do (see :func:`recovery_cli.projections.brief_of`)."""
+
+    id: int
+    damaged: str | None
+    brief: projections.Brief
+
+
 class Index:
     """The index of one store; every query first brings it up to date."""
 
-    def __init__(self, store: Store, *, notify: Callable[[str], None] | None = None) -> None:
-        self.store = store
-        self.path = store.home / FILE_NAME
+    def __init__(
+        self,
+        files: CaseFiles,
+        path: Path,
+        *,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        """``notify`` hears of a long catch-up before it starts ("Indexing N case files")."""
+        self.files = files
+        self.path = path
         self._in_step: dict[str, bool] = {}
         self.notify = notify
         self._db: sqlite3.Connection | None = None
@@ -203,7 +234,6 @@ class Index:
             self._discard()
             return self._open(wait=wait, again=False)
         self._db = db
-        _OPEN.add(self)
         return db
 
     def _in_memory(self) -> sqlite3.Connection:
@@ -232,17 +262,28 @@ class Index:
         db.execute(f"PRAGMA busy_timeout = {_SAVE_WAIT_MS}")
         return db
 
+    def note_saving(self, case_id: str) -> None:
+        """Before a case file is written: it may be about to differ from its row.
+        Never fails: the index is a cache that checks itself, and if this does not
+        reach it, the next reader finds out by other means."""
+        with contextlib.suppress(sqlite3.Error, OSError, RecursionError, ValueError):
+            self.mark(case_id)
+
+    def note_saved(self, case: Case) -> None:
+        """After a case file was written: its row. Never fails (as :meth:`note_saving`)."""
+        with contextlib.suppress(sqlite3.Error, OSError, RecursionError, ValueError):
+            self.record(case, self.files.path_for(case.id))
+
     def mark(self, case_id: str) -> None:
-        """Before a case file is written: it may be about to differ from its row. Notes
-        whether the index was in step with the folder until now: only then may the
-        save, once recorded, say the index is in step again."""
+        """Mark a case dirty, noting whether the index was in step with the folder
+        until now: only then may the save, once recorded, say it is in step again."""
         db = self._for_a_save()
         self._in_step[case_id] = self._matches_folder(db)
         db.execute("INSERT OR IGNORE INTO dirty VALUES (?)", (int(case_id),))
 
     def _matches_folder(self, db: sqlite3.Connection) -> bool:
         try:
-            folder = os.stat(self.store.cases_dir)
+            folder = os.stat(self.files.folder)
         except OSError:
             return False
         seen = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'folder_%'"))
@@ -269,7 +310,7 @@ class Index:
         the module's docstring; ``thorough`` also compares every file's mtime and size
         with its row (for the views that count or show every case: a file changed in
         place, by hand or by a failing disk, is read again)."""
-        folder = self.store.cases_dir
+        folder = self.files.folder
         if self._db is not None:
             self._db.execute(f"PRAGMA busy_timeout = {int(_READ_WAIT_S * 1000)}")
         try:
@@ -309,36 +350,37 @@ class Index:
         return db
 
     def _catch_up(self, db: sqlite3.Connection, folder: os.stat_result) -> None:
-        """Compare every case file with its row; read again the ones that differ."""
-        rows = {
-            case_id: (mtime, size)
-            for case_id, mtime, size in db.execute("SELECT id, mtime_ns, size FROM cases")
-        }
-        stale: list[tuple[int, os.stat_result | None]] = []
-        try:
-            entries = os.scandir(self.store.cases_dir)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot read {self.store.cases_dir}: {exc.strerror or exc}"
-            ) from None
-        with entries:
-            for entry in entries:
-                match = _CASE_FILE.match(entry.name)
-                if not match:
-                    continue
-                case_id = int(match.group(1))
-                try:
-                    st = entry.stat()
-                except FileNotFoundError:
-                    continue
-                if rows.pop(case_id, None) != (st.st_mtime_ns, st.st_size):
-                    stale.append((case_id, st))
-        if len(stale) > 1000 and self.notify is not None:
+        """Compare every case file with its row; read again the ones that differ.
+
+        The case numbers on disk (a bitmap, in order) are merged with the rows read in
+        id order, so memory does not grow with the store: only the ids to read again
+        or drop are kept, as machine integers."""
+        stale, gone = array("q"), array("q")
+        rows = db.execute("SELECT id, mtime_ns, size FROM cases ORDER BY id")
+        row = rows.fetchone()
+        for number in self.files.numbers():
+            while row is not None and row[0] < number:
+                gone.append(row[0])
+                row = rows.fetchone()
+            try:
+                st = os.stat(self.files.name_of(number))
+            except FileNotFoundError:
+                continue
+            except OSError:
+                st = None
+            known = row[1:] if row is not None and row[0] == number else None
+            if st is None or known != (st.st_mtime_ns, st.st_size):
+                stale.append(number)
+            if known is not None:
+                row = rows.fetchone()
+        while row is not None:
+            gone.append(row[0])
+            row = rows.fetchone()
+        if len(stale) > NOTE_FROM and self.notify is not None:
             self.notify(f"Indexing {len(stale)} case files; this happens once.")
-        gone = list(rows)
         with _transaction(db):
-            db.executemany("DELETE FROM cases WHERE id = ?", [(i,) for i in gone])
-        self._reread(db, [case_id for case_id, _ in stale])
+            db.executemany("DELETE FROM cases WHERE id = ?", ((i,) for i in gone))
+        self._reread(db, stale)
         with _transaction(db):
             _note_folder(db, folder)
 
@@ -350,7 +392,7 @@ class Index:
             "SELECT id, mtime_ns, size FROM cases WHERE damaged IS NOT NULL"
         ).fetchall():
             try:
-                st = os.stat(self.store.cases_dir / f"{case_id}.json")
+                st = os.stat(self.files.folder / f"{case_id}.json")
             except FileNotFoundError:
                 again.append(case_id)
                 continue
@@ -359,7 +401,7 @@ class Index:
         if again:
             self._reread(db, again)
 
-    def _reread(self, db: sqlite3.Connection, ids: list[int]) -> None:
+    def _reread(self, db: sqlite3.Connection, ids: Sequence[int]) -> None:
         """Read these case files and write their rows (or drop rows of files gone)."""
         for start in range(0, len(ids), _BATCH):
             batch = ids[start : start + _BATCH]
@@ -374,14 +416,14 @@ class Index:
             marked = {i for (i,) in db.execute("SELECT id FROM dirty")}
             # A mark whose case is locked belongs to a save still in progress: its
             # writer records the row and clears the mark, or the next reader does.
-            done = [(i,) for i in batch if i in marked and self.store.lock_is_free(str(i))]
+            done = [(i,) for i in batch if i in marked and self.files.lock_is_free(str(i))]
             with _transaction(db):
                 db.executemany(_UPSERT, rows)
                 db.executemany("DELETE FROM cases WHERE id = ?", gone)
                 db.executemany("DELETE FROM dirty WHERE id = ?", done)
 
     def _read_row(self, case_id: int) -> tuple[Any, ...] | None:
-        name = self.store.cases_dir / f"{case_id}.json"
+        name = self.files.name_of(case_id)
         try:
             with open(name, "rb") as handle:
                 st = os.fstat(handle.fileno())
@@ -391,7 +433,7 @@ class Index:
         except OSError as exc:
             return damaged_row(case_id, 0, 0, f"{name}: cannot read: {exc.strerror or exc}")
         try:
-            _, case = self.store.parse(name, raw)
+            _, case = parse(name, raw)
         except DamagedCaseError as exc:
             return damaged_row(case_id, st.st_mtime_ns, st.st_size, exc.message)
         if case.id != str(case_id):
@@ -404,22 +446,22 @@ class Index:
         """Cases whose row does not match their file now (compared by mtime and size,
         and by content for every file): what ``doctor`` reports and ``--fix`` mends.
         With ``read_only``, the database is opened without any write."""
-        if read_only:
-            self.close()
-            self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
-            _OPEN.add(self)
-        db = self._open()
-        rows = {row[0]: row[1:] for row in db.execute(f"SELECT {_COLUMNS} FROM cases")}
-        wrong = [i for (i,) in db.execute("SELECT id FROM dirty")]
-        for number in self.store.numbers():
-            row = rows.pop(number, None)
-            fresh = self._read_row(number)
-            if fresh is None:
-                continue
-            if row is None or row != fresh[1:]:
-                wrong.append(number)
-        wrong += list(rows)
-        return sorted(set(wrong))
+        with _readable():
+            if read_only:
+                self.close()
+                self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
+            db = self._open()
+            rows = {row[0]: row[1:] for row in db.execute(f"SELECT {_COLUMNS} FROM cases")}
+            wrong = [i for (i,) in db.execute("SELECT id FROM dirty")]
+            for number in self.files.numbers():
+                row = rows.pop(number, None)
+                fresh = self._read_row(number)
+                if fresh is None:
+                    continue
+                if row is None or row != fresh[1:]:
+                    wrong.append(number)
+            wrong += list(rows)
+            return sorted(set(wrong))
 
     def rebuild(self) -> int:
         """Throw the index away and build it again from the case files; returns how
@@ -430,15 +472,26 @@ class Index:
         found: int = db.execute("SELECT count(*) FROM cases").fetchone()[0]
         return found
 
-    # -- queries -----------------------------------------------------------------------
-    def entries(
-        self, where: str = "", params: tuple[Any, ...] = (), *, thorough: bool = False
-    ) -> Iterator[Entry]:
-        """Rows newest first (damaged ones always included), matching ``where``."""
-        clause = f"WHERE damaged IS NOT NULL OR ({where})" if where else ""
-        sql = f"SELECT id, damaged FROM cases {clause} ORDER BY id DESC"
-        for case_id, damaged in self.fresh(thorough=thorough).execute(sql, params):
-            yield Entry(case_id, damaged)
+    # -- queries: each one named for what a view asks -----------------------------------
+    def newest(self, *, status: str | None = None) -> Iterator[Entry]:
+        """Every case newest first, or only those of one status (damaged files too)."""
+        if status is None:
+            return self._entries()
+        return self._entries("status = ?", (status,))
+
+    def unfinished(self) -> Iterator[Entry]:
+        """The cases whose walk is not finished, newest first (damaged files too)."""
+        return self._entries("walk_done = 0")
+
+    def with_prevention(self, *, done_too: bool = False) -> Iterator[Entry]:
+        """The cases with a prevention action still open (or done too), newest first."""
+        where = "prevention >= 1" if done_too else "prevention = 1"
+        return self._entries(where, thorough=True)
+
+    def matching(self, needle: str) -> Iterator[Entry]:
+        """The cases whose customer's name, email or order holds ``needle`` (already
+        case folded), newest first."""
+        return self._entries("instr(search, ?) > 0", (needle,))
 
     def same_customer(self, customer: Customer) -> Iterator[Entry]:
         """Cases that may be the same customer's: the same email, order reference or
@@ -453,32 +506,107 @@ class Index:
             )
             if key(value)
         ]
-        if given:
-            where = " OR ".join(f"{column} = ?" for column, _ in given)
-            yield from self.entries(where, tuple(value for _, value in given))
+        if not given:
+            return iter(())
+        where = " OR ".join(f"{column} = ?" for column, _ in given)
+        return self._entries(where, tuple(value for _, value in given))
 
     def pending_dues(self) -> Iterator[datetime]:
         """The due time of every follow-up still to do."""
-        for (pending,) in self.fresh().execute(
-            "SELECT pending FROM cases WHERE next_due IS NOT NULL AND damaged IS NULL"
-        ):
-            for _, due, _ in json.loads(pending)["items"]:
-                yield datetime.fromisoformat(due)
+        with _readable():
+            rows = self.fresh().execute(
+                "SELECT pending FROM cases WHERE next_due IS NOT NULL AND damaged IS NULL"
+            )
+            for (pending,) in rows.fetchall():
+                for _, due, _ in json.loads(pending)["items"]:
+                    yield datetime.fromisoformat(due)
 
-    def follow_ups_to_do(self) -> Iterator[tuple[str | None, Any]]:
-        """For each case with follow-ups still to do, newest first: why its file is
-        damaged (or None), and its brief (see :func:`recovery_cli.followups.brief_of`)."""
-        for damaged, pending in self.fresh(thorough=True).execute(
-            "SELECT damaged, pending FROM cases WHERE next_due IS NOT NULL "
-            "OR damaged IS NOT NULL ORDER BY id DESC"
-        ):
-            yield damaged, json.loads(pending) if pending is not None else None
+    def follow_up_briefs(self) -> Iterator[BriefRow]:
+        """Each case with follow-ups still to do, and each damaged file, newest first:
+        the view is made from these rows alone, each checked against its file first."""
+        shown = self._shown(
+            "pending", "next_due IS NOT NULL OR damaged IS NOT NULL ORDER BY id DESC"
+        )
+        for case_id, damaged, pending in shown:
+            if damaged is not None or pending is not None:
+                yield BriefRow(case_id, damaged, json.loads(pending) if pending else {})
 
-    def rows(self, columns: str, *, thorough: bool = True) -> Iterator[tuple[Any, ...]]:
-        """``id, damaged`` and the columns asked for, of every case, oldest first
-        (checked thoroughly by default: these views show what the rows hold)."""
-        db = self.fresh(thorough=thorough)
-        yield from db.execute(f"SELECT id, damaged, {columns} FROM cases ORDER BY id")
+    def export_rows(self, *, thorough: bool = True) -> Iterator[ExportRow]:
+        """Every case oldest first, with what an export filters on and its CSV cells
+        (checked against every file first, unless a JSON export reads them anyway)."""
+        columns = "id, damaged, created_at, status, playbook, remedy_kinds, search, csv"
+        with _readable():
+            db = self.fresh(thorough=thorough)
+            for case_id, damaged, created, status, playbook, kinds, search, cells in db.execute(
+                f"SELECT {columns} FROM cases ORDER BY id"
+            ):
+                yield ExportRow(
+                    case_id,
+                    damaged,
+                    created,
+                    status,
+                    playbook,
+                    kinds,
+                    search,
+                    json.loads(cells) if cells is not None else [],
+                )
+
+    def stats_rows(self) -> Iterator[FactsRow]:
+        """The facts of every case, oldest first (checked against every file first)."""
+        with _readable():
+            db = self.fresh(thorough=True)
+            for case_id, damaged, facts in db.execute(
+                "SELECT id, damaged, facts FROM cases ORDER BY id"
+            ):
+                yield FactsRow(case_id, damaged, json.loads(facts) if facts is not None else {})
+
+    def _entries(
+        self, where: str = "", params: tuple[Any, ...] = (), *, thorough: bool = False
+    ) -> Iterator[Entry]:
+        """Rows newest first (damaged ones always included), matching ``where``."""
+        clause = f"WHERE damaged IS NOT NULL OR ({where})" if where else ""
+        sql = f"SELECT id, damaged FROM cases {clause} ORDER BY id DESC"
+        with _readable():
+            for case_id, damaged in self.fresh(thorough=thorough).execute(sql, params):
+                yield Entry(case_id, damaged)
+
+    def _shown(self, column: str, where: str) -> Iterator[tuple[Any, ...]]:
+        """``id, damaged, column`` of the rows a view shows, each checked against its
+        file first: a file changed since its row was made (damaged or edited in place,
+        leaving the folder as it was) is read again, and its row as it is now comes
+        instead. A stat a row: cheap beside what showing it costs."""
+        with _readable():
+            db = self.fresh(thorough=True)
+            rows = db.execute(
+                f"SELECT id, mtime_ns, size, damaged, {column} FROM cases WHERE {where}"
+            ).fetchall()
+            for case_id, mtime, size, damaged, value in rows:
+                try:
+                    st = os.stat(self.files.name_of(case_id))
+                except OSError:
+                    st = None
+                if st is not None and (st.st_mtime_ns, st.st_size) == (mtime, size):
+                    yield case_id, damaged, value
+                    continue
+                self._reread(db, [case_id])
+                found = db.execute(
+                    f"SELECT id, damaged, {column} FROM cases WHERE id = ?", (case_id,)
+                ).fetchone()
+                if found is not None:
+                    yield tuple(found)
+
+
+@contextlib.contextmanager
+def _readable() -> Iterator[None]:
+    """An index that fails half-way through a query (a disk error, another process
+    replacing it) is a storage problem to report, never a traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(
+            f"the summary index cannot be read ({type(exc).__name__})",
+            hint="The case files are fine: recover doctor --fix rebuilds it.",
+        ) from None
 
 
 def _is_corrupt(exc: sqlite3.Error) -> bool:
@@ -496,17 +624,6 @@ def _note_folder(db: sqlite3.Connection, folder: os.stat_result) -> None:
         "INSERT OR REPLACE INTO meta VALUES (?, ?)",
         [("folder_mtime", str(folder.st_mtime_ns)), ("folder_id", _identity(folder))],
     )
-
-
-# Every index with its database open, so that a command can close them all when it
-# ends, even while something (a traceback, a test runner) still holds its store.
-_OPEN: weakref.WeakSet[Index] = weakref.WeakSet()
-
-
-def close_all() -> None:
-    """Close every open index database."""
-    for index in list(_OPEN):
-        index.close()
 
 
 @contextlib.contextmanager

@@ -20,19 +20,19 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from .errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, RecoverError, UsageError
-from .values import clean_text
+from rich.console import Console
+from rich.text import Text
 
-if TYPE_CHECKING:
-    from rich.console import Console
+from ..errors import ExitStatus, RecoverError, UsageError
+from ..text import replace_surrogates
 
 REASONS = {
-    "interrupt": EXIT_INTERRUPTED,
-    "eof": EXIT_INTERRUPTED,
-    "hangup": EXIT_HANGUP,
-    "terminate": EXIT_TERMINATED,
+    "interrupt": ExitStatus.INTERRUPTED,
+    "eof": ExitStatus.INTERRUPTED,
+    "hangup": ExitStatus.HANGUP,
+    "terminate": ExitStatus.TERMINATED,
 }
 
 
@@ -130,8 +130,6 @@ class TerminalPrompter:
 
     def ask(self, prompt: str) -> str:
         """Read one line; raise Interrupted for Ctrl-C, Ctrl-D or a signal."""
-        from rich.text import Text
-
         if self._pending is not None:
             reason, self._pending = self._pending, None
             raise Interrupted(reason)
@@ -139,7 +137,7 @@ class TerminalPrompter:
         ticking = _tick_while_waiting()
         try:
             # A terminal that sends bytes that are not UTF-8 must not stop the save.
-            return clean_text(self.console.input(Text(prompt, style="bold")))
+            return replace_surrogates(self.console.input(Text(prompt, style="bold")))
         except KeyboardInterrupt:
             reason = "interrupt"
         except EOFError:

@@ -5,22 +5,25 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from . import State, app
-from .cases_cmd import status_option
-from .completion import complete_playbook_ids
+from ... import export as exporting
+from ...fileio import atomic_text_writer
+from ...store import Damaged, Store
+from .. import State
+from ..completion import complete_playbook_ids
+from ..console import console, open_store
+from ..options import Since, StatusOption, Until
+from ..views import notices
 
 # Show a progress bar only when it is worth looking at.
 PROGRESS_FROM = 1000
 
 
-@app.command("export")
-def export_command(
+def export(
     ctx: typer.Context,
     fmt: Annotated[
         str,
@@ -38,24 +41,9 @@ def export_command(
             dir_okay=False,
         ),
     ] = None,
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Cases opened on or after this date.", formats=["%Y-%m-%d"], show_default=False
-        ),
-    ] = None,
-    until: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Cases opened on or before this date.", formats=["%Y-%m-%d"], show_default=False
-        ),
-    ] = None,
-    status: Annotated[
-        str | None,
-        typer.Option(
-            help="open, awaiting-follow-up or closed.", callback=status_option, show_default=False
-        ),
-    ] = None,
+    since: Since = None,
+    until: Until = None,
+    status: StatusOption = None,
     playbook: Annotated[
         str | None,
         typer.Option(
@@ -79,16 +67,11 @@ def export_command(
 ) -> None:
     """Export cases, oldest first: CSV for a spreadsheet (columns in the README), or
     JSON / JSON Lines with each case exactly as stored."""
-    from .. import export
-    from ..fileio import atomic_text_writer
-    from ..store import Damaged, Store
-
     fmt = fmt.lower()
-    if fmt not in export.FORMATS:
+    if fmt not in exporting.FORMATS:
         raise typer.BadParameter("use csv, json or jsonl", param_hint="--format")
     state: State = ctx.obj
-    store = Store(state.home)
-    filters = export.Filters(
+    filters = exporting.Filters(
         since=since.date() if since else None,
         until=until.date() if until else None,
         status=status,
@@ -96,31 +79,33 @@ def export_command(
         remedy=remedy,
         customer=customer,
     )
-    items = export.pick(store, filters, thorough=fmt == "csv")
-
-    def damaged(item: Damaged) -> None:
-        typer.echo(f"Warning: {item.reason}", err=True)
-
-    with _progress(store.count) as tick:
+    with open_store(state.home) as store, _progress(store) as tick:
         if output is None:
-            count = export.write(sys.stdout, items, fmt, on_damaged=damaged, on_case=tick)
+            count = exporting.export_cases(
+                store, sys.stdout, fmt, filters, on_damaged=_damaged, on_case=tick
+            )
         else:
             with atomic_text_writer(output) as handle:
-                count = export.write(handle, items, fmt, on_damaged=damaged, on_case=tick)
+                count = exporting.export_cases(
+                    store, handle, fmt, filters, on_damaged=_damaged, on_case=tick
+                )
     if output is not None and sys.stderr.isatty():
         typer.echo(f"Exported {count} case{'s' if count != 1 else ''} to {output}", err=True)
 
 
+def _damaged(item: Damaged) -> None:
+    notices.damaged([item])
+
+
 @contextlib.contextmanager
-def _progress(total: Callable[[], int]) -> Iterator[Callable[[], None]]:
+def _progress(store: Store) -> Iterator[Callable[[], None]]:
     """A Rich progress bar on stderr for a long export to a terminal; else nothing."""
-    if not sys.stderr.isatty() or total() < PROGRESS_FROM:
+    total = store.count() if sys.stderr.isatty() else 0
+    if total < PROGRESS_FROM:
         yield lambda: None
         return
-    from rich.progress import Progress
-
-    from .output import console
+    from rich.progress import Progress  # the one import only a long export pays for
 
     with Progress(console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("Exporting", total=total())
+        task = progress.add_task("Exporting", total=total)
         yield lambda: progress.advance(task)

@@ -5,27 +5,27 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
+from rich.text import Text
 
-from . import JsonOption, State, app
+from ...config import SETTINGS, config_path, load_settings, set_setting
+from .. import State
+from ..console import console, print_json
+from ..options import JsonOption
 
-config_app = typer.Typer(
+app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
     help="Show or change your settings (config.toml in the home folder).",
     invoke_without_command=True,
 )
-app.add_typer(config_app, name="config")
 
 
-@config_app.callback()
-def config_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
+@app.callback()
+def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show your settings and where they are kept."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..config import SETTINGS, config_path, load_settings
-    from .output import console, print_json
-
     state: State = ctx.obj
     settings = load_settings(state.home).as_dict()
     if as_json:
@@ -41,15 +41,13 @@ def config_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     out.print(Text(f"File: {config_path(state.home)}", style="dim"))
 
 
-@config_app.command("set")
-def config_set(
+@app.command("set")
+def set_one(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="seller, business or currency.")],
     value: Annotated[str, typer.Argument(help="The new value.")],
 ) -> None:
     """Change one setting, for example: recover config set seller "Dana"."""
-    from ..config import set_setting
-
     state: State = ctx.obj
     settings = set_setting(state.home, key, value)
     typer.echo(f"{key} = {settings.as_dict()[key]}")

@@ -1,0 +1,433 @@
+"""What the commands do, as plain functions over a :class:`~recovery_cli.store.Store`
+and ``now``: start a case, walk it with every answer saved, record and plan
+follow-ups, close it, finish its prevention, and read back what the views show.
+
+Nothing here prints, prompts or reads a clock: the command layer asks the questions,
+passes the answers and the time in, and renders what comes back. A script can call
+these the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from . import answers as answering
+from .case import Case, Customer, FollowUpRecord, Happy, Outcome, PlaybookRef, new_case
+from .config import Settings
+from .customers import Repeat, matches, repeat_of
+from .errors import NotDurableError, NotFoundError, RecoverError, StorageError, UsageError
+from .followups import DEFAULT_MESSAGE, HORIZON_DAYS, Due, count_overdue, due_list
+from .playbooks.catalog import Catalog
+from .playbooks.model import Playbook
+from .playbooks.placeholders import render
+from .stats import Stats
+from .store import Damaged, Store
+from .values import local_time
+from .walk import Reply, Walk, placeholder_values
+
+
+def _reported(items: Iterator[Case | Damaged], damaged: list[Damaged]) -> Iterator[Case]:
+    """The cases among ``items``; each damaged file is put aside, to be reported."""
+    for item in items:
+        if isinstance(item, Damaged):
+            damaged.append(item)
+        else:
+            yield item
+
+
+# -- reading ----------------------------------------------------------------------------
+@dataclass
+class Listing:
+    """Cases for a view, and the damaged files met on the way (each to be reported)."""
+
+    cases: list[Case] = field(default_factory=list)
+    damaged: list[Damaged] = field(default_factory=list)
+
+
+def list_cases(store: Store, *, status: str | None, limit: int | None) -> Listing:
+    """Cases newest first (at most ``limit``; only one status if given)."""
+    found = Listing()
+    found.cases = list(_reported(store.list_cases(status=status, limit=limit), found.damaged))
+    return found
+
+
+def overdue_count(store: Store, now: datetime) -> int:
+    """How many follow-ups are overdue. A hint beside another answer: whatever goes
+    wrong reading it counts as none, never as the reason a command fails."""
+    try:
+        return count_overdue(store.pending_dues(), now)
+    except (RecoverError, OSError, ValueError):
+        return 0
+
+
+@dataclass
+class DueList:
+    """The follow-ups to do, and why some cases could not be read."""
+
+    items: list[Due]
+    damaged: list[str]
+
+
+def due_follow_ups(store: Store, now: datetime, *, every_one: bool = False) -> DueList:
+    """Follow-ups to do: overdue first, then today, then the next days (``every_one``:
+    however far ahead). Made from the index: no case file is read to list them."""
+    briefs, damaged = [], []
+    for row in store.follow_up_briefs():
+        if row.damaged is not None:
+            damaged.append(row.damaged)
+        else:
+            briefs.append(row.brief)
+    horizon = None if every_one else HORIZON_DAYS
+    return DueList(due_list(briefs, now, horizon_days=horizon), damaged)
+
+
+@dataclass
+class History:
+    """A customer's cases, newest first, with what they were given in all."""
+
+    query: str
+    cases: list[Case] = field(default_factory=list)
+    damaged: list[Damaged] = field(default_factory=list)
+
+    @property
+    def people(self) -> list[str]:
+        """The names (else emails) the cases were opened for."""
+        names = {c.customer.name or c.customer.email for c in self.cases}
+        return sorted(name for name in names if name)
+
+    def totals(self) -> dict[str, Decimal]:
+        """What the remedies cost, per currency (never mixed)."""
+        totals: dict[str, Decimal] = {}
+        for case in self.cases:
+            for remedy in case.remedies:
+                if remedy.amount is not None:
+                    totals[remedy.currency] = totals.get(remedy.currency, Decimal(0)) + (
+                        remedy.amount
+                    )
+        return dict(sorted(totals.items()))
+
+
+def customer_history(store: Store, query: str) -> History:
+    """Every case whose customer's name, email or order holds ``query``."""
+    found = History(query)
+    for case in _reported(store.of_customer(query), found.damaged):
+        if matches(case.customer, query):
+            found.cases.append(case)
+    return found
+
+
+@dataclass
+class Prevention:
+    """Cases with a prevention action, grouped by cause tag (the biggest group first)."""
+
+    groups: list[tuple[str, list[Case]]]
+    damaged: list[Damaged]
+
+
+def prevention_actions(store: Store, *, done_too: bool = False) -> Prevention:
+    """The prevention actions still open (or done too), grouped by cause tag."""
+    damaged: list[Damaged] = []
+    groups: dict[str, list[Case]] = {}
+    for case in _reported(store.with_prevention(done_too=done_too), damaged):
+        outcome = case.outcome
+        if outcome is None or not outcome.prevention:
+            continue
+        if outcome.prevention_done_at is not None and not done_too:
+            continue
+        groups.setdefault(outcome.cause_tag or "", []).append(case)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0] == "", kv[0]))
+    return Prevention(ordered, damaged)
+
+
+def count_stats(
+    store: Store, now: datetime, *, since: date | None = None, until: date | None = None
+) -> tuple[Stats, list[str]]:
+    """Stats over the cases opened within the dates, and why some files could not be
+    read. Counted from the index: no case file is parsed."""
+    found, damaged = Stats(now=now, since=since, until=until), []
+    for row in store.stats_rows():
+        if row.damaged is not None:
+            damaged.append(row.damaged)
+        elif found.wants(row.facts):
+            found.add(row.facts)
+    return found, damaged
+
+
+def returning_customer(store: Store, case: Case, now: datetime) -> Repeat | None:
+    """The repeat notice for a case's customer, or None. A notice on a live call: if
+    the index cannot answer, the call goes on without it."""
+    if not any((case.customer.email, case.customer.order, case.customer.name)):
+        return None
+    try:
+        earlier = [item for item in store.same_customer(case.customer) if item.id != case.id]
+    except (RecoverError, OSError, ValueError):
+        return None
+    return repeat_of(case.customer, earlier, now)
+
+
+# -- starting and walking ---------------------------------------------------------------
+def find_playbook(catalog: Catalog, wanted: str) -> Playbook:
+    """The playbook in use with this id; its load error, or NotFoundError."""
+    found = catalog.get(wanted)
+    if found is not None:
+        return found
+    broken = catalog.error_for(wanted)
+    if broken is not None:
+        raise broken
+    known = ", ".join(p.id for p in catalog.ordered()) or "none"
+    raise NotFoundError(f"no playbook {wanted!r}", hint=f"Playbooks: {known}")
+
+
+def _fresh(
+    case_id: str, playbook: Playbook, customer: Customer, settings: Settings, now: datetime
+) -> Case:
+    ref = PlaybookRef(id=playbook.id, title=playbook.title, hash=playbook.digest)
+    return new_case(
+        case_id,
+        customer=customer.model_copy(deep=True),
+        playbook=ref,
+        currency=settings.currency,
+        now=now,
+    )
+
+
+def start_case(
+    store: Store, playbook: Playbook, customer: Customer, settings: Settings, now: datetime
+) -> Case:
+    """Write a new case for ``customer`` under the next free id; its lock is held."""
+    return store.create(lambda case_id: _fresh(case_id, playbook, customer, settings, now))
+
+
+def case_from_answers(
+    store: Store,
+    playbook: Playbook,
+    customer: Customer,
+    prefill: answering.Answers,
+    settings: Settings,
+    now: datetime,
+    *,
+    problems: list[str],
+) -> Case:
+    """A case walked from an answers file alone, written once, whole. A dry run on a
+    scratch case finds every problem first (AnswersError), so nothing is written for
+    a file that does not fit the playbook."""
+    scratch = Walk(playbook, _fresh("0", playbook, customer, settings, now), settings.as_dict())
+    problems = problems + answering.fill(scratch, prefill, now)
+    if problems:
+        raise answering.AnswersError(prefill.source, problems)
+
+    def filled(case_id: str) -> Case:
+        # Filled before it is written: the one write holds the whole case, so a failed
+        # save leaves no empty case behind for a retry to duplicate.
+        new = _fresh(case_id, playbook, customer, settings, now)
+        answering.fill(Walk(playbook, new, settings.as_dict()), prefill, now)
+        return new
+
+    case = store.create(filled)
+    store.release(case.id)
+    return case
+
+
+def walk_to_resume(case: Case, catalog: Catalog, settings: Settings) -> Walk:
+    """A walk on with the playbook as it is now, for a case whose walk is unfinished."""
+    playbook = catalog.get(case.playbook.id)
+    broken = catalog.error_for(case.playbook.id)
+    if playbook is None and broken is not None:
+        raise broken
+    if playbook is None:
+        raise NotFoundError(
+            f"case {case.id} was walked with playbook {case.playbook.id!r}, which is not available"
+        )
+    return Walk(playbook, case, settings.as_dict())
+
+
+def record_resume(store: Store, walk: Walk, now: datetime) -> list[str]:
+    """Note in a held case that its walk goes on from here, with this version of the
+    playbook, and save; returns what changed in the playbook since (empty if nothing)."""
+    notes = walk.resume(now)
+    store.save(walk.case)
+    return notes
+
+
+def latest_unfinished_id(store: Store) -> str:
+    """The most recent unfinished case no other terminal has open."""
+    latest = store.latest_unfinished()
+    if latest is None:
+        raise NotFoundError("no unfinished case to resume", hint="`recover list` shows cases.")
+    return latest.id
+
+
+class LiveWalk:
+    """A walk on a case this process holds, saved the moment anything changes.
+
+    A save that landed but could not be synced goes to ``warn`` and the call goes on
+    (the answer is on disk); a save that failed says how to carry on once the disk is
+    fixed. The screen draws and reads; this is where a typed line becomes the file.
+    """
+
+    def __init__(self, store: Store, walk: Walk, warn: Callable[[str], None]) -> None:
+        self.store = store
+        self.walk = walk
+        self.case = walk.case
+        self._warn = warn
+
+    def save(self) -> None:
+        """Save the case now."""
+        try:
+            self.store.save(self.case)
+        except NotDurableError as warning:
+            self._warn(warning.message)
+        except StorageError as error:
+            raise StorageError(
+                error.message,
+                hint="Every answer before this one is saved. Free some space or fix "
+                f"permissions, then carry on with: recover resume {self.case.id}",
+            ) from None
+
+    def settle(self, now: datetime) -> None:
+        """Bring the case in line with the playbook before walking on."""
+        if self.walk.settle(now):
+            self.save()
+
+    def set_detail(self, key: str, value: str | Decimal, now: datetime) -> None:
+        """One customer detail, as typed and checked."""
+        setattr(self.case.customer, key, value)
+        self.case.touch(now)
+        self.save()
+
+    def submit(self, line: str, now: datetime) -> Reply:
+        """Apply a typed line to the step on screen; saved if it changed the case."""
+        reply = self.walk.submit(line, now)
+        if reply.changed:
+            self.save()
+        return reply
+
+    def stop(self, event: str, now: datetime) -> None:
+        """The walk stops here (paused, or interrupted): log it, and save."""
+        self.case.add_event(now, event)
+        self.case.touch(now)
+        self.save()
+
+
+# -- after the call ---------------------------------------------------------------------
+@contextlib.contextmanager
+def holding(store: Store, case_id: str) -> Iterator[Case]:
+    """A case, read once it is held (another terminal may just have saved it), and
+    held until the block ends."""
+    with store.session(case_id):
+        yield store.load(case_id)
+
+
+def follow_up_to_record(case: Case, number: int | None) -> FollowUpRecord:
+    """The follow-up to record: ``number``, or the soonest still to do."""
+    item = case.follow_up(number)
+    if item is None:
+        raise NotFoundError(
+            f"case {case.id} has no follow-up {number}"
+            if number is not None
+            else f"case {case.id} has no follow-up to do",
+            hint=f"Add one with: recover followup add {case.id} --in 3d",
+        )
+    if item.done_at is not None:
+        raise UsageError(
+            f"follow-up {item.id} of case {case.id} was already done ({local_time(item.done_at)})",
+            hint=f"See it with: recover show {case.id}",
+        )
+    return item
+
+
+@dataclass(frozen=True)
+class FollowUpResult:
+    """What came of a follow-up, as asked or given as options."""
+
+    reached: bool
+    happy: Happy | None
+    note: str
+    next_in: timedelta | None
+
+
+def record_follow_up(
+    store: Store,
+    case: Case,
+    item: FollowUpRecord,
+    result: FollowUpResult,
+    settings: Settings,
+    now: datetime,
+) -> FollowUpRecord | None:
+    """Record a follow-up's result and plan the next one if asked; saved. Returns the
+    follow-up planned (None if none). The case closes when the customer is happy and
+    nothing else is planned."""
+    case.record_follow_up(
+        item.id,
+        reached=result.reached,
+        happy=result.happy if result.reached else None,
+        note=result.note,
+        now=now,
+    )
+    planned = None
+    if result.next_in is not None:
+        # Reached: the next one is a fresh check-in; not reached, the same message again.
+        message = item.message
+        if result.reached:
+            message = render(DEFAULT_MESSAGE, placeholder_values(case, settings.as_dict()))
+        planned = case.add_follow_up(now + result.next_in, message, now)
+    store.save(case)
+    return planned
+
+
+def add_follow_up(
+    store: Store,
+    case: Case,
+    after: timedelta,
+    note: str,
+    settings: Settings,
+    now: datetime,
+) -> FollowUpRecord:
+    """Plan a follow-up on a held case ``after`` from now (it reopens a closed case
+    until it is done); ``note`` may use placeholders, and a blank one is a check-in."""
+    message = render(note or DEFAULT_MESSAGE, placeholder_values(case, settings.as_dict()))
+    added = case.add_follow_up(now + after, message, now)
+    store.save(case)
+    return added
+
+
+def close_case(
+    store: Store, case: Case, outcome: Outcome, *, keep_follow_ups: bool, now: datetime
+) -> None:
+    """Record how a held case ended, cancelling the follow-ups still planned unless
+    they are kept (then it closes when they are done); saved."""
+    if case.pending_follow_ups() and not keep_follow_ups:
+        case.cancel_follow_ups(now)
+    case.set_outcome(outcome, now)
+    store.save(case)
+
+
+def finish_prevention(store: Store, case_id: str, now: datetime) -> Case:
+    """Mark a case's prevention action done (already done: left as it was)."""
+    with holding(store, case_id) as case:
+        if case.outcome is None or not case.outcome.prevention:
+            raise NotFoundError(
+                f"case {case.id} has no prevention action",
+                hint=f'Record one with: recover close {case.id} --prevention "..."',
+            )
+        if case.outcome.prevention_done_at is None:
+            case.finish_prevention(now)
+            store.save(case)
+    return case
+
+
+OutcomeSuggestion = Literal["kept"] | None
+
+
+def suggested_outcome(case: Case) -> OutcomeSuggestion:
+    """What the outcome form offers as Enter's answer at the end of a walk or a
+    follow-up: kept, when the customer said they are happy now."""
+    last = case.last_follow_up_result()
+    if last is not None and last.happy == "yes":
+        return "kept"
+    return "kept" if case.answers().get("happy_now") is True else None

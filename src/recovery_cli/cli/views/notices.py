@@ -1,0 +1,45 @@
+"""One-line notices beside a command's answer: damaged files met, overdue follow-ups,
+a returning customer. A notice never makes a command fail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from ... import casework, clock
+from ...case import Case
+from ...store import Damaged, Store
+from ..console import open_store
+
+
+def damaged(found: Iterable[Damaged | str]) -> None:
+    """``Warning: ...`` on stderr for each damaged file a view met (and left alone)."""
+    for item in found:
+        reason = item.reason if isinstance(item, Damaged) else item
+        typer.echo(f"Warning: {reason}", err=True)
+
+
+def overdue(store: Store) -> None:
+    """One line on stderr when follow-ups are overdue (nothing otherwise)."""
+    count = casework.overdue_count(store, clock.now())
+    if count:
+        plural = "s are" if count != 1 else " is"
+        typer.echo(f"{count} follow-up{plural} overdue: recover followups", err=True)
+
+
+def overdue_notice(home: Path) -> None:
+    """:func:`overdue`, for a home (bare ``recover``, after its help)."""
+    with open_store(home) as store:
+        overdue(store)
+
+
+def returning_customer(out: Console, store: Store, case: Case) -> None:
+    """Before the first step: tell the seller this customer has been upset before."""
+    now = clock.now()
+    repeat = casework.returning_customer(store, case, now)
+    if repeat is not None:
+        out.print(Text(f"! Returning customer: {repeat.line(now)}", style="bold yellow"))

@@ -1,0 +1,8 @@
+"""Where cases live: the case files (:mod:`.files`), the summary index beside them
+(:mod:`.index`, the only module that speaks SQL), and the :class:`Store` facade over
+both (:mod:`.store`), which is what the rest of recover uses."""
+
+from .files import Damaged, Stored, encode, parse_case_id
+from .store import Store
+
+__all__ = ["Damaged", "Store", "Stored", "encode", "parse_case_id"]

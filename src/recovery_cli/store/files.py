@@ -1,0 +1,344 @@
+"""The case files of one home: ``<home>/cases/17.json``, one JSON file per case.
+
+Case ids are small numbers (``17``), easy to read out on a call. A new case claims
+its number by linking a complete, fsynced file into place, which fails if the name
+is taken: two terminals creating cases at the same moment get different numbers
+and neither file is ever overwritten or seen half-written.
+
+A walk holds its case's lock (``cases/.17.lock``, an advisory ``flock`` that the
+system releases when the process ends, however it ends) so a second terminal cannot
+walk the same case. Lock files are never deleted: deleting a lock another process
+holds would break it.
+
+This module knows names, bytes and locks; it knows nothing of the index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..case import SCHEMA_VERSION, Case, case_to_json
+from ..errors import DamagedCaseError, NotFoundError, StorageError, UsageError
+from ..fileio import TMP_SUFFIX, write_atomic
+from ..text import replace_surrogates
+
+FOLDER = "cases"
+_ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORECASE)
+_ID_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
+_LOCK_FILE = re.compile(r"^\.([1-9][0-9]{0,8})\.lock$")
+_TEMP_FILE = re.compile(r"^\.([1-9][0-9]{0,8})\.json\..*\.tmp$")
+# The JSON escape of a UTF-16 surrogate: a pair is fine, a lone one cannot be written out.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+# Case numbers below this are kept as bits (at most 1 MB); any above, as a list.
+_BITMAP_LIMIT = 1 << 23
+_OFFSETS_UP = tuple(range(8))
+_OFFSETS_DOWN = tuple(reversed(_OFFSETS_UP))
+# Waiting for a lock held only for an instant: this many tries, this far apart.
+_LOCK_TRIES, _LOCK_PAUSE = 10, 0.02
+
+
+def parse_case_id(text: str) -> str:
+    """Normalise an id as typed (``17``, ``#17``, ``case 17``) or raise UsageError.
+
+    The pattern is checked before any path is built from it.
+    """
+    match = _ID_INPUT.match(text)
+    if not match:
+        raise UsageError(f"{text[:40]!r} is not a case id: use the number shown, like 17")
+    return match.group(1)
+
+
+def case_number(name: str) -> int | None:
+    """The case number of a case file's name (``17.json``), else None."""
+    match = _ID_FILE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def locked_case(name: str) -> str | None:
+    """The case whose lock file this name is (``.17.lock``), else None."""
+    match = _LOCK_FILE.match(name)
+    return match.group(1) if match else None
+
+
+def temp_file_case(name: str) -> str | None:
+    """The case a save's temporary file was for (``.17.json.x1y2.tmp``), else None."""
+    match = _TEMP_FILE.match(name)
+    return match.group(1) if match else None
+
+
+def is_temp_file(name: str) -> bool:
+    """Whether a name is one of the temporary files of a durable write."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """A case file that could not be read; reported, never rewritten."""
+
+    path: Path
+    reason: str
+    newer: bool = False  # written by a newer version of recover, not broken
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A case together with its file's JSON as stored (unknown fields included)."""
+
+    data: dict[str, Any]
+    case: Case
+
+
+def encode(case: Case) -> bytes:
+    """The bytes of a case file: indented JSON (jq- and diff-friendly), UTF-8."""
+    text = json.dumps(case_to_json(case), indent=2, ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate got in: keep everything else
+        return replace_surrogates(text).encode("utf-8")
+
+
+def _holds_lone_surrogate(data: Any) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def parse(path: str | Path, raw: bytes) -> tuple[dict[str, Any], Case]:
+    """A case file's JSON as stored and the case it describes, from its bytes;
+    DamagedCaseError (naming the file, never quoting it) when it is not a case."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        # Not JSON, not UTF-8, nested past the parser's depth, or a number too long
+        # to convert: all damage, none of it a reason to stop listing the rest.
+        raise DamagedCaseError(f"{path} is damaged (not JSON); it was left untouched") from None
+    if not isinstance(data, dict):
+        raise DamagedCaseError(f"{path} is not a case file; it was left untouched")
+    if _SURROGATE_ESCAPE.search(raw) and _holds_lone_surrogate(data):
+        raise DamagedCaseError(
+            f"{path} is not a valid case file (text that is not Unicode); it was left untouched"
+        )
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DamagedCaseError(
+            f"{path} is not a valid case file (bad schema_version); it was left untouched"
+        )
+    if version > SCHEMA_VERSION:
+        raise DamagedCaseError(
+            f"{path} was written by a newer version of recover (schema {version}); "
+            "it was left untouched",
+            hint="Upgrade recover to work with this case.",
+            newer=True,
+        )
+    try:
+        return data, Case.model_validate(data)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})[:3]
+        raise DamagedCaseError(
+            f"{path} is not a valid case file (bad {', '.join(fields)}); it was left untouched"
+        ) from None
+
+
+def read(name: str) -> Stored | Damaged | None:
+    """One case file, read and parsed (None: there is no such file)."""
+    try:
+        with open(name, "rb") as file:
+            raw = file.read()
+        data, case = parse(name, raw)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return Damaged(Path(name), f"{name}: cannot read: {exc.strerror or exc}")
+    except DamagedCaseError as exc:
+        return Damaged(Path(name), exc.message, exc.newer)
+    return Stored(data, case)
+
+
+def revision_on_disk(path: Path) -> int | None:
+    """The revision a case file holds now (None: no file, or none readable)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    revision = data.get("revision") if isinstance(data, dict) else None
+    return revision if isinstance(revision, int) else None
+
+
+class CaseFiles:
+    """The ``cases`` folder of a home: names, reading, writing, and the case locks
+    this process holds."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.folder = home / FOLDER
+        self._locks: dict[str, int] = {}
+
+    def path_for(self, case_id: str) -> Path:
+        """The file of a case (the id is checked before any path is built)."""
+        return self.folder / f"{parse_case_id(case_id)}.json"
+
+    def name_of(self, number: int) -> str:
+        """The file of a case number as a plain string: pathlib interns every name it
+        parses, and a scan of a large store must not grow that table."""
+        return os.path.join(os.fspath(self.folder), f"{number}.json")
+
+    def load(self, case_id: str) -> Stored:
+        """One case with its JSON as stored; NotFoundError or DamagedCaseError."""
+        case_id = parse_case_id(case_id)
+        path = self.path_for(case_id)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"no case {case_id}", hint="`recover list` shows the cases there are."
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return Stored(*parse(path, raw))
+
+    # -- which cases there are -----------------------------------------------------------
+    def scan(self) -> Iterator[os.DirEntry[str]]:
+        """Every entry of the folder whose name is a case file's, in directory order."""
+        try:
+            entries = os.scandir(self.folder)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"cannot read {self.folder}: {exc.strerror or exc}") from None
+        with entries:
+            for entry in entries:
+                if _ID_FILE.match(entry.name):
+                    yield entry
+
+    def numbers(self, *, newest_first: bool = False) -> Iterator[int]:
+        """Every case number in order, without holding a list of them: numbers are
+        dense (each new case takes the next one), so a bitmap of one bit a number
+        keeps a store of 100,000 cases in 12.5 kB. The rare number far above the rest
+        (a file named by hand) is kept aside instead of growing the bitmap."""
+        bits = bytearray()
+        outliers: list[int] = []
+        for entry in self.scan():
+            number = int(entry.name[:-5])
+            if number >= _BITMAP_LIMIT:
+                outliers.append(number)
+                continue
+            index = number >> 3
+            if index >= len(bits):
+                bits.extend(bytes(max(index + 1 - len(bits), len(bits))))
+            bits[index] |= 1 << (number & 7)
+        outliers.sort(reverse=newest_first)
+        if newest_first:
+            yield from outliers
+        indices = range(len(bits) - 1, -1, -1) if newest_first else range(len(bits))
+        offsets = _OFFSETS_DOWN if newest_first else _OFFSETS_UP
+        for index in indices:
+            byte = bits[index]
+            if byte:
+                base = index << 3
+                for offset in offsets:
+                    if byte >> offset & 1:
+                        yield base + offset
+        if not newest_first:
+            yield from outliers
+
+    def count(self) -> int:
+        """How many case files there are (damaged ones included)."""
+        return sum(1 for _ in self.scan())
+
+    def highest(self) -> int:
+        """The highest case number in use (0 in an empty store)."""
+        return max((int(entry.name[:-5]) for entry in self.scan()), default=0)
+
+    # -- writing -------------------------------------------------------------------------
+    def write(self, case: Case, *, new: bool = False) -> None:
+        """Write the case file durably; with ``new``, only if the name is free
+        (FileExistsError otherwise, and nothing changed)."""
+        write_atomic(self.path_for(case.id), encode(case), exclusive=new)
+
+    # -- locks ---------------------------------------------------------------------------
+    def try_lock(self, case_id: str) -> bool:
+        """Take the case's lock if no process holds it (a lock already held here counts)."""
+        if case_id in self._locks:
+            return True
+        path = self.folder / f".{case_id}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StorageError(f"cannot lock case {case_id}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._locks[case_id] = fd
+        return True
+
+    def lock_patiently(self, case_id: str) -> bool:
+        """Take the case's lock, waiting a moment if it is held: `recover doctor` and
+        `recover resume` (finding the latest case) hold other cases' locks for an
+        instant to test them, and must not make a command fail for that. A walk in
+        another terminal holds it for minutes, and still gets a prompt refusal."""
+        for _ in range(_LOCK_TRIES - 1):
+            if self.try_lock(case_id):
+                return True
+            time.sleep(_LOCK_PAUSE)
+        return self.try_lock(case_id)
+
+    def holds(self, case_id: str) -> bool:
+        """Whether this process holds the case's lock."""
+        return case_id in self._locks
+
+    def lock_is_free(self, case_id: str) -> bool:
+        """Whether no process holds the case's lock right now (without creating a lock
+        file, and without keeping the lock)."""
+        if case_id in self._locks:
+            return False
+        try:
+            fd = os.open(self.folder / f".{case_id}.lock", os.O_RDWR)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)  # closing drops the lock again
+        return True
+
+    def release(self, case_id: str) -> None:
+        """Let other terminals have the case again."""
+        fd = self._locks.pop(case_id, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
+
+    def release_all(self) -> None:
+        """Let go of every lock this process holds."""
+        for case_id in list(self._locks):
+            self.release(case_id)
+
+    @contextlib.contextmanager
+    def locked(self, case_id: str) -> Iterator[bool]:
+        """Hold the case's lock for a moment if it can be had; yields whether it was."""
+        had = self.holds(case_id)
+        got = had or self.lock_patiently(case_id)
+        try:
+            yield got
+        finally:
+            if got and not had:
+                self.release(case_id)

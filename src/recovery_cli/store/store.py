@@ -1,0 +1,321 @@
+"""The Store: the one object the rest of recover reads and writes cases through.
+
+It owns the case files (:mod:`.files`) and the summary index (:mod:`.index`) of one
+home, and keeps the two in step: every save marks its case in the index, writes the
+file, then records the new row. Views ask it for cases by what they need (newest,
+a customer's, those with follow-ups to do); it asks the index which cases, and reads
+them from their files, which stay the truth.
+
+A walk holds its case (:meth:`Store.session`) so a second terminal cannot walk the
+same case; every save also checks the case's ``revision`` on disk, so a change made
+behind the walk's back is refused rather than overwritten.
+
+A Store is a context manager: leaving it closes the index and lets go of every lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from ..case import Case, Customer
+from ..errors import CaseBusyError, NotDurableError, NotFoundError, StorageError
+from ..fileio import ensure_private_dir
+from .files import (
+    CaseFiles,
+    Damaged,
+    Stored,
+    is_temp_file,
+    locked_case,
+    parse_case_id,
+    read,
+    revision_on_disk,
+    temp_file_case,
+)
+from .index import FILE_NAME, BriefRow, Entry, ExportRow, FactsRow, Index
+
+Notify = Callable[[str], None]
+
+
+class Store:
+    """Reads and writes the cases of one home."""
+
+    def __init__(self, home: Path, *, warn: Notify | None = None) -> None:
+        """``warn``, when given, hears what the person waiting should know and that
+        does not stop the command: a save that landed but could not be synced to disk
+        (instead of a NotDurableError), and a long catch-up of the index."""
+        self.home = home
+        self.files = CaseFiles(home)
+        self.cases_dir = self.files.folder
+        self._warn = warn
+        self.index = Index(self.files, home / FILE_NAME, notify=warn)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the index and let go of every case this store holds."""
+        self.index.close()
+        self.files.release_all()
+
+    def path_for(self, case_id: str) -> Path:
+        """The file of a case (the id is checked before any path is built)."""
+        return self.files.path_for(case_id)
+
+    # -- holding a case ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self, case_id: str) -> Iterator[None]:
+        """Hold a case for a walk; CaseBusyError if another terminal holds it."""
+        case_id = parse_case_id(case_id)
+        if not self.path_for(case_id).exists():
+            raise NotFoundError(
+                f"no case {case_id}", hint="`recover list` shows the cases there are."
+            )
+        if not self.files.lock_patiently(case_id):
+            raise CaseBusyError(
+                f"case {case_id} is open in another terminal",
+                hint="Finish or pause it there first.",
+            )
+        try:
+            yield
+        finally:
+            self.files.release(case_id)
+
+    def release(self, case_id: str) -> None:
+        """Let other terminals have the case again."""
+        self.files.release(case_id)
+
+    def lock_is_free(self, case_id: str) -> bool:
+        """Whether no process holds the case's lock right now."""
+        return self.files.lock_is_free(case_id)
+
+    # -- writing -------------------------------------------------------------------------
+    def create(self, build: Callable[[str], Case]) -> Case:
+        """Claim the next free id, write ``build(id)`` under it, and return the case,
+        its lock held (see :meth:`session`)."""
+        ensure_private_dir(self.home)
+        ensure_private_dir(self.cases_dir)
+        number = self.files.highest() + 1
+        while True:
+            case_id = str(number)
+            number += 1
+            if not self.files.try_lock(case_id):
+                continue
+            try:
+                case = build(case_id)
+                case.revision = 1
+                self.index.note_saving(case_id)
+                self.files.write(case, new=True)
+            except FileExistsError:
+                self.files.release(case_id)
+                continue
+            except NotDurableError as error:
+                self._not_durable(error)  # the case is in place: it is ours either way
+            except BaseException:
+                self.files.release(case_id)
+                raise
+            self.index.note_saved(case)
+            return case
+
+    def save(self, case: Case) -> None:
+        """Write the case durably (after every answered step), unless the file on disk
+        is no longer the version this case was read from."""
+        # The check and the write must not interleave with another writer's: hold the
+        # case's lock for them, unless this store holds it already (a walk does).
+        with self.files.locked(case.id) as held:
+            if not held:
+                raise CaseBusyError(
+                    f"case {case.id} is open in another terminal; this change was not saved",
+                    hint="Finish or pause it there first.",
+                )
+            if revision_on_disk(self.path_for(case.id)) != case.revision:
+                raise CaseBusyError(
+                    f"case {case.id} was changed elsewhere since it was opened here; "
+                    "this change was not saved",
+                    hint=f"Nothing on disk was overwritten. See it with: recover show {case.id}",
+                )
+            self.index.note_saving(case.id)
+            case.revision += 1
+            try:
+                self.files.write(case)
+            except NotDurableError as error:
+                self._not_durable(error)  # the file on disk is this revision now
+            except BaseException:
+                case.revision -= 1
+                raise
+            self.index.note_saved(case)
+
+    def _not_durable(self, error: NotDurableError) -> None:
+        if self._warn is None:
+            raise error
+        self._warn(error.message)
+
+    # -- reading one ---------------------------------------------------------------------
+    def load(self, case_id: str) -> Case:
+        """Load one case; NotFoundError or DamagedCaseError when it cannot be had."""
+        return self.files.load(case_id).case
+
+    def load_stored(self, case_id: str) -> Stored:
+        """One case with its JSON as stored."""
+        return self.files.load(case_id)
+
+    # -- reading many --------------------------------------------------------------------
+    def count(self) -> int:
+        """How many case files there are (damaged ones included)."""
+        return self.files.count()
+
+    def iter_stored(self, *, newest_first: bool = False) -> Iterator[Stored | Damaged]:
+        """Every case file with its JSON exactly as stored, oldest first unless asked
+        otherwise; unreadable files come as Damaged."""
+        for number in self.files.numbers(newest_first=newest_first):
+            found = read(self.files.name_of(number))
+            if found is not None:
+                yield found
+
+    def iter_newest(self) -> Iterator[Case | Damaged]:
+        """Every case, newest (highest id) first; unreadable files come as Damaged."""
+        for item in self.iter_stored(newest_first=True):
+            yield item if isinstance(item, Damaged) else item.case
+
+    def _load(self, entries: Iterable[Entry]) -> Iterator[Case | Damaged]:
+        """The cases the index picked, read from their files (the files, not the index,
+        are what is shown); damaged ones as Damaged."""
+        for entry in entries:
+            name = self.files.name_of(entry.id)
+            if entry.damaged is not None:
+                yield Damaged(Path(name), entry.damaged)
+                continue
+            found = read(name)
+            if found is not None:
+                yield found if isinstance(found, Damaged) else found.case
+
+    def list_cases(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> Iterator[Case | Damaged]:
+        """Cases newest first, optionally only one status, at most ``limit`` of them.
+        Damaged files are yielded too (and do not count towards the limit)."""
+        count = 0
+        for item in self._load(self.index.newest(status=status)):
+            if limit is not None and count >= limit:
+                return
+            if isinstance(item, Case):
+                if status is not None and item.status != status:
+                    continue  # the file changed since the index saw it
+                count += 1
+            yield item
+
+    def with_prevention(self, *, done_too: bool = False) -> Iterator[Case | Damaged]:
+        """The cases with a prevention action (still open, unless ``done_too``), newest
+        first (and damaged files)."""
+        return self._load(self.index.with_prevention(done_too=done_too))
+
+    def of_customer(self, query: str) -> Iterator[Case | Damaged]:
+        """The cases whose customer's name, email or order holds ``query`` (ignoring
+        case), newest first (and damaged files)."""
+        needle = query.strip().casefold()
+        if not needle:
+            return iter(())
+        return self._load(self.index.matching(needle))
+
+    def same_customer(self, customer: Customer) -> Iterator[Case]:
+        """The cases that may be this customer's (same email, else order reference,
+        else name), newest first; damaged files are left out."""
+        for item in self._load(self.index.same_customer(customer)):
+            if isinstance(item, Case):
+                yield item
+
+    def latest_unfinished(self) -> Case | None:
+        """The most recent case whose walk is not finished and that no other terminal
+        has open (for ``recover resume`` without an id)."""
+        for item in self._load(self.index.unfinished()):
+            if not isinstance(item, Case) or item.walk_completed_at is not None:
+                continue
+            if self.files.lock_is_free(item.id):
+                return item
+        return None
+
+    def follow_up_briefs(self) -> Iterator[BriefRow]:
+        """Every case with follow-ups to do, from the index (see :class:`BriefRow`)."""
+        return self.index.follow_up_briefs()
+
+    def export_rows(self, *, thorough: bool = True) -> Iterator[ExportRow]:
+        """Every case's export row, from the index (see :class:`ExportRow`)."""
+        return self.index.export_rows(thorough=thorough)
+
+    def stats_rows(self) -> Iterator[FactsRow]:
+        """Every case's stats facts, from the index (see :class:`FactsRow`)."""
+        return self.index.stats_rows()
+
+    def pending_dues(self) -> Iterator[datetime]:
+        """The due time of every follow-up still to do."""
+        return self.index.pending_dues()
+
+    # -- what doctor asks ----------------------------------------------------------------
+    def private_paths(self) -> Iterator[tuple[Path, int]]:
+        """The folder and files of the store that hold private data, with the mode each
+        should have (0700 for the folder, 0600 for the files)."""
+        folder = self.cases_dir
+        if folder.is_dir() and not folder.is_symlink():
+            yield folder, 0o700
+            for entry in os.scandir(folder):
+                if entry.is_file(follow_symlinks=False) and not is_temp_file(entry.name):
+                    yield Path(entry.path), 0o600
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(f"{self.index.path}{suffix}")
+            if path.is_file() and not path.is_symlink():
+                yield path, 0o600
+
+    def leftover_temp_files(self) -> list[Path]:
+        """Temporary files of case saves cut short: those whose case no process holds
+        (a save in progress holds its case)."""
+        if not self.cases_dir.is_dir():
+            return []
+        found = []
+        for entry in os.scandir(self.cases_dir):
+            case_id = temp_file_case(entry.name)
+            if case_id is None or not entry.is_file(follow_symlinks=False):
+                continue
+            if self.files.lock_is_free(case_id):
+                found.append(Path(entry.path))
+        return sorted(found)
+
+    def open_elsewhere(self) -> list[tuple[str, Path]]:
+        """The cases a terminal has open right now, with their lock files (a lock left
+        by a killed process is free already, so none is ever stale)."""
+        if not self.cases_dir.is_dir():
+            return []
+        found = []
+        for entry in sorted(os.scandir(self.cases_dir), key=lambda e: e.name):
+            case_id = locked_case(entry.name)
+            if case_id is not None and not self.files.lock_is_free(case_id):
+                found.append((case_id, Path(entry.path)))
+        return found
+
+    def index_disagreements(self) -> list[int] | None:
+        """Cases whose index row does not match their file (None: the index cannot be
+        read; empty: it is in step, or was never made). Reads only."""
+        if not self.index.path.exists() or not self.cases_dir.is_dir():
+            return []
+        try:
+            return self.index.disagreements(read_only=True)
+        except StorageError:
+            return None
+        finally:
+            self.index.close()
+
+    def rebuild_index(self) -> int:
+        """Throw the index away and build it again from the case files; returns how
+        many cases it holds."""
+        return self.index.rebuild()

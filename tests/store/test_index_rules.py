@@ -1,0 +1,190 @@
+"""The summary index's own rules, new with the redesign: it has a format of its own
+(an upgrade that leaves the rows alone rebuilds nothing), every command that can
+rebuild it says so on stderr, and every row a view shows is checked against its file
+first (a case damaged in place is reported and left untouched)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import recovery_cli
+from recovery_cli.case import Customer, Outcome, PlaybookRef, Remedy, new_case
+from recovery_cli.store import Store, encode
+from recovery_cli.store import index as index_module
+from tests.conftest import Run
+
+T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+# The digest of one fixed case's row, for each row format. A change to what the index
+# keeps (its columns, or what the projections put in them) changes the digest: bump
+# FORMAT in store/index.py, so every index of the old format is rebuilt, and record
+# the new digest here.
+ROW_DIGESTS = {"3": "90e8a088e1cfa3a458ee3036f8082bfc65309b2fb71412b8781f40ec779cc1dc"}
+
+
+def fixed_case(case_id: str = "1", name: str = "Dana Reyes") -> recovery_cli.case.Case:
+    """A case with something in every part of its row, at fixed times."""
+    case = new_case(
+        case_id,
+        customer=Customer(
+            name=name, email="dana@example.com", order="#1001", order_value=Decimal("29.00")
+        ),
+        playbook=PlaybookRef(id="general", title="General recovery", hash="sha256:" + "ab" * 32),
+        currency="USD",
+        now=T0,
+    )
+    case.set_remedies(
+        "remedy",
+        [
+            Remedy(
+                step="remedy",
+                offer="refund",
+                label="Full refund",
+                kind="refund",
+                amount=Decimal("29.00"),
+                currency="USD",
+            )
+        ],
+    )
+    case.schedule_follow_up(
+        "check-in", datetime(2026, 11, 5, 9, 30, tzinfo=UTC), "Is it working now?"
+    )
+    case.complete_walk(T0)
+    case.set_outcome(Outcome(result="refunded", cause_tag="email", prevention="Check the link"), T0)
+    return case
+
+
+def row_digest() -> str:
+    row = index_module.row_of(fixed_case(), 0, 0)
+    return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+
+
+def test_the_row_format_is_versioned() -> None:
+    digest = row_digest()
+    assert index_module.FORMAT in ROW_DIGESTS, "record the digest of the new format"
+    assert ROW_DIGESTS[index_module.FORMAT] == digest, (
+        f"the index rows changed (digest {digest}): bump FORMAT in store/index.py "
+        "and record the new digest in ROW_DIGESTS"
+    )
+
+
+def store_of(home: Path, count: int) -> None:
+    """``count`` case files, written plainly (as a copy or a restore leaves them)."""
+    cases = home / "cases"
+    cases.mkdir(parents=True, exist_ok=True)
+    for number in range(1, count + 1):
+        (cases / f"{number}.json").write_bytes(encode(fixed_case(str(number))))
+
+
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The case files the index parses from now on."""
+    seen: list[str] = []
+    real = index_module.parse
+
+    def counting(path: str | Path, raw: bytes) -> object:
+        seen.append(os.path.basename(path))
+        return real(path, raw)
+
+    monkeypatch.setattr(index_module, "parse", counting)
+    return seen
+
+
+def test_an_upgrade_that_leaves_the_rows_alone_rebuilds_nothing(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_of(home, 5)
+    with Store(home) as store:
+        assert [row.id for row in store.stats_rows()] == [1, 2, 3, 4, 5]
+    seen = reads(monkeypatch)
+    monkeypatch.setattr(recovery_cli, "__version__", "99.0.0")
+    with Store(home) as store:
+        assert [row.id for row in store.stats_rows()] == [1, 2, 3, 4, 5]
+    assert seen == []
+
+
+def test_an_index_of_another_format_is_rebuilt(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_of(home, 5)
+    with Store(home) as store:
+        list(store.stats_rows())
+    seen = reads(monkeypatch)
+    monkeypatch.setattr(index_module, "FORMAT", index_module.FORMAT + "-next")
+    with Store(home) as store:
+        assert [row.id for row in store.stats_rows()] == [1, 2, 3, 4, 5]
+    assert sorted(seen) == [f"{n}.json" for n in range(1, 6)]
+
+
+NOTE = f"! Indexing {index_module.NOTE_FROM + 1} case files; this happens once."
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list"],
+        ["list", "--status", "closed"],
+        ["customer", "dana"],
+        ["followups"],
+        ["stats"],
+        ["prevent"],
+        ["export", "-f", "csv"],
+        ["resume"],
+    ],
+    ids=lambda c: " ".join(c),
+)
+def test_every_command_that_rebuilds_the_index_says_so_once(
+    run: Run, home: Path, command: list[str]
+) -> None:
+    store_of(home, index_module.NOTE_FROM + 1)
+    first = run(*command)
+    assert first.exit_code in (0, 4), first.output  # resume: no unfinished case
+    assert NOTE in first.stderr.splitlines()
+    again = run(*command)
+    assert NOTE not in again.stderr
+
+
+def damage_in_place(path: Path) -> bytes:
+    """Overwrite a case file's bytes in place: the cases folder keeps its mtime, so only
+    a look at the file itself can tell."""
+    folder = os.stat(path.parent)
+    with open(path, "r+b") as handle:
+        handle.write(b"{ not a case any more")
+    os.utime(path.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))
+    assert os.stat(path.parent).st_mtime_ns == folder.st_mtime_ns
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("command", "shows"),
+    [
+        (["list"], "Ann Lee"),
+        (["list", "--json"], '"Ann Lee"'),
+        (["customer", "example.com"], "Ann Lee"),
+        (["customer", "example.com", "--json"], '"Ann Lee"'),
+        (["followups"], "Ann Lee"),
+        (["followups", "--json"], '"Ann Lee"'),
+    ],
+    ids=lambda c: " ".join(c) if isinstance(c, list) else "",
+)
+def test_a_case_damaged_in_place_is_reported_by_the_views_that_show_it(
+    run: Run, home: Path, command: list[str], shows: str
+) -> None:
+    with Store(home) as store:
+        for name in ("Dana Reyes", "Ann Lee"):
+            case = store.create(lambda case_id, name=name: fixed_case(case_id, name))
+            case.outcome = None
+            case.settle_status(T0)
+            store.release(case.id)
+            store.save(case)
+    assert run("list").exit_code == 0  # the index knows both, healthy
+    damaged = damage_in_place(home / "cases" / "1.json")
+    result = run(*command)
+    assert result.exit_code == 0, result.output
+    assert f"Warning: {home / 'cases' / '1.json'} is damaged (not JSON)" in result.stderr
+    assert shows in result.stdout and "Dana Reyes" not in result.stdout
+    assert (home / "cases" / "1.json").read_bytes() == damaged  # left untouched
