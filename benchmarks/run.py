@@ -189,11 +189,11 @@ def step_in_process(walks: int) -> tuple[list[float], str]:
 
     from recovery_cli import clock
     from recovery_cli.case import Customer, PlaybookRef, new_case
-    from recovery_cli.casework import LiveWalk
     from recovery_cli.cli.views.screen import WalkScreen
     from recovery_cli.playbooks.catalog import default_dir, load_file
     from recovery_cli.store import Store
     from recovery_cli.walk import Walk
+    from recovery_cli.walking import LiveWalk
 
     home = Path(tempfile.mkdtemp(prefix="recover-bench-step-"))
     store = Store(home)

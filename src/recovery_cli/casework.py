@@ -1,6 +1,7 @@
-"""What the commands do, as plain functions over a :class:`~recovery_cli.store.Store`
-and ``now``: start a case, walk it with every answer saved, record and plan
-follow-ups, close it, finish its prevention, and read back what the views show.
+"""What the commands do after the call, as plain functions over a
+:class:`~recovery_cli.store.Store` and ``now``: read back what the views show, hold a
+case, record and plan follow-ups, close it, finish its prevention. Starting and
+walking a case is :mod:`recovery_cli.walking`.
 
 Nothing here prints, prompts or reads a clock: the command layer asks the questions,
 passes the answers and the time in, and renders what comes back. A script can call
@@ -10,25 +11,21 @@ these the same way.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from . import answers as answering
-from .case import Case, Customer, FollowUpRecord, Happy, Outcome, PlaybookRef, new_case
+from .case import Case, FollowUpRecord, Happy, Outcome
 from .config import Settings
 from .customers import Repeat, matches, repeat_of
-from .errors import NotDurableError, NotFoundError, RecoverError, StorageError, UsageError
+from .errors import NotFoundError, RecoverError, UsageError
 from .followups import DEFAULT_MESSAGE, HORIZON_DAYS, Due, count_overdue, due_list
-from .playbooks.catalog import Catalog
-from .playbooks.model import Playbook
-from .playbooks.placeholders import render
+from .playbooks.placeholders import placeholder_values, render
 from .stats import Stats
 from .store import Damaged, Store
 from .values import local_time
-from .walk import Reply, Walk, placeholder_values
 
 
 def _reported(items: Iterator[Case | Damaged], damaged: list[Damaged]) -> Iterator[Case]:
@@ -168,150 +165,6 @@ def returning_customer(store: Store, case: Case, now: datetime) -> Repeat | None
     except (RecoverError, OSError, ValueError):
         return None
     return repeat_of(case.customer, earlier, now)
-
-
-# -- starting and walking ---------------------------------------------------------------
-def find_playbook(catalog: Catalog, wanted: str) -> Playbook:
-    """The playbook in use with this id; its load error, or NotFoundError."""
-    found = catalog.get(wanted)
-    if found is not None:
-        return found
-    broken = catalog.error_for(wanted)
-    if broken is not None:
-        raise broken
-    known = ", ".join(p.id for p in catalog.ordered()) or "none"
-    raise NotFoundError(f"no playbook {wanted!r}", hint=f"Playbooks: {known}")
-
-
-def _fresh(
-    case_id: str, playbook: Playbook, customer: Customer, settings: Settings, now: datetime
-) -> Case:
-    ref = PlaybookRef(id=playbook.id, title=playbook.title, hash=playbook.digest)
-    return new_case(
-        case_id,
-        customer=customer.model_copy(deep=True),
-        playbook=ref,
-        currency=settings.currency,
-        now=now,
-    )
-
-
-def start_case(
-    store: Store, playbook: Playbook, customer: Customer, settings: Settings, now: datetime
-) -> Case:
-    """Write a new case for ``customer`` under the next free id; its lock is held."""
-    return store.create(lambda case_id: _fresh(case_id, playbook, customer, settings, now))
-
-
-def case_from_answers(
-    store: Store,
-    playbook: Playbook,
-    customer: Customer,
-    prefill: answering.Answers,
-    settings: Settings,
-    now: datetime,
-    *,
-    problems: list[str],
-) -> Case:
-    """A case walked from an answers file alone, written once, whole. A dry run on a
-    scratch case finds every problem first (AnswersError), so nothing is written for
-    a file that does not fit the playbook."""
-    scratch = Walk(playbook, _fresh("0", playbook, customer, settings, now), settings.as_dict())
-    problems = problems + answering.fill(scratch, prefill, now)
-    if problems:
-        raise answering.AnswersError(prefill.source, problems)
-
-    def filled(case_id: str) -> Case:
-        # Filled before it is written: the one write holds the whole case, so a failed
-        # save leaves no empty case behind for a retry to duplicate.
-        new = _fresh(case_id, playbook, customer, settings, now)
-        answering.fill(Walk(playbook, new, settings.as_dict()), prefill, now)
-        return new
-
-    case = store.create(filled)
-    store.release(case.id)
-    return case
-
-
-def walk_to_resume(case: Case, catalog: Catalog, settings: Settings) -> Walk:
-    """A walk on with the playbook as it is now, for a case whose walk is unfinished."""
-    playbook = catalog.get(case.playbook.id)
-    broken = catalog.error_for(case.playbook.id)
-    if playbook is None and broken is not None:
-        raise broken
-    if playbook is None:
-        raise NotFoundError(
-            f"case {case.id} was walked with playbook {case.playbook.id!r}, which is not available"
-        )
-    return Walk(playbook, case, settings.as_dict())
-
-
-def record_resume(store: Store, walk: Walk, now: datetime) -> list[str]:
-    """Note in a held case that its walk goes on from here, with this version of the
-    playbook, and save; returns what changed in the playbook since (empty if nothing)."""
-    notes = walk.resume(now)
-    store.save(walk.case)
-    return notes
-
-
-def latest_unfinished_id(store: Store) -> str:
-    """The most recent unfinished case no other terminal has open."""
-    latest = store.latest_unfinished()
-    if latest is None:
-        raise NotFoundError("no unfinished case to resume", hint="`recover list` shows cases.")
-    return latest.id
-
-
-class LiveWalk:
-    """A walk on a case this process holds, saved the moment anything changes.
-
-    A save that landed but could not be synced goes to ``warn`` and the call goes on
-    (the answer is on disk); a save that failed says how to carry on once the disk is
-    fixed. The screen draws and reads; this is where a typed line becomes the file.
-    """
-
-    def __init__(self, store: Store, walk: Walk, warn: Callable[[str], None]) -> None:
-        self.store = store
-        self.walk = walk
-        self.case = walk.case
-        self._warn = warn
-
-    def save(self) -> None:
-        """Save the case now."""
-        try:
-            self.store.save(self.case)
-        except NotDurableError as warning:
-            self._warn(warning.message)
-        except StorageError as error:
-            raise StorageError(
-                error.message,
-                hint="Every answer before this one is saved. Free some space or fix "
-                f"permissions, then carry on with: recover resume {self.case.id}",
-            ) from None
-
-    def settle(self, now: datetime) -> None:
-        """Bring the case in line with the playbook before walking on."""
-        if self.walk.settle(now):
-            self.save()
-
-    def set_detail(self, key: str, value: str | Decimal, now: datetime) -> None:
-        """One customer detail, as typed and checked."""
-        setattr(self.case.customer, key, value)
-        self.case.touch(now)
-        self.save()
-
-    def submit(self, line: str, now: datetime) -> Reply:
-        """Apply a typed line to the step on screen; saved if it changed the case."""
-        reply = self.walk.submit(line, now)
-        if reply.changed:
-            self.save()
-        return reply
-
-    def stop(self, event: str, now: datetime) -> None:
-        """The walk stops here (paused, or interrupted): log it, and save."""
-        self.case.add_event(now, event)
-        self.case.touch(now)
-        self.save()
 
 
 # -- after the call ---------------------------------------------------------------------

@@ -3,14 +3,13 @@
 Pure logic over a :class:`~recovery_cli.case.Case` and a
 :class:`~recovery_cli.playbooks.model.Playbook`: no terminal, no files, no clock
 (callers pass ``now``). The screen shows :meth:`Walk.view`, reads a line through the
-prompter and hands it to :class:`~recovery_cli.casework.LiveWalk`, which submits it
+prompter and hands it to :class:`~recovery_cli.walking.LiveWalk`, which submits it
 here and saves the case whenever the reply says it changed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +19,7 @@ from . import values
 from .case import Answer, Case, Remedy, StepRecord, StepStatus
 from .playbooks import placeholders
 from .playbooks.model import Playbook, Step
+from .playbooks.placeholders import placeholder_values
 from .text import strip_controls
 
 COMMANDS = {
@@ -515,26 +515,3 @@ class Walk:
             ),
             skipped=tuple(r.title for r in self.case.steps if r.status == "skipped"),
         )
-
-
-def placeholder_values(case: Case, settings: Mapping[str, str]) -> dict[str, str]:
-    """What placeholders are filled with: case fields, settings, and answers so far."""
-    customer = case.customer
-    found: dict[str, str] = {
-        "customer": customer.name,
-        "first_name": customer.name.split()[0] if customer.name.split() else "",
-        "email": customer.email,
-        "order": customer.order,
-        "order_value": (
-            values.format_money(customer.order_value) if customer.order_value is not None else ""
-        ),
-        "channel": customer.channel,
-        "currency": case.currency,
-        "case_id": case.id,
-        "seller": settings.get("seller", ""),
-        "business": settings.get("business", ""),
-    }
-    for record in case.steps:
-        if record.key and record.status == "answered":
-            found[record.key] = case.answer_text(record)
-    return found

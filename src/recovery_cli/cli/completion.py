@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from ..config import resolve_home
-from ..playbooks.catalog import default_dir, playbook_files, user_dir
+from ..playbooks.folders import default_dir, playbook_files, user_dir
 
 _CASE_FILE = re.compile(r"^([1-9][0-9]*)\.json$")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from ..errors import PlaybookError, Problem
 from .check import parse_playbook
+from .folders import default_dir, playbook_files, user_dir
 from .model import Playbook
 
-# The folder of this package that the wheel ships the default playbooks in.
-SHIPPED = "shipped"
+__all__ = ["Catalog", "default_dir", "files_in_use", "load_catalog", "playbook_files", "user_dir"]
 
 
 def load_file(path: Path, *, origin: str = "user") -> Playbook:
@@ -25,20 +25,6 @@ def load_file(path: Path, *, origin: str = "user") -> Playbook:
     playbook = parse_playbook(raw, str(path), stem=path.stem)
     playbook._origin = origin
     return playbook
-
-
-def default_dir() -> Path:
-    """The shipped playbooks: inside the installed package (``playbooks/shipped``), or
-    the source checkout's top-level ``playbooks/`` for an editable install."""
-    packaged = Path(__file__).resolve().parent / SHIPPED
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "playbooks"
-
-
-def user_dir(home: Path) -> Path:
-    """The seller's own playbooks; a file here overrides a default with the same id."""
-    return home / "playbooks"
 
 
 @dataclass
@@ -63,14 +49,6 @@ class Catalog:
     def ordered(self) -> list[Playbook]:
         """Playbooks in menu order: by title."""
         return sorted(self.playbooks.values(), key=lambda p: (p.title.lower(), p.id))
-
-
-def playbook_files(folder: Path) -> list[Path]:
-    """The playbooks in a folder: ``*.toml``, leaving out hidden files (an edit in
-    progress is kept as ``.name.toml`` until it is valid)."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("."))
 
 
 def load_catalog(home: Path) -> Catalog:

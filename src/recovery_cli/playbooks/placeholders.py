@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from string import Template
+from typing import TYPE_CHECKING
 
 from ..text import strip_controls
+from ..values import format_money
+
+if TYPE_CHECKING:
+    from ..case import Case
 
 # Names filled from the case and the settings; answers add their own keys.
 CASE_FIELDS: dict[str, str] = {
@@ -52,3 +57,26 @@ def render(text: str, values: Mapping[str, str]) -> str:
     time (the customer skipped their email) shows as a visible marker."""
     filled = _Values({k: v for k, v in values.items() if v != ""})
     return strip_controls(Template(text).safe_substitute(filled))
+
+
+def placeholder_values(case: Case, settings: Mapping[str, str]) -> dict[str, str]:
+    """What placeholders are filled with: case fields, settings, and answers so far."""
+    customer = case.customer
+    found: dict[str, str] = {
+        "customer": customer.name,
+        "first_name": customer.name.split()[0] if customer.name.split() else "",
+        "email": customer.email,
+        "order": customer.order,
+        "order_value": (
+            format_money(customer.order_value) if customer.order_value is not None else ""
+        ),
+        "channel": customer.channel,
+        "currency": case.currency,
+        "case_id": case.id,
+        "seller": settings.get("seller", ""),
+        "business": settings.get("business", ""),
+    }
+    for record in case.steps:
+        if record.key and record.status == "answered":
+            found[record.key] = case.answer_text(record)
+    return found

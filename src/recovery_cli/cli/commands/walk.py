@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from ... import answers as answering
-from ... import casework, clock
+from ... import casework, clock, walking
 from ...case import Case, Customer, parse_customer_field
 from ...config import Settings, ensure_home, load_settings
 from ...errors import UsageError
@@ -95,8 +95,8 @@ def new_case(
             assert prefill is not None
             if playbook is None:
                 raise UsageError('no playbook: set playbook = "ID" in the answers file, or -p ID')
-            picked = casework.find_playbook(catalog, playbook)
-            case = casework.case_from_answers(
+            picked = walking.find_playbook(catalog, playbook)
+            case = walking.case_from_answers(
                 store, picked, customer, prefill, settings, clock.now(), problems=problems
             )
             _save_answers(save_answers, case, picked)
@@ -107,7 +107,7 @@ def new_case(
         screen = WalkScreen(out, asker, prefill=prefill)
         with asker.signals():  # SIGTERM or a closed terminal at the menu: a clean stop
             chosen = screen.choose_playbook(catalog, playbook)
-        case = casework.start_case(store, chosen, customer, settings, clock.now())
+        case = walking.start_case(store, chosen, customer, settings, clock.now())
         _walk(out, screen, store, Walk(chosen, case, settings.as_dict()), given, save_answers)
 
 
@@ -129,7 +129,7 @@ def _walk(
             f"`recover config set {missing[0]} ...`.",
             style="dim",
         )
-    live = casework.LiveWalk(store, walk, warn)
+    live = walking.LiveWalk(store, walk, warn)
     with store.session(case.id):
         try:
             screen.run(
@@ -177,7 +177,7 @@ def resume(ctx: typer.Context, case_id: ResumeId = None) -> None:
     home = ensure_home(state.home)
     with open_store(home) as store:
         wanted = (
-            parse_case_id(case_id) if case_id is not None else casework.latest_unfinished_id(store)
+            parse_case_id(case_id) if case_id is not None else walking.latest_unfinished_id(store)
         )
         with casework.holding(store, wanted) as case:
             _resume(out, store, case, load_catalog(home), load_settings(home))
@@ -188,13 +188,13 @@ def _resume(out: Console, store: Store, case: Case, catalog: Catalog, settings: 
     if case.walk_completed_at is not None:
         out.print(f"Case {case.id} was already walked to the end. Details: recover show {case.id}")
         return
-    walk = casework.walk_to_resume(case, catalog, settings)
+    walk = walking.walk_to_resume(case, catalog, settings)
     asker = prompting.open_prompter(out)
-    notes = casework.record_resume(store, walk, clock.now())
+    notes = walking.record_resume(store, walk, clock.now())
     if notes:
         out.print(resume_notes(notes))
     out.print(f"Resuming case {case.id} · {walk.playbook.title}")
-    WalkScreen(out, asker).run(casework.LiveWalk(store, walk, warn))
+    WalkScreen(out, asker).run(walking.LiveWalk(store, walk, warn))
     _offer_close(out, asker, store, case)
 
 

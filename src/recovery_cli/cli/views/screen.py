@@ -1,6 +1,6 @@
 """The walk on screen: one step at a time, read through the prompter. The decisions
 live in :mod:`recovery_cli.walk`, and every answer is saved by the
-:class:`~recovery_cli.casework.LiveWalk` it is handed to; this module only draws and
+:class:`~recovery_cli.walking.LiveWalk` it is handed to; this module only draws and
 reads."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from rich.text import Text
 from ... import clock, values
 from ...answers import Answers
 from ...case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field
-from ...casework import LiveWalk, find_playbook
 from ...errors import NotFoundError, WalkInterrupted
 from ...playbooks.catalog import Catalog
 from ...playbooks.model import Playbook
 from ...values import local_time
 from ...walk import COMMANDS, HINT, StepView, Walk, parse_command
+from ...walking import LiveWalk, find_playbook
 from ..console import heading, stopwatch
 from ..prompter import Interrupted, Prompter
 
