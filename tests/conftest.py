@@ -1,10 +1,14 @@
-"""Shared fixtures: an isolated home, a CLI runner, scripted prompts, a sample playbook."""
+"""Shared fixtures and helpers: an isolated home, a CLI runner, scripted prompts, a
+sample playbook, sample cases, a frozen clock, file modes and the umask."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
-from datetime import datetime
+import os
+import stat
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recovery_cli import clock
+from recovery_cli.case import Case, Customer, PlaybookRef, new_case
 from recovery_cli.cli import app, prompter
 from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.playbooks.model import Playbook
@@ -157,17 +162,94 @@ def answer_for(prompt: str, turn: int, playbook_id: str) -> str:
     return f"typed {turn}"
 
 
-def read_case(home: Path, case_id: str) -> dict[str, Any]:
+def read_case(home: Path, case_id: str = "1") -> dict[str, Any]:
     """A case file as it is on disk."""
     data: dict[str, Any] = json.loads((home / "cases" / f"{case_id}.json").read_text("utf-8"))
     return data
 
 
+# -- sample cases ------------------------------------------------------------------------
+NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # when a sample case is opened
+GENERAL = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
+
+
+def sample_case(
+    case_id: str = "1",
+    *,
+    playbook: PlaybookRef = GENERAL,
+    currency: str = "USD",
+    now: datetime = NOW,
+    **customer: Any,
+) -> Case:
+    """A fresh case, as ``new_case`` makes it: the customer has exactly the fields given."""
+    return new_case(
+        case_id, customer=Customer(**customer), playbook=playbook, currency=currency, now=now
+    )
+
+
+def sample_builder(**customer: Any) -> Callable[[str], Case]:
+    """What ``Store.create`` takes: a sample case for this customer, under the id given."""
+
+    def build(case_id: str) -> Case:
+        return sample_case(case_id, **customer)
+
+    return build
+
+
+# -- time ----------------------------------------------------------------------------------
+def utc(day: int, hour: int = 12, minute: int = 0, month: int = 11) -> datetime:
+    """A moment of 2026, in UTC (November, at noon, unless told otherwise)."""
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+class Clock:
+    """The time every command takes for now (``recovery_cli.clock.now``): set, it stays
+    frozen there until it is set again. ``now`` is the moment last set."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self.now: datetime | None = None
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+        self._monkeypatch.setattr(clock, "now", lambda: moment)
+
+    def __call__(self, moment: datetime) -> None:
+        self.set(moment)
+
+
 @pytest.fixture
-def freeze(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Set the time every command takes for now: the one clock, frozen in one place."""
+def freeze(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Set the time every command takes for now: the one clock, frozen in one place
+    (``freeze(moment)`` or ``freeze.set(moment)``; the real clock until first set)."""
+    return Clock(monkeypatch)
 
-    def set_clock(moment: datetime) -> None:
-        monkeypatch.setattr(clock, "now", lambda: moment)
 
-    return set_clock
+# -- file modes and the umask --------------------------------------------------------------
+def mode(path: Path) -> int:
+    """The permission bits of ``path`` itself (a link is not followed)."""
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@contextlib.contextmanager
+def umask(value: int) -> Iterator[int]:
+    """The process umask set to ``value`` within the block, then put back."""
+    before = os.umask(value)
+    try:
+        yield value
+    finally:
+        os.umask(before)
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask, 022 (files readable by all unless made private)."""
+    with umask(0o022):
+        yield
+
+
+@pytest.fixture(params=[0o022, 0o077, 0o000], ids=["umask022", "umask077", "umask000"])
+def any_umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Each of a usual, a strict and an open umask in turn."""
+    with umask(request.param) as value:
+        yield value

@@ -5,23 +5,17 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from recovery_cli.case import Customer, PlaybookRef, new_case
+from recovery_cli.case import PlaybookRef
 from recovery_cli.store import Store, encode
-from tests.conftest import Run
+from tests.conftest import NOW, Run, mode, sample_builder, sample_case
 
-from .test_store import NOW, build
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+build = sample_builder(name="Ann")
 
 
 @pytest.fixture
@@ -174,7 +168,7 @@ def test_broken_playbooks_and_cases_whose_playbook_is_gone(
     os.chmod(broken, 0o600)
     gone = PlaybookRef(id="retired", title="Retired", hash="sha256:" + "1" * 64)
     for number, finished in ((3, False), (4, True)):
-        case = new_case(str(number), customer=Customer(), playbook=gone, currency="USD", now=NOW)
+        case = sample_case(str(number), playbook=gone)
         case.revision = 1
         if finished:
             case.complete_walk(NOW)
@@ -198,15 +192,6 @@ def test_a_broken_config_is_reported(run: Run, store: Store, home: Path) -> None
     assert result.exit_code == 1
     assert "error:" in result.stdout and "config.toml" in result.stdout
     assert "Traceback" not in result.output
-
-
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    before = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(before)
 
 
 def test_everything_recover_writes_is_private_under_umask_022(

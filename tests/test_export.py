@@ -37,7 +37,7 @@ from recovery_cli.case import (
 )
 from recovery_cli.projections import CSV_COLUMNS, csv_row, neutralise
 from recovery_cli.store import encode
-from tests.conftest import SAMPLE, Run, read_case
+from tests.conftest import SAMPLE, Run, read_case, umask
 
 # What the README promises: a text cell starting with one of these gets a leading quote
 # (and so does one that already starts with a quote); numbers and times never do.
@@ -761,11 +761,8 @@ def test_output_file_is_private_and_stdout_stays_empty(
     folder = tmp_path / "exports"
     folder.mkdir()
     out = folder / f"all.{fmt}"
-    before = os.umask(mask)
-    try:
+    with umask(mask):
         result = run("export", "-f", fmt, "-o", str(out))
-    finally:
-        os.umask(before)
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and result.stderr == ""  # stderr is no terminal: no summary
     assert stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -29,7 +29,7 @@ from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.playbooks.model import Playbook
 from recovery_cli.projections import brief_of
 from recovery_cli.walk import Walk
-from tests.conftest import SAMPLE, Run, read_case
+from tests.conftest import SAMPLE, Clock, Run, read_case, utc
 
 EAST = timezone(timedelta(hours=13))  # local date runs ahead of UTC's
 WEST = timezone(timedelta(hours=-5))  # local date lags behind UTC's
@@ -46,10 +46,6 @@ def overdue(cases: list[Case], now: datetime, zone: tzinfo) -> int:
     """How many follow-ups of these cases are overdue."""
     dues = (item.due_at for case in cases for item in case.pending_follow_ups())
     return count_overdue(dues, now, zone)
-
-
-def utc(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
 def a_case(case_id: str, *dues: datetime, name: str = "Dana Reyes") -> Case:
@@ -368,25 +364,19 @@ def test_ics_of_nothing_is_an_empty_calendar() -> None:
 
 
 # -- through the CLI ----------------------------------------------------------------------
-@pytest.fixture
-def frozen(freeze: Callable[[datetime], None]) -> Callable[[datetime], None]:
-    """Set the clock every command reads."""
-    return freeze
-
-
 def test_followups_ics_writes_the_listed_follow_ups(
     run: Run,
     home: Path,
     tmp_path: Path,
     user_playbook: Callable[[str, str], Path],
-    frozen: Callable[[datetime], None],
+    freeze: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with monkeypatch.context() as zone:
         zone.setenv("TZ", "UTC0")
         time.tzset()
         try:
-            check_followups_ics(run, home, tmp_path, user_playbook, frozen)
+            check_followups_ics(run, home, tmp_path, user_playbook, freeze)
         finally:
             zone.undo()
             time.tzset()
@@ -397,7 +387,7 @@ def check_followups_ics(
     home: Path,
     tmp_path: Path,
     user_playbook: Callable[[str, str], Path],
-    frozen: Callable[[datetime], None],
+    freeze: Clock,
 ) -> None:
     user_playbook("sample", SAMPLE)
     answers = tmp_path / "answers.json"
@@ -411,11 +401,11 @@ def check_followups_ics(
                 }
             )
         )
-        frozen(opened)
+        freeze(opened)
         created = run("new", "--answers", str(answers), "--no-input")
         assert created.exit_code == 0, created.output
         assert created.stdout == f"{number}\n"
-    frozen(NOW)
+    freeze(NOW)
     added = run("followup", "add", "3", "--in", "2w")  # due 9 Dec: past the 7 days
     assert added.exit_code == 0, added.output
     ics = tmp_path / "follow-ups.ics"

@@ -17,18 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from recovery_cli import clock
 from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, Remedy, new_case
 from recovery_cli.projections import facts_of
 from recovery_cli.stats import Stats
-from tests.conftest import SAMPLE, Run, read_case
+from tests.conftest import SAMPLE, Clock, Run, read_case, utc
 
 EAST = timezone(timedelta(hours=13))
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-def utc(day: int, hour: int = 12, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
 @dataclass
@@ -382,12 +377,10 @@ def cli_store(
     tmp_path: Path,
     user_playbook: Callable[[str, str], Path],
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[[datetime], None]]:
+    freeze: Clock,
+) -> Iterator[Clock]:
     """A store of four cases made with the CLI at fixed times, in a known local zone
     (UTC): new --answers --no-input, close --no-input, followup --no-input."""
-
-    def set_clock(moment: datetime) -> None:
-        monkeypatch.setattr(clock, "now", lambda: moment)
 
     user_playbook("sample", SAMPLE)
     user_playbook(
@@ -410,11 +403,11 @@ def cli_store(
                         }
                     )
                 )
-                set_clock(at)
+                freeze(at)
                 assert run("new", "--answers", str(answers), "--no-input").exit_code == 0
 
             def do(at: datetime, *args: str) -> None:
-                set_clock(at)
+                freeze(at)
                 result = run(*args, "--no-input")
                 assert result.exit_code == 0, result.output
 
@@ -436,15 +429,15 @@ def cli_store(
             # Case 4: lost, its follow-up (due 8 Nov) kept, never done.
             do(utc(4, 9) + timedelta(days=1, hours=1), "close", "4", "--outcome", "lost",
                "--satisfaction", "1", "--tag", "courier")  # fmt: skip
-            set_clock(utc(9, 12))
-            yield set_clock
+            freeze(utc(9, 12))
+            yield freeze
         finally:
             zone.undo()
             time.tzset()
 
 
 def test_stats_json_has_exactly_the_documented_keys_and_the_known_figures(
-    run: Run, home: Path, cli_store: Callable[[datetime], None]
+    run: Run, home: Path, cli_store: Clock
 ) -> None:
     assert read_case(home, "1")["status"] == "closed"
     assert read_case(home, "4")["status"] == "awaiting_follow_up"
@@ -487,9 +480,7 @@ def test_stats_json_has_exactly_the_documented_keys_and_the_known_figures(
     }
 
 
-def test_stats_since_and_until_through_the_cli(
-    run: Run, home: Path, cli_store: Callable[[datetime], None]
-) -> None:
+def test_stats_since_and_until_through_the_cli(run: Run, home: Path, cli_store: Clock) -> None:
     data = json.loads(
         run("stats", "--json", "--since", "2026-11-03", "--until", "2026-11-04").stdout
     )
@@ -522,9 +513,7 @@ def chart_rows(out: str, title: str) -> dict[str, tuple[int, int]]:
     return rows
 
 
-def test_stats_terminal_view_draws_bar_charts(
-    run: Run, home: Path, cli_store: Callable[[datetime], None]
-) -> None:
+def test_stats_terminal_view_draws_bar_charts(run: Run, home: Path, cli_store: Clock) -> None:
     result = run("stats")
     assert result.exit_code == 0, result.output
     out = result.stdout

@@ -11,14 +11,13 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from recovery_cli import clock as recovery_clock
-from tests.conftest import SAMPLE, Run, read_case
+from tests.conftest import SAMPLE, Clock, Run, read_case, utc
 
 DETAILS = ["Dana Reyes", "dana@example.com", "A-1042", "40", "phone"]
 FIRST_MESSAGE = "Is everything working now, Dana? (The link never came)"
@@ -51,10 +50,6 @@ follow_up = { after = "3d", say = "All good now, $first_name?" }
 """
 
 
-def utc(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
-
-
 @pytest.fixture(autouse=True)
 def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The seller's zone: UTC-5 all year (09:00 UTC is 04:00 local)."""
@@ -65,20 +60,11 @@ def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-class Clock:
-    """The time every command takes for now."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.now = utc(1, 12)
-        monkeypatch.setattr(recovery_clock, "now", lambda: self.now)
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return Clock(monkeypatch)
+def clock(freeze: Clock) -> Clock:
+    """The time every command takes for now: frozen from the start, at noon on 1 Nov."""
+    freeze.set(utc(1, 12))
+    return freeze
 
 
 @pytest.fixture

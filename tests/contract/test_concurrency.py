@@ -18,18 +18,18 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pexpect
 import pytest
 
-from recovery_cli.case import Case, Customer, PlaybookRef, new_case
+from recovery_cli.case import Case, PlaybookRef
 from recovery_cli.errors import CaseBusyError, ExitStatus
 from recovery_cli.playbooks.catalog import load_catalog
 from recovery_cli.store import Store
+from tests.conftest import NOW, read_case, sample_builder, sample_case
 from tests.contract.test_interrupt import (
     HEADING,
     SAFETY,
@@ -40,8 +40,6 @@ from tests.contract.test_interrupt import (
 )
 from tests.terminal import run
 
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-REF = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
 HEARD_TITLE = "HEARD: Hear, Empathize, Apologize, Resolve, Diagnose"
 BUSY = "Error: case 1 is open in another terminal"
 DETAILS = {
@@ -65,9 +63,7 @@ def unfinished_case(home: Path) -> str:
     ref = heard_ref(home)
 
     def build(case_id: str) -> Case:
-        case = new_case(
-            case_id, customer=Customer(name="Dana Reyes"), playbook=ref, currency="USD", now=NOW
-        )
+        case = sample_case(case_id, playbook=ref, name="Dana Reyes")
         case.schedule_follow_up(None, NOW, "Checking in")
         return case
 
@@ -79,11 +75,6 @@ def unfinished_case(home: Path) -> str:
 
 def case_path(home: Path, case_id: str = "1") -> Path:
     return home / "cases" / f"{case_id}.json"
-
-
-def read_case(home: Path, case_id: str = "1") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(case_path(home, case_id).read_text("utf-8"))
-    return data
 
 
 # A process that holds a case the way a walk in another terminal does.
@@ -140,15 +131,6 @@ def lock_inodes(home: Path) -> dict[str, int]:
 
 
 # -- creating cases at the same moment -----------------------------------------------------
-def _named(name: str) -> Callable[[str], Case]:
-    def build(case_id: str) -> Case:
-        return new_case(
-            case_id, customer=Customer(name=name), playbook=REF, currency="USD", now=NOW
-        )
-
-    return build
-
-
 def _create_cases(
     home: str,
     worker: int,
@@ -162,7 +144,7 @@ def _create_cases(
     start.wait(timeout=SAFETY)
     made = []
     for seq in range(count):
-        case = store.create(_named(f"worker {worker} case {seq}"))
+        case = store.create(sample_builder(name=f"worker {worker} case {seq}"))
         store.release(case.id)
         made.append((case.id, case.customer.name))
     results.put((worker, made))
@@ -424,7 +406,7 @@ def _update(home: str, worker: int, count: int, start: Any, results: Any, lock: 
 
 def _update_at_once(home: Path, workers: int, count: int, *, lock: bool) -> None:
     store = Store(home)
-    store.release(store.create(_named("Ann")).id)
+    store.release(store.create(sample_builder(name="Ann")).id)
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(workers)
     results = context.Queue()

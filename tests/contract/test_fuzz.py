@@ -45,10 +45,11 @@ from recovery_cli.playbooks import placeholders
 from recovery_cli.playbooks.catalog import default_dir, load_file
 from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.playbooks.model import Playbook, Step
+from recovery_cli.playbooks.placeholders import placeholder_values
 from recovery_cli.store import Damaged, Store, Stored, encode
 from recovery_cli.store.files import parse
 from recovery_cli.text import strip_controls
-from recovery_cli.walk import Reply, Walk, placeholder_values
+from recovery_cli.walk import Reply, Walk
 from tests.conftest import SAMPLE
 
 EVERY_TYPE = """\

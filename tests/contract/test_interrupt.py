@@ -18,7 +18,6 @@ timeouts are safety nets for a child that hangs.
 from __future__ import annotations
 
 import io
-import json
 import platform
 import re
 import shutil
@@ -35,6 +34,7 @@ import pexpect
 import pytest
 
 from recovery_cli.playbooks.catalog import default_dir, load_catalog
+from tests.conftest import read_case
 from tests.terminal import SAFETY, run, spawn
 
 pytestmark = pytest.mark.pty
@@ -340,11 +340,6 @@ def finish(child: pexpect.spawn) -> str:
 
 
 # -- what is on disk -----------------------------------------------------------------------
-def read_case(home: Path, case_id: str = "1") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((home / "cases" / f"{case_id}.json").read_text("utf-8"))
-    return data
-
-
 def records(case: dict[str, Any]) -> list[tuple[str, str, Any, str]]:
     return [(r["id"], r["status"], r["answer"], r["note"]) for r in case["steps"]]
 

@@ -10,11 +10,10 @@ import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from typer.testing import CliRunner
 
 import recovery_cli
 from recovery_cli.cli import app, prompter
-from tests.conftest import SAMPLE, Run, read_case
+from tests.conftest import SAMPLE, Run, mode, read_case
 
 ID_COMMANDS: dict[str, Callable[[str], list[str]]] = {
     "show": lambda case_id: ["show", case_id],
@@ -33,10 +32,6 @@ ID_COMMANDS: dict[str, Callable[[str], list[str]]] = {
     "followup add": lambda case_id: ["followup", "add", case_id, "--in", "2d"],
     "prevent done": lambda case_id: ["prevent", "done", case_id],
 }
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.lstat().st_mode)
 
 
 # == 1. ids from the command line ========================================================
@@ -172,15 +167,6 @@ def test_the_documented_id_forms_name_only_the_number(run: Run, home: Path, type
 
 
 # == 2. private files =====================================================================
-@pytest.fixture(params=[0o022, 0o077, 0o000], ids=["umask022", "umask077", "umask000"])
-def umask(request: pytest.FixtureRequest) -> Iterator[int]:
-    before = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(before)
-
-
 ANSWERS = """\
 playbook = "general"
 
@@ -249,7 +235,7 @@ def assert_private(home: Path, written: dict[str, Path]) -> None:
 
 
 def test_everything_written_is_private_whatever_the_umask(
-    run: Run, home: Path, tmp_path: Path, umask: int
+    run: Run, home: Path, tmp_path: Path, any_umask: int
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -259,7 +245,7 @@ def test_everything_written_is_private_whatever_the_umask(
 
 
 def test_replacing_a_file_that_was_0644_leaves_it_private(
-    run: Run, home: Path, tmp_path: Path, umask: int
+    run: Run, home: Path, tmp_path: Path, any_umask: int
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()

@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import stat
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, new_case
+from recovery_cli.case import Case, Customer, Outcome
 from recovery_cli.errors import DamagedCaseError, NotFoundError, StorageError, UsageError
 from recovery_cli.store import Damaged, Store, encode, parse_case_id
+from tests.conftest import NOW, mode, sample_builder, sample_case, umask
 
-NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-REF = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
-
-
-def build(case_id: str) -> Case:
-    return new_case(case_id, customer=Customer(name="Ann"), playbook=REF, currency="USD", now=NOW)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+build = sample_builder(name="Ann")
 
 
 @pytest.mark.parametrize(
@@ -44,13 +34,10 @@ def test_bad_ids_are_refused_before_any_path_is_built(bad: str) -> None:
 
 
 def test_create_numbers_cases_and_writes_private_files(tmp_path: Path) -> None:
-    old = os.umask(0o022)
-    try:
+    with umask(0o022):
         store = Store(tmp_path / "home")
         first = store.create(build)
         second = store.create(build)
-    finally:
-        os.umask(old)
     assert (first.id, second.id) == ("1", "2")
     assert mode(tmp_path / "home") == 0o700 and mode(store.cases_dir) == 0o700
     assert mode(store.path_for("1")) == 0o600
@@ -63,11 +50,8 @@ def test_save_is_atomic_private_and_leaves_no_temp_file(tmp_path: Path) -> None:
     case = store.create(build)
     case.customer.order_value = None
     case.customer.email = "a@example.com"
-    old = os.umask(0o022)
-    try:
+    with umask(0o022):
         store.save(case)
-    finally:
-        os.umask(old)
     assert sorted(os.listdir(store.cases_dir)) == [".1.lock", "1.json"]
     assert mode(store.path_for("1")) == 0o600
     loaded = store.load("1")
@@ -178,7 +162,7 @@ def test_cases_come_in_id_order_across_gaps_and_far_numbers(tmp_path: Path) -> N
         store.create(build)
     for gone in (3, 8, 9, 16):
         store.path_for(str(gone)).unlink()
-    far = new_case("123456789", customer=Customer(name="F"), playbook=REF, currency="USD", now=NOW)
+    far = sample_case("123456789", name="F")
     far.revision = 1
     (store.cases_dir / "123456789.json").write_bytes(encode(far))
     expected = [n for n in range(1, 21) if n not in (3, 8, 9, 16)] + [123456789]
@@ -297,4 +281,4 @@ def test_the_index_is_made_private_again_when_it_is_not(tmp_path: Path) -> None:
     index = tmp_path / "index.sqlite3"
     os.chmod(index, 0o644)
     assert [case.id for case in store.list_cases()] == ["1"]
-    assert stat.S_IMODE(index.stat().st_mode) == 0o600
+    assert mode(index) == 0o600

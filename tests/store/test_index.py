@@ -13,7 +13,6 @@ import io
 import json
 import os
 import sqlite3
-import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -23,13 +22,12 @@ from typing import Any
 
 import pytest
 
-from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, Remedy, new_case
+from recovery_cli.case import Case, Customer, Outcome, Remedy
 from recovery_cli.fileio import ensure_private_dir, write_atomic
 from recovery_cli.store import Store, encode
 from recovery_cli.store import index as index_module
-from tests.conftest import Run, read_case
+from tests.conftest import Run, mode, read_case, sample_case
 
-GENERAL = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
 OPENED = datetime(2020, 3, 2, 9, 30, tzinfo=UTC)
 DUE_PAST = datetime(2020, 3, 9, 9, 0, tzinfo=UTC)  # long overdue when the tests run
 DONE_ON_TIME = datetime(2020, 3, 8, 16, 0, tzinfo=UTC)
@@ -41,32 +39,13 @@ SETTLED_NS = int(datetime(2021, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000_000
 CUSTOMER_QUERY = "ann@example"
 
 
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
 def index_path(home: Path) -> Path:
     return home / index_module.FILE_NAME
 
 
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    before = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(before)
-
-
 # -- the cases --------------------------------------------------------------------------
 def make(case_id: int, name: str, email: str, order: str) -> Case:
-    case = new_case(
-        str(case_id),
-        customer=Customer(name=name, email=email, order=order),
-        playbook=GENERAL,
-        currency="USD",
-        now=OPENED,
-    )
+    case = sample_case(str(case_id), now=OPENED, name=name, email=email, order=order)
     case.revision = 1
     return case
 

@@ -20,7 +20,7 @@ from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.playbooks.model import Playbook
 from tests.conftest import SAMPLE
 
-BAD = Path(__file__).parent / "playbooks" / "bad"
+BAD = Path(__file__).parent / "bad"
 
 # (file, line of the offending key or table, fragment of ``str(problem)``)
 CASES: list[tuple[str, int, str]] = [

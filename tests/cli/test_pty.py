@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 from pathlib import Path
-from typing import Any
 
 import pexpect
 import pytest
 
-from tests.conftest import answer_for
+from tests.conftest import answer_for, read_case, sample_case
 from tests.terminal import spawn
 
 pytestmark = pytest.mark.pty
 
 PROMPT = r"[^\r\n]*: (\x1b\[0m)?$"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def case_on_disk(home: Path, case_id: str = "1") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((home / "cases" / f"{case_id}.json").read_text())
-    return data
 
 
 def drive(child: pexpect.spawn, *, stop_after: int | None = None) -> list[str]:
@@ -50,7 +43,7 @@ def test_full_walk_of_a_default_playbook(tmp_path: Path) -> None:
     child.close()
     assert child.exitstatus == 0
     assert seen[0].startswith("Playbook number")
-    case = case_on_disk(tmp_path)
+    case = read_case(tmp_path)
     assert case["customer"]["name"] == "Dana Reyes"
     assert case["playbook"]["id"] == "not-delivered"
     assert case["walk_completed_at"] is not None
@@ -73,7 +66,7 @@ def test_ctrl_c_then_resume_loses_nothing(tmp_path: Path) -> None:
     child.close()
     assert child.exitstatus == 130
     assert "Traceback" not in (child.before or "")
-    before = case_on_disk(tmp_path)
+    before = read_case(tmp_path)
     answered = [s["id"] for s in before["steps"]]
     assert len(answered) == len(seen) - 5  # five customer details, the rest are steps
     resumed = spawn(tmp_path, "resume")
@@ -81,7 +74,7 @@ def test_ctrl_c_then_resume_loses_nothing(tmp_path: Path) -> None:
     drive(resumed)
     resumed.close()
     assert resumed.exitstatus == 0
-    after = case_on_disk(tmp_path)
+    after = read_case(tmp_path)
     assert after["walk_completed_at"] is not None
     for record in before["steps"]:
         assert next(s for s in after["steps"] if s["id"] == record["id"]) == record
@@ -95,7 +88,7 @@ def test_sigkill_mid_walk_leaves_every_acknowledged_answer(tmp_path: Path) -> No
     child.expect(pexpect.EOF)
     child.close()
     assert child.signalstatus == signal.SIGKILL
-    case = case_on_disk(tmp_path)
+    case = read_case(tmp_path)
     assert len(case["steps"]) == len(seen) - 5
     assert all(s["status"] in ("answered", "noted", "done") for s in case["steps"])
     assert case["customer"]["email"] == "dana@example.com"
@@ -121,7 +114,7 @@ def test_terminal_closed_or_process_stopped_saves_the_case(
         assert "Traceback" not in (child.before or "")
         child.close()
     assert child.exitstatus == code
-    case = case_on_disk(tmp_path)
+    case = read_case(tmp_path)
     assert case["log"][-1]["event"] == f"interrupted ({reason})"
     assert len(case["steps"]) == 1  # five details and one step were answered
 
@@ -129,17 +122,13 @@ def test_terminal_closed_or_process_stopped_saves_the_case(
 def test_a_long_export_to_a_terminal_shows_progress_on_stderr(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from recovery_cli.case import Customer, PlaybookRef, new_case
     from recovery_cli.store import encode
 
     cases = tmp_path / "cases"
     cases.mkdir(parents=True)
-    ref = PlaybookRef(id="general", title="General", hash="sha256:" + "0" * 64)
     now = datetime(2026, 11, 2, tzinfo=UTC)
     for n in range(1, 1201):
-        case = new_case(
-            str(n), customer=Customer(name="Ann"), playbook=ref, currency="USD", now=now
-        )
+        case = sample_case(str(n), now=now, name="Ann")
         (cases / f"{n}.json").write_bytes(encode(case))
     out = tmp_path / "all.csv"
     child = spawn(tmp_path, "export", "-o", str(out))
