@@ -212,7 +212,7 @@ def step_in_process(walks: int) -> tuple[list[float], str]:
         case = store.create(build)
         console = Console(file=io.StringIO(), width=100, color_system=None)
         prompter = _TimingPrompter(_answer)
-        live = LiveWalk(store, Walk(playbook, case, {"seller": "Sam"}), warn=print)
+        live = LiveWalk(store, Walk(playbook, case, {"seller": "Sam"}))
         with store.session(case.id):
             WalkScreen(console, prompter).run(live)
         steps += prompter.steps

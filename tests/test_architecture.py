@@ -209,3 +209,15 @@ def test_only_the_clock_reads_the_time() -> None:
             ):
                 readers.append(name)
     assert sorted(set(readers)) == ["recovery_cli.clock"]
+
+
+@pytest.mark.parametrize(
+    "command", sorted(name for name, (target, _) in COMMANDS.items() if target.endswith(":app"))
+)
+def test_a_registered_app_is_a_group_of_subcommands(command: str) -> None:
+    """Typer makes an app of one command and no callback into that command: `recover
+    NOUN SUB` would then quietly stop working."""
+    from recovery_cli.cli import load_command
+
+    loaded = load_command(command)
+    assert hasattr(loaded, "list_commands") and loaded.list_commands(None)

@@ -13,10 +13,10 @@ import pytest
 from recovery_cli import answers as answering
 from recovery_cli import casework, walking
 from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, Remedy, new_case
-from recovery_cli.config import Settings
+from recovery_cli.config import Settings, set_setting
 from recovery_cli.errors import StorageError
 from recovery_cli.playbooks.model import Playbook
-from recovery_cli.store import Store
+from recovery_cli.store import Damaged, Store
 from recovery_cli.walk import Walk
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -75,9 +75,10 @@ def test_a_damaged_file_is_put_aside_for_the_view_to_report(store: Store) -> Non
     found = casework.customer_history(store, "dana")
     assert [case.id for case in found.cases] == ["2"]
     assert [item.path.name for item in found.damaged] == ["1.json"]
-    listing = casework.list_cases(store, status=None, limit=None)
-    assert [case.id for case in listing.cases] == ["2"]
-    assert [item.path.name for item in listing.damaged] == ["1.json"]
+    met: list[Damaged] = []
+    listed = casework.list_cases(store, status=None, limit=None, on_damaged=met.append)
+    assert [case.id for case in listed] == ["2"]
+    assert [item.path.name for item in met] == ["1.json"]
 
 
 def test_prevention_actions_group_by_cause_tag_biggest_first_untagged_last(store: Store) -> None:
@@ -103,7 +104,7 @@ def test_follow_ups_due_come_from_the_index_and_damage_is_set_aside(store: Store
     for days in (-2, 0, 3, 30):
         case = opened(store, f"Due in {days}")
         with casework.holding(store, case.id) as held:
-            casework.add_follow_up(store, held, timedelta(days=days), "", Settings(), NOW)
+            casework.add_follow_up(store, held, timedelta(days=days), "", NOW)
     store.path_for("2").write_bytes(b"[]")
     found = casework.due_follow_ups(store, NOW)
     assert [(item.case_id, item.when) for item in found.items] == [
@@ -124,22 +125,21 @@ def test_the_overdue_count_is_a_hint_that_never_fails(home: Path) -> None:
     (home / "cases").write_text("not a folder")  # every look at the store now fails
     with Store(home) as store:
         with pytest.raises(StorageError):
-            casework.list_cases(store, status=None, limit=None)
+            list(casework.list_cases(store, status=None, limit=None, on_damaged=print))
         assert casework.overdue_count(store, NOW) == 0
 
 
 def test_a_follow_up_that_reached_the_customer_plans_a_fresh_check_in(store: Store) -> None:
     case = opened(store, "Dana Reyes")
-    settings = Settings(seller="Sam", business="Tea & Co")
+    set_setting(store.home, "seller", "Sam")
+    set_setting(store.home, "business", "Tea & Co")
     with casework.holding(store, case.id) as held:
-        first = casework.add_follow_up(
-            store, held, timedelta(days=1), "Hi $first_name", settings, NOW
-        )
+        first = casework.add_follow_up(store, held, timedelta(days=1), "Hi $first_name", NOW)
         assert first.message == "Hi Dana"
         result = casework.FollowUpResult(
             reached=True, happy="not_yet", note="still slow", next_in=timedelta(days=3)
         )
-        planned = casework.record_follow_up(store, held, first, result, settings, NOW)
+        planned = casework.record_follow_up(store, held, first, result, NOW)
     assert planned is not None and planned.due_at == NOW + timedelta(days=3)
     assert planned.message.startswith("Hi Dana, it's Sam at Tea & Co.")
     on_disk = store.load(case.id)
@@ -153,11 +153,11 @@ def test_a_follow_up_that_reached_the_customer_plans_a_fresh_check_in(store: Sto
 def test_a_follow_up_that_did_not_reach_them_tries_the_same_words_again(store: Store) -> None:
     case = opened(store, "Dana Reyes")
     with casework.holding(store, case.id) as held:
-        first = casework.add_follow_up(store, held, timedelta(days=1), "Call me", Settings(), NOW)
+        first = casework.add_follow_up(store, held, timedelta(days=1), "Call me", NOW)
         result = casework.FollowUpResult(
             reached=False, happy="yes", note="", next_in=timedelta(days=1)
         )
-        planned = casework.record_follow_up(store, held, first, result, Settings(), NOW)
+        planned = casework.record_follow_up(store, held, first, result, NOW)
     assert planned is not None and planned.message == "Call me"
     assert store.load(case.id).follow_ups[0].happy is None  # not reached: no happiness
 
@@ -166,7 +166,7 @@ def test_a_follow_up_that_did_not_reach_them_tries_the_same_words_again(store: S
 def test_closing_keeps_or_cancels_the_follow_ups_still_planned(store: Store, keep: bool) -> None:
     case = opened(store, "Dana Reyes")
     with casework.holding(store, case.id) as held:
-        casework.add_follow_up(store, held, timedelta(days=2), "", Settings(), NOW)
+        casework.add_follow_up(store, held, timedelta(days=2), "", NOW)
         casework.close_case(store, held, Outcome(result="kept"), keep_follow_ups=keep, now=NOW)
     on_disk = store.load(case.id)
     assert on_disk.outcome is not None and on_disk.outcome.result == "kept"
@@ -178,8 +178,7 @@ def test_a_save_that_fails_mid_walk_says_how_to_carry_on(
     store: Store, sample_playbook: Playbook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case = walking.start_case(store, sample_playbook, Customer(name="Dana"), Settings(), NOW)
-    warnings: list[str] = []
-    live = walking.LiveWalk(store, Walk(sample_playbook, case), warnings.append)
+    live = walking.LiveWalk(store, Walk(sample_playbook, case))
     assert live.submit("It never came", NOW).changed
     saved = store.path_for(case.id).read_bytes()
 
@@ -192,7 +191,6 @@ def test_a_save_that_fails_mid_walk_says_how_to_carry_on(
     assert failed.value.hint is not None
     assert f"recover resume {case.id}" in failed.value.hint
     assert store.path_for(case.id).read_bytes() == saved  # the answer before is kept
-    assert warnings == []
 
 
 def test_an_answers_file_that_does_not_fit_writes_nothing(

@@ -214,3 +214,30 @@ def test_everything_recover_writes_is_private_under_umask_022(
     assert mode(out) == 0o600 and mode(ics) == 0o600
     code, data = doctor_json(run)
     assert (code, data["findings"]) == (0, [])
+
+
+def test_old_temp_files_in_the_cases_folder_are_reported_whoever_holds_the_case(
+    run: Run, store: Store, home: Path
+) -> None:
+    cases = home / "cases"
+    stray = cases / ".notes.txt.q1w2.tmp"  # no case's at all: left by some other write
+    stray.write_text("half")
+    held_old = cases / ".2.json.e4r5.tmp"  # case 2 is held, but no save lasts an hour
+    held_old.write_bytes(b'{"half')
+    held_new = cases / ".2.json.t6y7.tmp"  # case 2's save in progress right now
+    held_new.write_bytes(b'{"half')
+    past = time.time() - 3600
+    for path in (stray, held_old):
+        os.utime(path, (past, past))
+    holder = os.open(cases / ".2.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        code, data = doctor_json(run)
+        found = {f["path"] for f in data["findings"] if f["check"] == "temp-files"}
+        assert found == {str(stray), str(held_old)}
+        assert code == 1
+        assert run("doctor", "--fix").exit_code == 0
+        assert not stray.exists() and not held_old.exists()
+        assert held_new.exists()
+    finally:
+        os.close(holder)

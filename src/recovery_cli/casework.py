@@ -11,14 +11,14 @@ these the same way.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from .case import Case, FollowUpRecord, Happy, Outcome
-from .config import Settings
+from .case import Case, FollowUpRecord, Happy, Outcome, OutcomeResult
+from .config import load_settings
 from .customers import Repeat, matches, repeat_of
 from .errors import NotFoundError, RecoverError, UsageError
 from .followups import DEFAULT_MESSAGE, HORIZON_DAYS, Due, count_overdue, due_list
@@ -38,19 +38,21 @@ def _reported(items: Iterator[Case | Damaged], damaged: list[Damaged]) -> Iterat
 
 
 # -- reading ----------------------------------------------------------------------------
-@dataclass
-class Listing:
-    """Cases for a view, and the damaged files met on the way (each to be reported)."""
-
-    cases: list[Case] = field(default_factory=list)
-    damaged: list[Damaged] = field(default_factory=list)
-
-
-def list_cases(store: Store, *, status: str | None, limit: int | None) -> Listing:
-    """Cases newest first (at most ``limit``; only one status if given)."""
-    found = Listing()
-    found.cases = list(_reported(store.list_cases(status=status, limit=limit), found.damaged))
-    return found
+def list_cases(
+    store: Store,
+    *,
+    status: str | None,
+    limit: int | None,
+    on_damaged: Callable[[Damaged], None],
+) -> Iterator[Case]:
+    """Cases newest first (at most ``limit``; only one status if given), one at a time
+    so that a view of every case holds only what it shows; each damaged file met on
+    the way goes to ``on_damaged``."""
+    for item in store.list_cases(status=status, limit=limit):
+        if isinstance(item, Damaged):
+            on_damaged(item)
+        else:
+            yield item
 
 
 def overdue_count(store: Store, now: datetime) -> int:
@@ -205,45 +207,38 @@ class FollowUpResult:
 
 
 def record_follow_up(
-    store: Store,
-    case: Case,
-    item: FollowUpRecord,
-    result: FollowUpResult,
-    settings: Settings,
-    now: datetime,
+    store: Store, case: Case, item: FollowUpRecord, result: FollowUpResult, now: datetime
 ) -> FollowUpRecord | None:
-    """Record a follow-up's result and plan the next one if asked; saved. Returns the
-    follow-up planned (None if none). The case closes when the customer is happy and
-    nothing else is planned."""
+    """Record a follow-up's result on a held case and plan the next one if asked;
+    saved. Returns the follow-up planned (None if none). The case closes when the
+    customer is happy and nothing else is planned."""
     case.record_follow_up(
-        item.id,
-        reached=result.reached,
-        happy=result.happy if result.reached else None,
-        note=result.note,
-        now=now,
+        item.id, reached=result.reached, happy=result.happy, note=result.note, now=now
     )
     planned = None
     if result.next_in is not None:
-        # Reached: the next one is a fresh check-in; not reached, the same message again.
+        # Reached: the next one is a fresh check-in (the settings fill it in); not
+        # reached, the same message again.
         message = item.message
         if result.reached:
-            message = render(DEFAULT_MESSAGE, placeholder_values(case, settings.as_dict()))
+            message = _filled(DEFAULT_MESSAGE, store, case)
         planned = case.add_follow_up(now + result.next_in, message, now)
     store.save(case)
     return planned
 
 
+def _filled(text: str, store: Store, case: Case) -> str:
+    """A message with the case's and the seller's details filled in (the settings are
+    read only here, once the case is known to be there)."""
+    return render(text, placeholder_values(case, load_settings(store.home).as_dict()))
+
+
 def add_follow_up(
-    store: Store,
-    case: Case,
-    after: timedelta,
-    note: str,
-    settings: Settings,
-    now: datetime,
+    store: Store, case: Case, after: timedelta, note: str, now: datetime
 ) -> FollowUpRecord:
     """Plan a follow-up on a held case ``after`` from now (it reopens a closed case
     until it is done); ``note`` may use placeholders, and a blank one is a check-in."""
-    message = render(note or DEFAULT_MESSAGE, placeholder_values(case, settings.as_dict()))
+    message = _filled(note or DEFAULT_MESSAGE, store, case)
     added = case.add_follow_up(now + after, message, now)
     store.save(case)
     return added
@@ -272,6 +267,31 @@ def finish_prevention(store: Store, case_id: str, now: datetime) -> Case:
             case.finish_prevention(now)
             store.save(case)
     return case
+
+
+@dataclass
+class OutcomeGiven:
+    """What is known of an outcome before the form asks (None: not known)."""
+
+    result: OutcomeResult | None = None
+    satisfaction: int | None = None
+    root_cause: str | None = None
+    cause_tag: str | None = None
+    prevention: str | None = None
+
+
+def outcome_defaults(case: Case) -> OutcomeGiven:
+    """What the outcome form starts from: the outcome recorded before, else the root
+    cause and prevention answered on the call (as the default playbooks ask them)."""
+    if case.outcome is not None:
+        o = case.outcome
+        return OutcomeGiven(o.result, o.satisfaction, o.root_cause, o.cause_tag, o.prevention)
+    answers = case.answers()
+    cause, prevention = answers.get("root_cause"), answers.get("prevention")
+    return OutcomeGiven(
+        root_cause=cause if isinstance(cause, str) else None,
+        prevention=prevention if isinstance(prevention, str) else None,
+    )
 
 
 OutcomeSuggestion = Literal["kept"] | None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,9 @@ from typing import Literal
 
 from .config import config_path, load_settings
 from .errors import RecoverError, StorageError
+from .fileio import is_temp_file
 from .playbooks.catalog import load_catalog, user_dir
-from .store import Damaged, Store
-from .store.files import FOLDER, is_temp_file
-from .store.store import Notify
+from .store import Damaged, Notify, Store
 
 Severity = Literal["error", "warning", "info"]
 
@@ -120,23 +118,23 @@ def check_permissions(home: Path, store: Store) -> list[Finding]:
     return found
 
 
-def stale_temp_files(home: Path, store: Store, now: float | None = None) -> list[Path]:
-    """Temporary files left by a save that was cut short: the store's own, whose case
-    no process holds; elsewhere in the home, those older than a minute."""
-    moment = time.time() if now is None else now
-    found = list(store.leftover_temp_files())
+def stale_temp_files(home: Path, store: Store, now: float) -> list[Path]:
+    """Temporary files left by a save that was cut short (``now``: a timestamp): in
+    the cases folder, those whose case no process holds; anywhere in the home, those
+    older than a minute."""
+    found = list(store.leftover_temp_files(now, STALE_TMP_SECONDS))
     for folder in (home, user_dir(home)):
         if not folder.is_dir():
             continue
         for entry in os.scandir(folder):
             if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
-            if moment - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
+            if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
                 found.append(Path(entry.path))
     return sorted(found)
 
 
-def check_temp_files(home: Path, store: Store) -> list[Finding]:
+def check_temp_files(home: Path, store: Store, now: float) -> list[Finding]:
     """Leftovers of saves cut short (never read as data; safe to remove)."""
     return [
         Finding(
@@ -147,7 +145,7 @@ def check_temp_files(home: Path, store: Store) -> list[Finding]:
             path=path,
             fixable=True,
         )
-        for path in stale_temp_files(home, store)
+        for path in stale_temp_files(home, store, now)
     ]
 
 
@@ -248,10 +246,10 @@ def check_index(store: Store) -> list[Finding]:
         Finding(
             "index",
             "warning",
-            f"the summary index {store.index.path} {what}",
+            f"the summary index {store.index_path} {what}",
             advice="Rebuild it from the case files (recover doctor --fix, or --reindex); "
             "the case files themselves are fine.",
-            path=store.index.path,
+            path=store.index_path,
             fixable=True,
         )
     ]
@@ -274,8 +272,8 @@ def check_config(home: Path) -> list[Finding]:
     return []
 
 
-def examine(home: Path) -> Report:
-    """Run every check over ``home``; change nothing."""
+def examine(home: Path, now: float) -> Report:
+    """Run every check over ``home`` at ``now`` (a timestamp); change nothing."""
     report = Report(home)
     if not home.exists():
         report.findings.append(
@@ -284,7 +282,7 @@ def examine(home: Path) -> Report:
         return report
     with Store(home) as store:
         report.findings += check_permissions(home, store)
-        report.findings += check_temp_files(home, store)
+        report.findings += check_temp_files(home, store, now)
         report.findings += check_config(home)
         playbook_findings, ids, report.playbooks = check_playbooks(home)
         report.findings += playbook_findings
@@ -311,7 +309,7 @@ def reindex(home: Path, warn: Notify | None = None) -> int:
         ) from None
 
 
-def fix(report: Report, warn: Notify | None = None) -> Report:
+def fix(report: Report, now: float, warn: Notify | None = None) -> Report:
     """Fix what is safe (permissions, leftover temp files, the index), then look again."""
     done = []
     for finding in report.findings:
@@ -322,7 +320,7 @@ def fix(report: Report, warn: Notify | None = None) -> Report:
             if finding.check == "permissions":
                 os.chmod(path, 0o700 if path.is_dir() else 0o600)
                 done.append(f"made {path} private")
-            elif finding.check == "temp-files" and _still_stale(report.home, path):
+            elif finding.check == "temp-files" and _still_stale(report.home, path, now):
                 path.unlink()
                 done.append(f"removed {path}")
             elif finding.check == "index":
@@ -331,28 +329,34 @@ def fix(report: Report, warn: Notify | None = None) -> Report:
             continue
         except OSError as exc:
             done.append(f"could not fix {path}: {exc.strerror or exc}")
-    again = examine(report.home)
+    again = examine(report.home, now)
     again.fixed = done
     return again
 
 
-def _still_stale(home: Path, path: Path) -> bool:
+def _still_stale(home: Path, path: Path, now: float) -> bool:
     """Looked at again just before removing it: a save may have started since."""
     with Store(home) as store:
-        return path in stale_temp_files(home, store)
+        return path in stale_temp_files(home, store, now)
 
 
 def run(
-    home: Path, *, fix_safe: bool = False, rebuild: bool = False, warn: Notify | None = None
+    home: Path,
+    now: float,
+    *,
+    fix_safe: bool = False,
+    rebuild: bool = False,
+    warn: Notify | None = None,
 ) -> Report:
-    """What ``recover doctor`` does: rebuild the index if asked, examine the home, and
-    fix what is safe if asked. ``warn`` hears of a long rebuild as it starts."""
+    """What ``recover doctor`` does at ``now`` (a timestamp): rebuild the index if
+    asked, examine the home, and fix what is safe if asked. ``warn`` hears of a long
+    rebuild as it starts."""
     rebuilt = None
-    if rebuild and (home / FOLDER).is_dir():
+    if rebuild and Store(home).cases_dir.is_dir():
         rebuilt = f"rebuilt the summary index ({reindex(home, warn)} cases)"
-    report = examine(home)
+    report = examine(home, now)
     if fix_safe:
-        report = fix(report, warn)
+        report = fix(report, now, warn)
     if rebuilt is not None:
         report.fixed.insert(0, rebuilt)
     return report

@@ -147,7 +147,8 @@ class WalkInterrupted(RecoverError):
 
 class Reported(RecoverError):
     """What went wrong is on screen already (a list of problems, a doctor's report):
-    only the exit status is left to give."""
+    only the exit status is left to give, with no message and no traceback (not even
+    under --debug)."""
 
     prefix = ""
 

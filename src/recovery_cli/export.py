@@ -21,8 +21,7 @@ from typing import TextIO
 from .case import SCHEMA_VERSION
 from .errors import DamagedCaseError
 from .projections import CSV_COLUMNS
-from .store import Damaged, Store
-from .store.files import parse
+from .store import Damaged, Store, parse
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -74,7 +73,7 @@ def pick(store: Store, filters: Filters, *, thorough: bool = True) -> Iterator[P
     reported by the caller. ``thorough`` checks every file against its row first (a
     CSV export shows what the rows hold; JSON exports read each file anyway)."""
     for row in store.export_rows(thorough=thorough):
-        path = store.files.name_of(row.id)
+        path = store.file_of(row.id)
         if row.damaged is not None:
             yield Damaged(Path(path), row.damaged)
         elif filters.match_row(

@@ -21,6 +21,11 @@ from .errors import NotDurableError, StorageError
 TMP_SUFFIX = ".tmp"
 
 
+def is_temp_file(name: str) -> bool:
+    """Whether a name is one of the temporary files of a durable write."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
 def ensure_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) readable by the owner only (0700)."""
     try:

@@ -7,7 +7,8 @@
 * :func:`replace_surrogates`, for text that is written out as UTF-8: a lone surrogate
   (bytes a terminal sent that were not UTF-8) cannot be encoded, so it becomes U+FFFD.
 
-Typed input gets both (:func:`typed`). Nothing else in the package cleans text.
+Typed input gets both (:func:`typed`). Nothing else in the package cleans text
+(``--json`` output escapes C1 characters, which is JSON's own way of writing them).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ Nothing here prints, prompts or reads a clock; the screen draws and reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -84,8 +83,8 @@ def case_from_answers(
     return case
 
 
-def walk_to_resume(case: Case, catalog: Catalog, settings: Settings) -> Walk:
-    """A walk on with the playbook as it is now, for a case whose walk is unfinished."""
+def playbook_of(case: Case, catalog: Catalog) -> Playbook:
+    """The playbook a case was walked with, as it is now (to walk on with it)."""
     playbook = catalog.get(case.playbook.id)
     broken = catalog.error_for(case.playbook.id)
     if playbook is None and broken is not None:
@@ -94,7 +93,7 @@ def walk_to_resume(case: Case, catalog: Catalog, settings: Settings) -> Walk:
         raise NotFoundError(
             f"case {case.id} was walked with playbook {case.playbook.id!r}, which is not available"
         )
-    return Walk(playbook, case, settings.as_dict())
+    return playbook
 
 
 def record_resume(store: Store, walk: Walk, now: datetime) -> list[str]:
@@ -116,23 +115,22 @@ def latest_unfinished_id(store: Store) -> str:
 class LiveWalk:
     """A walk on a case this process holds, saved the moment anything changes.
 
-    A save that landed but could not be synced goes to ``warn`` and the call goes on
-    (the answer is on disk); a save that failed says how to carry on once the disk is
+    A save that landed but could not be synced is the store's to tell (its ``warn``),
+    and the call goes on; a save that failed says how to carry on once the disk is
     fixed. The screen draws and reads; this is where a typed line becomes the file.
     """
 
-    def __init__(self, store: Store, walk: Walk, warn: Callable[[str], None]) -> None:
+    def __init__(self, store: Store, walk: Walk) -> None:
         self.store = store
         self.walk = walk
         self.case = walk.case
-        self._warn = warn
 
     def save(self) -> None:
         """Save the case now."""
         try:
             self.store.save(self.case)
-        except NotDurableError as warning:
-            self._warn(warning.message)
+        except NotDurableError:
+            raise  # saved: the store's own warning says the rest
         except StorageError as error:
             raise StorageError(
                 error.message,

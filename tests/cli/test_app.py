@@ -132,3 +132,21 @@ def test_a_home_that_is_not_a_folder_is_one_clear_error(tmp_path: Path) -> None:
         assert result.returncode == 1, args
         assert result.stderr.startswith("Error: cannot read"), result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_report_already_on_screen_exits_with_its_code_even_under_debug(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('id = "bad"\n', encoding="utf-8")
+    for args, code in ((["playbook", "check", str(bad)], 3), (["doctor"], 1)):
+        if args == ["doctor"]:
+            home.mkdir(parents=True, exist_ok=True)
+            home.chmod(0o755)  # others can read it: doctor needs attention
+        for debug in ([], ["--debug"]):
+            result = run(*debug, *args)
+            assert result.exit_code == code, (debug, args, result.output)
+            assert "Traceback" not in result.output, (debug, args)
+            assert not isinstance(result.exception, Exception) or isinstance(
+                result.exception, SystemExit
+            )

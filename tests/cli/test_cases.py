@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from recovery_cli.cli import prompter
 from tests.conftest import SAMPLE, Run, read_case
+
+REAL_PROMPTER = prompter.open_prompter
 
 DETAILS = ["Dana Reyes", "dana@example.com", "A-1001", "40", "phone"]
 
@@ -180,4 +183,28 @@ def test_resume_when_the_playbook_is_now_broken(run: Run, home: Path, sample: Pa
     result = run("resume", "1", answers=[])
     assert result.exit_code == 3
     assert f"{sample}:1:1: title: missing required key" in result.stderr
+    assert (home / "cases" / "1.json").read_bytes() == before
+
+
+def test_resume_of_a_finished_walk_needs_no_settings(run: Run, home: Path, sample: Path) -> None:
+    paused_case(run, "")
+    finished = run("resume", "1", answers=["yes", "1", "", "n"])
+    assert finished.exit_code == 0, finished.output
+    (home / "config.toml").write_text("seller = [broken", encoding="utf-8")
+    before = (home / "cases" / "1.json").read_bytes()
+    result = run("resume", "1")
+    assert result.exit_code == 0, result.output
+    assert "Case 1 was already walked to the end. Details: recover show 1" in result.stdout
+    assert (home / "cases" / "1.json").read_bytes() == before
+
+
+def test_resume_without_a_terminal_says_so_and_records_nothing(
+    run: Run, home: Path, sample: Path
+) -> None:
+    paused_case(run)
+    before = (home / "cases" / "1.json").read_bytes()
+    run.monkeypatch.setattr(prompter, "open_prompter", REAL_PROMPTER)  # CliRunner's stdin
+    result = run("resume", "1")
+    assert result.exit_code == 2, result.output
+    assert "Error: recover resume asks its questions on a terminal" in result.stderr
     assert (home / "cases" / "1.json").read_bytes() == before

@@ -229,7 +229,7 @@ def test_full_walk_of_every_default_playbook(
     run: Run, home: Path, monkeypatch: pytest.MonkeyPatch, playbook_id: str
 ) -> None:
     auto = AutoPrompter(playbook_id)
-    monkeypatch.setattr(prompter, "open_prompter", lambda console: auto)
+    monkeypatch.setattr(prompter, "open_prompter", lambda console, **_: auto)
     result = run("new")
     assert result.exit_code == 0, result.output
     assert "walk complete" in result.stdout
@@ -324,7 +324,7 @@ def test_a_change_behind_the_walks_back_is_not_overwritten(
             path.write_text(json.dumps(data))
             return "typed while someone edited the file"
 
-    monkeypatch.setattr(prompter, "open_prompter", lambda console: Meddler([]))
+    monkeypatch.setattr(prompter, "open_prompter", lambda console, **_: Meddler([]))
     result = run("resume", "1")
     assert result.exit_code == 6
     assert "case 1 was changed elsewhere since it was opened here" in result.stderr

@@ -12,7 +12,7 @@ import pytest
 from recovery_cli.case import Case, Customer, Outcome
 from recovery_cli.errors import DamagedCaseError, NotFoundError, StorageError, UsageError
 from recovery_cli.store import Damaged, Store, encode, parse_case_id
-from tests.conftest import NOW, mode, sample_builder, sample_case, umask
+from tests.conftest import NOW, Run, mode, sample_builder, sample_case, umask
 
 build = sample_builder(name="Ann")
 
@@ -282,3 +282,30 @@ def test_the_index_is_made_private_again_when_it_is_not(tmp_path: Path) -> None:
     os.chmod(index, 0o644)
     assert [case.id for case in store.list_cases()] == ["1"]
     assert mode(index) == 0o600
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["show", "9"],
+        ["followup", "add", "9", "--in", "2d"],
+        ["close", "9", "--outcome", "kept", "--no-input"],
+        ["prevent", "done", "9"],
+        ["resume", "9"],
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_a_file_that_holds_another_case_is_never_written_through(
+    run: Run, home: Path, command: list[str]
+) -> None:
+    """9.json holding case 4 (copied by hand): a command on 9 must not change 4.json."""
+    store = Store(home)
+    for _ in range(4):
+        store.release(store.create(sample_builder(name="Ann")).id)
+    cases = home / "cases"
+    (cases / "9.json").write_bytes((cases / "4.json").read_bytes())
+    before = {p.name: p.read_bytes() for p in cases.glob("*.json")}
+    result = run(*command)
+    assert result.exit_code == 5, result.output
+    assert "9.json holds another case than case 9; it was left untouched" in result.stderr
+    assert {p.name: p.read_bytes() for p in cases.glob("*.json")} == before

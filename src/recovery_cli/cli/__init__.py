@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import ExitStatus, RecoverError
+from ..errors import ExitStatus, RecoverError, Reported
 from ..text import strip_controls
 from .commands import COMMANDS
 
@@ -49,8 +49,7 @@ def report(error: RecoverError) -> None:
     # sequence in it may reach the terminal. Newlines (lists of problems) stay.
     # After the terminal closed there is nobody to tell; the exit code still says it.
     with contextlib.suppress(OSError):
-        if error.message:
-            typer.echo(f"{error.prefix}{strip_controls(error.message)}", err=True)
+        typer.echo(f"{error.prefix}{strip_controls(error.message)}", err=True)
         if error.hint:
             typer.echo(strip_controls(error.hint), err=True)
 
@@ -91,6 +90,10 @@ class RecoverGroup(TyperGroup):
         """Run the command; map RecoverError and Ctrl-C to messages and exit codes."""
         try:
             return super().invoke(ctx)
+        except Reported as done:
+            # Told on screen already (a list of problems): the exit status, even under
+            # --debug, where there is no traceback worth showing.
+            raise typer.Exit(done.exit_code) from None
         except RecoverError as error:
             state = ctx.obj if isinstance(ctx.obj, State) else State()
             if state.debug:
@@ -151,9 +154,11 @@ def root(
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         # Imported here, as a command module would be: plain --help stays light.
-        from .views.notices import overdue_notice
+        from .console import open_store
+        from .views.notices import overdue
 
-        overdue_notice(ctx.obj.home)
+        with open_store(ctx.obj.home) as store:
+            overdue(store)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import typer
 from ..config import resolve_home
 from ..playbooks.folders import default_dir, playbook_files, user_dir
 
-_CASE_FILE = re.compile(r"^([1-9][0-9]*)\.json$")
+_CASE_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")  # the ids parse_case_id takes
 
 
 def _home(ctx: typer.Context) -> Path:

@@ -2,7 +2,7 @@
 (:mod:`.index`, the only module that speaks SQL), and the :class:`Store` facade over
 both (:mod:`.store`), which is what the rest of recover uses."""
 
-from .files import Damaged, Stored, encode, parse_case_id
-from .store import Store
+from .files import Damaged, Stored, encode, parse, parse_case_id
+from .store import Notify, Store
 
-__all__ = ["Damaged", "Store", "Stored", "encode", "parse_case_id"]
+__all__ = ["Damaged", "Notify", "Store", "Stored", "encode", "parse", "parse_case_id"]

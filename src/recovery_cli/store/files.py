@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from ..case import SCHEMA_VERSION, Case, case_to_json
 from ..errors import DamagedCaseError, NotFoundError, StorageError, UsageError
-from ..fileio import TMP_SUFFIX, write_atomic
+from ..fileio import write_atomic
 from ..text import replace_surrogates
 
 FOLDER = "cases"
@@ -60,12 +60,6 @@ def parse_case_id(text: str) -> str:
     return match.group(1)
 
 
-def case_number(name: str) -> int | None:
-    """The case number of a case file's name (``17.json``), else None."""
-    match = _ID_FILE.match(name)
-    return int(match.group(1)) if match else None
-
-
 def locked_case(name: str) -> str | None:
     """The case whose lock file this name is (``.17.lock``), else None."""
     match = _LOCK_FILE.match(name)
@@ -76,11 +70,6 @@ def temp_file_case(name: str) -> str | None:
     """The case a save's temporary file was for (``.17.json.x1y2.tmp``), else None."""
     match = _TEMP_FILE.match(name)
     return match.group(1) if match else None
-
-
-def is_temp_file(name: str) -> bool:
-    """Whether a name is one of the temporary files of a durable write."""
-    return name.startswith(".") and name.endswith(TMP_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -208,7 +197,13 @@ class CaseFiles:
             ) from None
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        return Stored(*parse(path, raw))
+        data, case = parse(path, raw)
+        if case.id != case_id:
+            # Written to, it would be the other case's file that changed.
+            raise DamagedCaseError(
+                f"{path} holds another case than case {case_id}; it was left untouched"
+            )
+        return Stored(data, case)
 
     # -- which cases there are -----------------------------------------------------------
     def scan(self) -> Iterator[os.DirEntry[str]]:

@@ -16,8 +16,8 @@ files whenever it cannot be trusted — never trusted blindly:
   copied or restored from a backup, changes one of them, and the next reader compares
   every file's mtime and size with its row and reads again those that differ. The
   views that show what the rows hold rather than the files (stats, CSV exports, the
-  follow-ups due, prevention) compare every file that way each time, and the follow-up
-  view checks each row it shows against its file once more, just before showing it;
+  follow-ups due) compare every file that way each time, and so see a file changed in
+  place (damaged, or edited by hand) as soon as its size or time changed;
 * an index that is missing, unreadable or of another :data:`FORMAT` is rebuilt from
   scratch. The format is the rows' own, not the package's version: an upgrade that
   leaves the rows alone rebuilds nothing.
@@ -199,6 +199,7 @@ class Index:
         self._in_step: dict[str, bool] = {}
         self.notify = notify
         self._db: sqlite3.Connection | None = None
+        self._memory: sqlite3.Connection | None = None  # the stand-in for an unwritable one
 
     # -- the database ------------------------------------------------------------------
     def _open(self, *, wait: float = _READ_WAIT_S, again: bool = True) -> sqlite3.Connection:
@@ -240,6 +241,7 @@ class Index:
         if self._db is None:
             self._db = sqlite3.connect(":memory:", isolation_level=None)
             self._db.executescript(_SCHEMA)
+            self._memory = self._db
         return self._db
 
     def _discard(self) -> None:
@@ -253,6 +255,7 @@ class Index:
         if self._db is not None:
             self._db.close()
             self._db = None
+        self._memory = None
 
     # -- kept in step by every save ----------------------------------------------------
     def _for_a_save(self) -> sqlite3.Connection:
@@ -345,12 +348,13 @@ class Index:
         # The folder's identity as well as its mtime: a home copied or restored from a
         # backup keeps the times of its files and folders, but not their inodes.
         if thorough or not self._matches_folder(db):
-            self._catch_up(db, folder)
+            self._catch_up(db, folder, kept=db is not self._memory)
         self._recheck(db)
         return db
 
-    def _catch_up(self, db: sqlite3.Connection, folder: os.stat_result) -> None:
-        """Compare every case file with its row; read again the ones that differ.
+    def _catch_up(self, db: sqlite3.Connection, folder: os.stat_result, *, kept: bool) -> None:
+        """Compare every case file with its row; read again the ones that differ
+        (``kept``: into the index on disk, rather than one in memory for this run).
 
         The case numbers on disk (a bitmap, in order) are merged with the rows read in
         id order, so memory does not grow with the store: only the ids to read again
@@ -377,7 +381,12 @@ class Index:
             gone.append(row[0])
             row = rows.fetchone()
         if len(stale) > NOTE_FROM and self.notify is not None:
-            self.notify(f"Indexing {len(stale)} case files; this happens once.")
+            self.notify(
+                f"Indexing {len(stale)} case files; this happens once."
+                if kept
+                else f"Reading {len(stale)} case files: the summary index cannot be "
+                "saved in this home (recover doctor tells why)."
+            )
         with _transaction(db):
             db.executemany("DELETE FROM cases WHERE id = ?", ((i,) for i in gone))
         self._reread(db, stale)
@@ -522,13 +531,14 @@ class Index:
                     yield datetime.fromisoformat(due)
 
     def follow_up_briefs(self) -> Iterator[BriefRow]:
-        """Each case with follow-ups still to do, and each damaged file, newest first:
-        the view is made from these rows alone, each checked against its file first."""
-        shown = self._shown(
-            "pending", "next_due IS NOT NULL OR damaged IS NOT NULL ORDER BY id DESC"
-        )
-        for case_id, damaged, pending in shown:
-            if damaged is not None or pending is not None:
+        """Each case with follow-ups still to do, and each damaged file, newest first,
+        checked against every file first: the view is made from these rows alone."""
+        with _readable():
+            db = self.fresh(thorough=True)
+            for case_id, damaged, pending in db.execute(
+                "SELECT id, damaged, pending FROM cases WHERE next_due IS NOT NULL "
+                "OR damaged IS NOT NULL ORDER BY id DESC"
+            ):
                 yield BriefRow(case_id, damaged, json.loads(pending) if pending else {})
 
     def export_rows(self, *, thorough: bool = True) -> Iterator[ExportRow]:
@@ -569,31 +579,6 @@ class Index:
         with _readable():
             for case_id, damaged in self.fresh(thorough=thorough).execute(sql, params):
                 yield Entry(case_id, damaged)
-
-    def _shown(self, column: str, where: str) -> Iterator[tuple[Any, ...]]:
-        """``id, damaged, column`` of the rows a view shows, each checked against its
-        file first: a file changed since its row was made (damaged or edited in place,
-        leaving the folder as it was) is read again, and its row as it is now comes
-        instead. A stat a row: cheap beside what showing it costs."""
-        with _readable():
-            db = self.fresh(thorough=True)
-            rows = db.execute(
-                f"SELECT id, mtime_ns, size, damaged, {column} FROM cases WHERE {where}"
-            ).fetchall()
-            for case_id, mtime, size, damaged, value in rows:
-                try:
-                    st = os.stat(self.files.name_of(case_id))
-                except OSError:
-                    st = None
-                if st is not None and (st.st_mtime_ns, st.st_size) == (mtime, size):
-                    yield case_id, damaged, value
-                    continue
-                self._reread(db, [case_id])
-                found = db.execute(
-                    f"SELECT id, damaged, {column} FROM cases WHERE id = ?", (case_id,)
-                ).fetchone()
-                if found is not None:
-                    yield tuple(found)
 
 
 @contextlib.contextmanager

@@ -24,12 +24,11 @@ from types import TracebackType
 
 from ..case import Case, Customer
 from ..errors import CaseBusyError, NotDurableError, NotFoundError, StorageError
-from ..fileio import ensure_private_dir
+from ..fileio import TMP_SUFFIX, ensure_private_dir, is_temp_file
 from .files import (
     CaseFiles,
     Damaged,
     Stored,
-    is_temp_file,
     locked_case,
     parse_case_id,
     read,
@@ -50,7 +49,6 @@ class Store:
         (instead of a NotDurableError), and a long catch-up of the index."""
         self.home = home
         self.files = CaseFiles(home)
-        self.cases_dir = self.files.folder
         self._warn = warn
         self.index = Index(self.files, home / FILE_NAME, notify=warn)
 
@@ -70,9 +68,23 @@ class Store:
         self.index.close()
         self.files.release_all()
 
+    @property
+    def cases_dir(self) -> Path:
+        """The folder of the case files."""
+        return self.files.folder
+
+    @property
+    def index_path(self) -> Path:
+        """The summary index's database file."""
+        return self.index.path
+
     def path_for(self, case_id: str) -> Path:
         """The file of a case (the id is checked before any path is built)."""
         return self.files.path_for(case_id)
+
+    def file_of(self, number: int) -> str:
+        """The file of a case number, as a plain string (for streaming a whole store)."""
+        return self.files.name_of(number)
 
     # -- holding a case ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -96,10 +108,6 @@ class Store:
     def release(self, case_id: str) -> None:
         """Let other terminals have the case again."""
         self.files.release(case_id)
-
-    def lock_is_free(self, case_id: str) -> bool:
-        """Whether no process holds the case's lock right now."""
-        return self.files.lock_is_free(case_id)
 
     # -- writing -------------------------------------------------------------------------
     def create(self, build: Callable[[str], Case]) -> Case:
@@ -270,24 +278,27 @@ class Store:
         if folder.is_dir() and not folder.is_symlink():
             yield folder, 0o700
             for entry in os.scandir(folder):
-                if entry.is_file(follow_symlinks=False) and not is_temp_file(entry.name):
+                leftover = entry.name.endswith(TMP_SUFFIX)  # reported as such instead
+                if entry.is_file(follow_symlinks=False) and not leftover:
                     yield Path(entry.path), 0o600
         for suffix in ("", "-wal", "-shm"):
             path = Path(f"{self.index.path}{suffix}")
             if path.is_file() and not path.is_symlink():
                 yield path, 0o600
 
-    def leftover_temp_files(self) -> list[Path]:
-        """Temporary files of case saves cut short: those whose case no process holds
-        (a save in progress holds its case)."""
+    def leftover_temp_files(self, now: float, stale_after: float) -> list[Path]:
+        """Temporary files of saves cut short in the cases folder: those of a case no
+        process holds (a save in progress holds its case), and any older than
+        ``stale_after`` seconds at ``now`` (a timestamp)."""
         if not self.cases_dir.is_dir():
             return []
         found = []
         for entry in os.scandir(self.cases_dir):
-            case_id = temp_file_case(entry.name)
-            if case_id is None or not entry.is_file(follow_symlinks=False):
+            if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
-            if self.files.lock_is_free(case_id):
+            case_id = temp_file_case(entry.name)
+            old = now - entry.stat(follow_symlinks=False).st_mtime > stale_after
+            if old or (case_id is not None and self.files.lock_is_free(case_id)):
                 found.append(Path(entry.path))
         return sorted(found)
 

@@ -24,18 +24,20 @@ def list_cases(
     """List cases, newest first: status, customer, playbook, how far the walk got, age."""
     state: State = ctx.obj
     with open_store(state.home) as store:
-        found = casework.list_cases(store, status=status, limit=None if show_all else limit)
-        notices.damaged(found.damaged)
+        cases = casework.list_cases(
+            store, status=status, limit=None if show_all else limit, on_damaged=notices.one_damaged
+        )
         if as_json:
-            print_json([summary(case) for case in found.cases])
+            print_json([summary(case) for case in cases])
             return
         out = console()
-        if not found.cases:
+        table, shown = tables.case_list(cases, clock.now())
+        if not shown:
             out.print(
                 "No cases yet. Start one with: recover new" if status is None else "No cases."
             )
             return
-        out.print(tables.case_list(found.cases, clock.now()))
+        out.print(table)
         notices.overdue(store)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from ... import clock
 from ... import doctor as doctoring
 from ...errors import ExitStatus, Reported
 from .. import State
@@ -38,7 +39,8 @@ def doctor(
     is gone, a summary index out of step with the case files. Changes nothing unless
     --fix or --reindex. Exit 1 when something needs attention."""
     state: State = ctx.obj
-    report = doctoring.run(state.home, fix_safe=fix, rebuild=reindex, warn=warn)
+    now = clock.now().timestamp()
+    report = doctoring.run(state.home, now, fix_safe=fix, rebuild=reindex, warn=warn)
     if as_json:
         print_json(report.as_json())
     else:

@@ -99,13 +99,23 @@ def _damaged(item: Damaged) -> None:
 
 @contextlib.contextmanager
 def _progress(store: Store) -> Iterator[Callable[[], None]]:
-    """A Rich progress bar on stderr for a long export to a terminal; else nothing."""
+    """A Rich progress bar on stderr for a long export to a terminal; else nothing.
+    The bar appears at the first case written: anything said before it (the index
+    catching up) is said on a plain line, not under a live bar."""
     total = store.count() if sys.stderr.isatty() else 0
     if total < PROGRESS_FROM:
         yield lambda: None
         return
     from rich.progress import Progress  # the one import only a long export pays for
 
-    with Progress(console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("Exporting", total=total)
-        yield lambda: progress.advance(task)
+    with contextlib.ExitStack() as stack:
+        shown: list[Callable[[], None]] = []
+
+        def tick() -> None:
+            if not shown:
+                bar = stack.enter_context(Progress(console=console(stderr=True), transient=True))
+                task = bar.add_task("Exporting", total=total)
+                shown.append(lambda: bar.advance(task))
+            shown[0]()
+
+        yield tick

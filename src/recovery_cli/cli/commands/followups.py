@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,6 @@ from typer.core import TyperGroup
 
 from ... import casework, clock
 from ...case import Case, FollowUpRecord
-from ...config import Settings, load_settings
 from ...errors import UsageError
 from ...fileio import write_atomic
 from ...followups import HORIZON_DAYS, to_ics, when
@@ -136,10 +136,10 @@ def record(
     given.next_given = next_in is not None
     if happy_given is not None and reached is False:
         raise UsageError("--happy needs a customer you reached: drop --not-reached")
-    out = console()
+    out, now = console(), clock.now()
     with open_store(state.home) as store, casework.holding(store, parse_case_id(case_id)) as case:
         item = casework.follow_up_to_record(case, number)
-        _show_message(out, case, item)
+        _show_message(out, case, item, now)
         asker = forms.asker_for(
             out,
             wanted=not no_input and given.leaves_questions(),
@@ -153,17 +153,14 @@ def record(
             raise forms.stopped(
                 f"Stopped; nothing was recorded for case {case.id}.", stop
             ) from None
-        # Settings fill in the next message, only written for a customer reached.
-        needed = result.next_in is not None and result.reached
-        settings = load_settings(state.home) if needed else Settings()
-        planned = casework.record_follow_up(store, case, item, result, settings, clock.now())
+        planned = casework.record_follow_up(store, case, item, result, now)
         _recorded(out, store, case, item, result, planned, asker)
 
 
-def _show_message(out: Console, case: Case, item: FollowUpRecord) -> None:
+def _show_message(out: Console, case: Case, item: FollowUpRecord, now: datetime) -> None:
     """The follow-up's heading, who it is for, and its message, on one line to copy."""
     label = {"overdue": "overdue", "today": "due today", "upcoming": "not due yet"}
-    due_word = label[when(item.due_at, clock.now())]
+    due_word = label[when(item.due_at, now)]
     title = f"Case {case.id} · follow-up {item.id} · {local_time(item.due_at)} ({due_word})"
     out.print(heading(out, title, style="magenta"))
     customer = case.customer
@@ -195,8 +192,10 @@ def _recorded(
         out.print(f"Next follow-up: {local_time(planned.due_at)}.")
     if case.status == "closed":
         out.print(f"Case {case.id} is closed.")
-        if case.outcome is None and asker is not None:
-            forms.offer_outcome(out, asker, store, case)
+        outcome = forms.offer_outcome(out, asker, case) if not case.outcome and asker else None
+        if outcome is not None:
+            casework.close_case(store, case, outcome, keep_follow_ups=True, now=clock.now())
+            out.print(Text(forms.outcome_line(case), style="green"))
     elif case.status == "awaiting_follow_up" and planned is None:
         upcoming = case.pending_follow_ups()[0]
         out.print(
@@ -229,6 +228,5 @@ def add(
     delay = _delay(after, "--in")
     text = forms.clean(note) if note is not None else ""
     with open_store(state.home) as store, casework.holding(store, parse_case_id(case_id)) as case:
-        settings = load_settings(state.home)  # once the case is known to be there
-        added = casework.add_follow_up(store, case, delay, text, settings, clock.now())
+        added = casework.add_follow_up(store, case, delay, text, clock.now())
     typer.echo(f"Follow-up {added.id} added to case {case.id}, due {local_time(added.due_at)}.")

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ... import answers as answering
 from ... import casework, clock, walking
 from ...case import Case, Customer, parse_customer_field
-from ...config import Settings, ensure_home, load_settings
+from ...config import ensure_home, load_settings
 from ...errors import UsageError
 from ...playbooks.catalog import Catalog, load_catalog
 from ...playbooks.model import Playbook
@@ -19,7 +20,7 @@ from ...store import Store, parse_case_id
 from ...walk import Walk
 from .. import State
 from .. import prompter as prompting
-from ..console import console, open_store, warn
+from ..console import console, open_store
 from ..options import PlaybookOption, ResumeId
 from ..prompter import Prompter
 from ..views import forms, notices
@@ -129,7 +130,7 @@ def _walk(
             f"`recover config set {missing[0]} ...`.",
             style="dim",
         )
-    live = walking.LiveWalk(store, walk, warn)
+    live = walking.LiveWalk(store, walk)
     with store.session(case.id):
         try:
             screen.run(
@@ -160,8 +161,12 @@ def _customer(given: dict[str, str | None]) -> tuple[Customer, set[str]]:
 
 def _offer_close(out: Console, asker: Prompter, store: Store, case: Case) -> None:
     """When the walk reached its end, offer to record the outcome there and then."""
-    if case.walk_completed_at is not None:
-        forms.offer_outcome(out, asker, store, case)
+    if case.walk_completed_at is None:
+        return
+    outcome = forms.offer_outcome(out, asker, case)
+    if outcome is not None:
+        casework.close_case(store, case, outcome, keep_follow_ups=True, now=clock.now())
+        out.print(Text(forms.outcome_line(case), style="green"))
 
 
 def _save_answers(path: Path | None, case: Case, playbook: Playbook) -> None:
@@ -180,21 +185,22 @@ def resume(ctx: typer.Context, case_id: ResumeId = None) -> None:
             parse_case_id(case_id) if case_id is not None else walking.latest_unfinished_id(store)
         )
         with casework.holding(store, wanted) as case:
-            _resume(out, store, case, load_catalog(home), load_settings(home))
+            _resume(out, store, case, home)
 
 
-def _resume(out: Console, store: Store, case: Case, catalog: Catalog, settings: Settings) -> None:
+def _resume(out: Console, store: Store, case: Case, home: Path) -> None:
     """A held case on screen again, from its first unanswered step."""
     if case.walk_completed_at is not None:
         out.print(f"Case {case.id} was already walked to the end. Details: recover show {case.id}")
         return
-    walk = walking.walk_to_resume(case, catalog, settings)
-    asker = prompting.open_prompter(out)
+    playbook = walking.playbook_of(case, load_catalog(home))
+    asker = prompting.open_prompter(out, command="resume")
+    walk = Walk(playbook, case, load_settings(home).as_dict())
     notes = walking.record_resume(store, walk, clock.now())
     if notes:
         out.print(resume_notes(notes))
     out.print(f"Resuming case {case.id} · {walk.playbook.title}")
-    WalkScreen(out, asker).run(walking.LiveWalk(store, walk, warn))
+    WalkScreen(out, asker).run(walking.LiveWalk(store, walk))
     _offer_close(out, asker, store, case)
 
 

@@ -12,10 +12,9 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from ... import casework, clock, text, values
+from ... import casework, text, values
 from ...case import HAPPY_LABELS, OUTCOMES, Case, Happy, Outcome, OutcomeResult
 from ...errors import UsageError, WalkInterrupted
-from ...store import Store
 from ...values import local_time
 from .. import prompter as prompting
 from ..prompter import Interrupted, Prompter
@@ -94,29 +93,7 @@ def parse_yes_no(text: str) -> bool:
     return values.parse_yes_no(text)
 
 
-@dataclass
-class OutcomeGiven:
-    """What the command line already says about the outcome (None: ask)."""
-
-    result: OutcomeResult | None = None
-    satisfaction: int | None = None
-    root_cause: str | None = None
-    cause_tag: str | None = None
-    prevention: str | None = None
-
-
-def outcome_defaults(case: Case) -> OutcomeGiven:
-    """What the form starts from: the outcome recorded before, else the root cause
-    and prevention answered on the call (as the default playbooks ask them)."""
-    if case.outcome is not None:
-        o = case.outcome
-        return OutcomeGiven(o.result, o.satisfaction, o.root_cause, o.cause_tag, o.prevention)
-    answers = case.answers()
-    cause, prevention = answers.get("root_cause"), answers.get("prevention")
-    return OutcomeGiven(
-        root_cause=cause if isinstance(cause, str) else None,
-        prevention=prevention if isinstance(prevention, str) else None,
-    )
+OutcomeGiven = casework.OutcomeGiven
 
 
 def outcome_form(
@@ -130,7 +107,7 @@ def outcome_form(
     """The outcome from the options given and, on a terminal, the answers to the
     questions they leave open. Without a prompter, what is not given keeps its
     earlier value (or the call's answer)."""
-    start = outcome_defaults(case)
+    start = casework.outcome_defaults(case)
     before_result = start.result
     result = given.result
     if result is None and asker is None:
@@ -287,8 +264,9 @@ def keep_asked(case: Case, given: bool | None) -> bool:
     return given is None and bool(case.pending_follow_ups()) and prompting.stdin_is_terminal()
 
 
-def offer_outcome(out: Console, asker: Prompter, store: Store, case: Case) -> None:
-    """Ask whether to record the outcome now and, if so, run the outcome form and save."""
+def offer_outcome(out: Console, asker: Prompter, case: Case) -> Outcome | None:
+    """Ask whether to record the outcome now and, if so, run the outcome form; the
+    outcome given (None: later)."""
     try:
         with asker.signals():
             now_please = ask(
@@ -300,8 +278,8 @@ def offer_outcome(out: Console, asker: Prompter, store: Store, case: Case) -> No
             )
             if not now_please:
                 out.print(f"Later: recover close {case.id}")
-                return
-            outcome = outcome_form(
+                return None
+            return outcome_form(
                 out, asker, case, OutcomeGiven(), suggest=casework.suggested_outcome(case)
             )
     except Interrupted as stop:
@@ -310,8 +288,6 @@ def offer_outcome(out: Console, asker: Prompter, store: Store, case: Case) -> No
             exit_code=stop.exit_code,
             hint=f"Record it with: recover close {case.id}",
         ) from None
-    casework.close_case(store, case, outcome, keep_follow_ups=True, now=clock.now())
-    out.print(Text(outcome_line(case), style="green"))
 
 
 def stopped(message: str, stop: Interrupted, **extra: Any) -> WalkInterrupted:

@@ -4,7 +4,6 @@ a returning customer. A notice never makes a command fail."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -13,14 +12,17 @@ from rich.text import Text
 from ... import casework, clock
 from ...case import Case
 from ...store import Damaged, Store
-from ..console import open_store
 
 
 def damaged(found: Iterable[Damaged | str]) -> None:
     """``Warning: ...`` on stderr for each damaged file a view met (and left alone)."""
     for item in found:
-        reason = item.reason if isinstance(item, Damaged) else item
-        typer.echo(f"Warning: {reason}", err=True)
+        one_damaged(item)
+
+
+def one_damaged(item: Damaged | str) -> None:
+    """``Warning: ...`` on stderr for a damaged file a view met (and left alone)."""
+    typer.echo(f"Warning: {item.reason if isinstance(item, Damaged) else item}", err=True)
 
 
 def overdue(store: Store) -> None:
@@ -29,12 +31,6 @@ def overdue(store: Store) -> None:
     if count:
         plural = "s are" if count != 1 else " is"
         typer.echo(f"{count} follow-up{plural} overdue: recover followups", err=True)
-
-
-def overdue_notice(home: Path) -> None:
-    """:func:`overdue`, for a home (bare ``recover``, after its help)."""
-    with open_store(home) as store:
-        overdue(store)
 
 
 def returning_customer(out: Console, store: Store, case: Case) -> None:

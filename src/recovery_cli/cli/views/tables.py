@@ -4,6 +4,7 @@ and gives back something to print; customer text always goes in as plain Text.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from rich.console import Console, Group, RenderableType
@@ -21,19 +22,20 @@ def _table() -> Table:
     return Table(box=None, pad_edge=False, header_style="bold")
 
 
-def _titled(title: str, *, style: str = "bold") -> Table:
+def _titled(title: str, *, style: str = "bold", pad_edge: bool = False) -> Table:
     return Table(
         title=title,
         title_justify="left",
         title_style=style,
         box=None,
-        pad_edge=False,
+        pad_edge=pad_edge,
         header_style="bold",
     )
 
 
-def case_list(cases: list[Case], now: datetime) -> Table:
-    """``recover list``: one row a case."""
+def case_list(cases: Iterable[Case], now: datetime) -> tuple[Table, int]:
+    """``recover list``: one row a case (only the cells are kept, never the cases), and
+    how many rows there are."""
     table = _table()
     for column in ("ID", "Status", "Customer", "Playbook", "Walk", "Remedies", "Age"):
         table.add_column(column, no_wrap=column != "Customer")
@@ -47,7 +49,7 @@ def case_list(cases: list[Case], now: datetime) -> Table:
             format_money(case.remedy_total(), case.currency) if case.remedies else "",
             age(case.created_at, now),
         )
-    return table
+    return table, table.row_count
 
 
 def case_in_full(out: Console, case: Case) -> Group:
@@ -57,7 +59,7 @@ def case_in_full(out: Console, case: Case) -> Group:
     if case.steps:
         parts.append(_steps(case))
     if case.remedies:
-        remedies = _titled("Remedies")
+        remedies = _titled("Remedies", pad_edge=True)
         for column in ("Remedy", "Kind", "Amount"):
             remedies.add_column(column)
         for remedy in case.remedies:
@@ -69,7 +71,7 @@ def case_in_full(out: Console, case: Case) -> Group:
         remedies.add_row("Total", "", format_money(case.remedy_total(), case.currency))
         parts.append(remedies)
     if case.follow_ups:
-        follow = _titled("Follow-ups")
+        follow = _titled("Follow-ups", pad_edge=True)
         for column in ("#", "Due", "Message", "Done", "Result"):
             follow.add_column(column, no_wrap=column not in ("Message", "Result"))
         for item in case.follow_ups:
@@ -119,7 +121,7 @@ def _facts(case: Case) -> Table:
 
 
 def _steps(case: Case) -> Table:
-    steps = _titled("Steps")
+    steps = _titled("Steps", pad_edge=True)
     for column in ("Step", "", "Answer or note", "Time"):
         steps.add_column(column, no_wrap=column != "Answer or note")
     for record in case.steps:
