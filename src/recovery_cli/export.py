@@ -61,25 +61,26 @@ class Filters:
 
 @dataclass(frozen=True)
 class Picked:
-    """A case picked from the index for export: its CSV row (kept in the index) and
-    its file, read only for JSON and JSON Lines."""
+    """A case picked from the index for export: its file (read only for JSON and JSON
+    Lines) and, for CSV, its row as the index keeps it."""
 
     path: str
     cells: list[str]
 
 
-def pick(store: Store, filters: Filters, *, thorough: bool = True) -> Iterator[Picked | Damaged]:
+def pick(store: Store, filters: Filters, *, csv_rows: bool = True) -> Iterator[Picked | Damaged]:
     """The cases that pass the filters, oldest first; damaged files pass through, to be
-    reported by the caller. ``thorough`` checks every file against its row first (a
-    CSV export shows what the rows hold; JSON exports read each file anyway)."""
-    for row in store.export_rows(thorough=thorough):
+    reported by the caller. With ``csv_rows`` every file is checked against its row
+    first and the rows' cells come along (a CSV export shows what the rows hold); JSON
+    exports read each file anyway, and need neither."""
+    for row in store.export_rows(thorough=csv_rows):
         path = store.file_of(row.id)
         if row.damaged is not None:
             yield Damaged(Path(path), row.damaged)
         elif filters.match_row(
             row.created_at, row.status, row.playbook, row.remedy_kinds, row.search
         ):
-            yield Picked(path, row.cells)
+            yield Picked(path, json.loads(row.csv) if csv_rows else [])
 
 
 def _as_stored(path: str) -> str | Damaged:
@@ -155,5 +156,5 @@ def export_cases(
 ) -> int:
     """What ``recover export`` does: the cases that pass ``filters``, streamed to
     ``out`` in ``fmt``; returns how many were written."""
-    items = pick(store, filters, thorough=fmt == "csv")
+    items = pick(store, filters, csv_rows=fmt == "csv")
     return write(out, items, fmt, on_damaged=on_damaged, on_case=on_case)

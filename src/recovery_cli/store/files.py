@@ -174,6 +174,7 @@ class CaseFiles:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.folder = home / FOLDER
+        self._prefix = os.path.join(os.fspath(self.folder), "")
         self._locks: dict[str, int] = {}
 
     def path_for(self, case_id: str) -> Path:
@@ -183,7 +184,7 @@ class CaseFiles:
     def name_of(self, number: int) -> str:
         """The file of a case number as a plain string: pathlib interns every name it
         parses, and a scan of a large store must not grow that table."""
-        return os.path.join(os.fspath(self.folder), f"{number}.json")
+        return f"{self._prefix}{number}.json"
 
     def load(self, case_id: str) -> Stored:
         """One case with its JSON as stored; NotFoundError or DamagedCaseError."""

@@ -155,7 +155,8 @@ class Entry:
 
 
 class ExportRow(NamedTuple):
-    """What an export needs of a case to filter it, and its CSV cells."""
+    """What an export needs of a case to filter it, and its CSV cells as kept (JSON
+    text: decoded only for the rows a CSV export writes)."""
 
     id: int
     damaged: str | None
@@ -164,7 +165,7 @@ class ExportRow(NamedTuple):
     playbook: str
     remedy_kinds: str
     search: str
-    cells: list[str]
+    csv: str
 
 
 class FactsRow(NamedTuple):
@@ -547,19 +548,8 @@ class Index:
         columns = "id, damaged, created_at, status, playbook, remedy_kinds, search, csv"
         with _readable():
             db = self.fresh(thorough=thorough)
-            for case_id, damaged, created, status, playbook, kinds, search, cells in db.execute(
-                f"SELECT {columns} FROM cases ORDER BY id"
-            ):
-                yield ExportRow(
-                    case_id,
-                    damaged,
-                    created,
-                    status,
-                    playbook,
-                    kinds,
-                    search,
-                    json.loads(cells) if cells is not None else [],
-                )
+            for row in db.execute(f"SELECT {columns} FROM cases ORDER BY id"):
+                yield ExportRow._make(row)
 
     def stats_rows(self) -> Iterator[FactsRow]:
         """The facts of every case, oldest first (checked against every file first)."""
