@@ -9,6 +9,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recovery_cli import clock
-from recovery_cli.case import Case, Customer, PlaybookRef, new_case
+from recovery_cli.case import Case, Customer, PlaybookRef, Remedy, new_case
 from recovery_cli.cli import app, prompter
 from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.playbooks.model import Playbook
@@ -253,3 +254,15 @@ def any_umask(request: pytest.FixtureRequest) -> Iterator[int]:
     """Each of a usual, a strict and an open umask in turn."""
     with umask(request.param) as value:
         yield value
+
+
+def full_refund(amount: str, currency: str = "USD") -> Remedy:
+    """The remedy most tests give: a full refund chosen at the step ``remedy``."""
+    return Remedy(
+        step="remedy",
+        offer="refund",
+        label="Full refund",
+        kind="refund",
+        amount=Decimal(amount),
+        currency=currency,
+    )

@@ -12,12 +12,13 @@ import pytest
 
 from recovery_cli import answers as answering
 from recovery_cli import casework, walking
-from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, Remedy, new_case
+from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, new_case
 from recovery_cli.config import Settings, set_setting
 from recovery_cli.errors import StorageError
 from recovery_cli.playbooks.model import Playbook
 from recovery_cli.store import Damaged, Store
 from recovery_cli.walk import Walk
+from tests.conftest import full_refund
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 REF = PlaybookRef(id="sample", title="Sample recovery", hash="sha256:0")
@@ -35,15 +36,7 @@ def opened(store: Store, name: str, *, currency: str = "USD", amount: str = "") 
             now=NOW - timedelta(days=3),
         )
         if amount:
-            remedy = Remedy(
-                step="remedy",
-                offer="refund",
-                label="Full refund",
-                kind="refund",
-                amount=Decimal(amount),
-                currency=currency,
-            )
-            case.set_remedies("remedy", [remedy])
+            case.set_remedies("remedy", [full_refund(amount, currency)])
         return case
 
     case = store.create(build)

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from recovery_cli.case import Case, Customer, Outcome, Remedy
+from recovery_cli.case import Case, Customer, Outcome
 from recovery_cli.fileio import ensure_private_dir, write_atomic
 from recovery_cli.store import Store, encode
 from recovery_cli.store import index as index_module
-from tests.conftest import Run, mode, read_case, sample_case
+from tests.conftest import Run, full_refund, mode, read_case, sample_case
 
 OPENED = datetime(2020, 3, 2, 9, 30, tzinfo=UTC)
 DUE_PAST = datetime(2020, 3, 9, 9, 0, tzinfo=UTC)  # long overdue when the tests run
@@ -57,16 +57,7 @@ def the_four() -> list[Case]:
     second = make(2, "Bob Ray", "bob@example.com", "ORD-2")
     second.set_remedies(
         "remedy",
-        [
-            Remedy(
-                step="remedy",
-                offer="refund",
-                label="Full refund",
-                kind="refund",
-                amount=Decimal("20.00"),
-                currency="USD",
-            )
-        ],
+        [full_refund("20.00")],
     )
     second.schedule_follow_up("check-in", DUE_AHEAD, "Is it working now?")
     second.complete_walk(OPENED)

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 import recovery_cli
-from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, Remedy, new_case
+from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, new_case
 from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.store import Store, encode
 from recovery_cli.store import index as index_module
 from recovery_cli.walk import Walk
-from tests.conftest import SAMPLE, Run
+from tests.conftest import SAMPLE, Run, full_refund
 
 T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -44,16 +44,7 @@ def fixed_case(case_id: str = "1", name: str = "Dana Reyes") -> Case:
     )
     case.set_remedies(
         "remedy",
-        [
-            Remedy(
-                step="remedy",
-                offer="refund",
-                label="Full refund",
-                kind="refund",
-                amount=Decimal("29.00"),
-                currency="USD",
-            )
-        ],
+        [full_refund("29.00")],
     )
     case.schedule_follow_up(
         "check-in", datetime(2026, 11, 5, 9, 30, tzinfo=UTC), "Is it working now?"
