@@ -309,3 +309,20 @@ def test_a_file_that_holds_another_case_is_never_written_through(
     assert result.exit_code == 5, result.output
     assert "9.json holds another case than case 9; it was left untouched" in result.stderr
     assert {p.name: p.read_bytes() for p in cases.glob("*.json")} == before
+
+
+def test_a_file_that_holds_another_case_is_listed_as_damaged_not_twice(
+    run: Run, home: Path
+) -> None:
+    store = Store(home)
+    for _ in range(4):
+        store.release(store.create(sample_builder(name="Ann")).id)
+    cases = home / "cases"
+    (cases / "9.json").write_bytes((cases / "4.json").read_bytes())
+    items = list(store.iter_stored())
+    assert [i.case.id for i in items if not isinstance(i, Damaged)] == ["1", "2", "3", "4"]
+    assert [i.path.name for i in items if isinstance(i, Damaged)] == ["9.json"]
+    result = run("list", "--json")
+    assert result.exit_code == 0, result.output
+    assert [case["id"] for case in json.loads(result.stdout)] == ["4", "3", "2", "1"]
+    assert "9.json holds another case than case 9" in result.stderr

@@ -142,12 +142,24 @@ def parse(path: str | Path, raw: bytes) -> tuple[dict[str, Any], Case]:
         ) from None
 
 
+def own_case(path: str | Path, case: Case, case_id: str) -> Case:
+    """The case, if it is the one its file is named for; DamagedCaseError if the file
+    holds another (copied by hand): written to, it would be the other case's file that
+    changed, and listed, the same case would show twice."""
+    if case.id != case_id:
+        raise DamagedCaseError(
+            f"{path} holds another case than case {case_id}; it was left untouched"
+        )
+    return case
+
+
 def read(name: str) -> Stored | Damaged | None:
     """One case file, read and parsed (None: there is no such file)."""
     try:
         with open(name, "rb") as file:
             raw = file.read()
         data, case = parse(name, raw)
+        own_case(name, case, os.path.basename(name).removesuffix(".json"))
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -199,12 +211,7 @@ class CaseFiles:
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
         data, case = parse(path, raw)
-        if case.id != case_id:
-            # Written to, it would be the other case's file that changed.
-            raise DamagedCaseError(
-                f"{path} holds another case than case {case_id}; it was left untouched"
-            )
-        return Stored(data, case)
+        return Stored(data, own_case(path, case, case_id))
 
     # -- which cases there are -----------------------------------------------------------
     def scan(self) -> Iterator[os.DirEntry[str]]:

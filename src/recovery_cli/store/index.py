@@ -49,7 +49,7 @@ from .. import projections
 from ..case import Case, Customer
 from ..errors import DamagedCaseError, StorageError
 from ..text import replace_surrogates
-from .files import CaseFiles, parse
+from .files import CaseFiles, own_case, parse
 
 # The format of the rows (their columns, and what the projections put in them). Bump it
 # whenever either changes: an index of another format is rebuilt from the case files,
@@ -446,9 +446,10 @@ class Index:
             _, case = parse(name, raw)
         except DamagedCaseError as exc:
             return damaged_row(case_id, st.st_mtime_ns, st.st_size, exc.message)
-        if case.id != str(case_id):
-            reason = f"{name} holds another case than case {case_id}; it was left untouched"
-            return damaged_row(case_id, st.st_mtime_ns, st.st_size, reason)
+        try:
+            own_case(name, case, str(case_id))
+        except DamagedCaseError as exc:
+            return damaged_row(case_id, st.st_mtime_ns, st.st_size, exc.message)
         return row_of(case, st.st_mtime_ns, st.st_size)
 
     # -- checks for doctor --------------------------------------------------------------
