@@ -284,6 +284,17 @@ def test_the_index_is_made_private_again_when_it_is_not(tmp_path: Path) -> None:
     assert mode(index) == 0o600
 
 
+@pytest.fixture
+def copied_over(home: Path) -> Store:
+    """Four cases, and 9.json holding case 4 (a file copied by hand)."""
+    store = Store(home)
+    for _ in range(4):
+        store.release(store.create(sample_builder(name="Ann")).id)
+    cases = home / "cases"
+    (cases / "9.json").write_bytes((cases / "4.json").read_bytes())
+    return store
+
+
 @pytest.mark.parametrize(
     "command",
     [
@@ -296,14 +307,10 @@ def test_the_index_is_made_private_again_when_it_is_not(tmp_path: Path) -> None:
     ids=lambda c: " ".join(c[:2]),
 )
 def test_a_file_that_holds_another_case_is_never_written_through(
-    run: Run, home: Path, command: list[str]
+    run: Run, home: Path, copied_over: Store, command: list[str]
 ) -> None:
     """9.json holding case 4 (copied by hand): a command on 9 must not change 4.json."""
-    store = Store(home)
-    for _ in range(4):
-        store.release(store.create(sample_builder(name="Ann")).id)
     cases = home / "cases"
-    (cases / "9.json").write_bytes((cases / "4.json").read_bytes())
     before = {p.name: p.read_bytes() for p in cases.glob("*.json")}
     result = run(*command)
     assert result.exit_code == 5, result.output
@@ -312,14 +319,9 @@ def test_a_file_that_holds_another_case_is_never_written_through(
 
 
 def test_a_file_that_holds_another_case_is_listed_as_damaged_not_twice(
-    run: Run, home: Path
+    run: Run, copied_over: Store
 ) -> None:
-    store = Store(home)
-    for _ in range(4):
-        store.release(store.create(sample_builder(name="Ann")).id)
-    cases = home / "cases"
-    (cases / "9.json").write_bytes((cases / "4.json").read_bytes())
-    items = list(store.iter_stored())
+    items = list(copied_over.iter_stored())
     assert [i.case.id for i in items if not isinstance(i, Damaged)] == ["1", "2", "3", "4"]
     assert [i.path.name for i in items if isinstance(i, Damaged)] == ["9.json"]
     result = run("list", "--json")
