@@ -3,7 +3,12 @@
 * :func:`strip_controls`, for text that reaches a terminal or is kept as typed:
   control characters (C0 but tab and newline, DEL, C1) can recolour a terminal, set
   its title or write to the clipboard when echoed, so they are dropped, and every
-  escape sequence with them.
+  escape sequence with them. So are the invisible marks that reorder text for
+  right-to-left scripts (embeddings, overrides, isolates): a name holding one could
+  show a line's other cells out of order. Right-to-left text itself is kept, in its
+  logical order, for the terminal to show.
+* :func:`strip_escapes`, for raw keys read from a terminal: a key like an arrow is
+  an escape sequence, dropped whole rather than leaving ``[A`` behind.
 * :func:`replace_surrogates`, for text that is written out as UTF-8: a lone surrogate
   (bytes a terminal sent that were not UTF-8) cannot be encoded, so it becomes U+FFFD.
 
@@ -15,13 +20,21 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# CSI (arrows, function keys), SS3 (arrows in application mode), OSC (titles, the
+# clipboard), and any other two-character escape.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|O.|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)", re.DOTALL)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def strip_controls(text: str) -> str:
     """``text`` without control characters (and so without escape sequences)."""
     return _CONTROL.sub("", text)
+
+
+def strip_escapes(text: str) -> str:
+    """``text`` without terminal escape sequences (other control characters stay)."""
+    return _ESCAPE.sub("", text)
 
 
 def replace_surrogates(text: str) -> str:
