@@ -158,7 +158,7 @@ class _TimingPrompter:
         self.returned_at: float | None = None
         self.steps: list[float] = []
 
-    def ask(self, prompt: str) -> str:
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
         now = time.perf_counter()
         if self.returned_at is not None:
             self.steps.append(now - self.returned_at)
@@ -172,7 +172,7 @@ class _TimingPrompter:
 
 
 def _answer(prompt: str) -> str:
-    if prompt.endswith("(y/n): "):
+    if prompt.lower().endswith("(y/n): "):
         return "y"
     if "(1-" in prompt or prompt.startswith("Pick one"):
         return "1"
@@ -239,7 +239,7 @@ def step_pty(walks: int) -> list[float]:
         child.expect(prompt)
         in_walk = False
         while True:
-            text = re.sub(r"\x1b\[[0-9;]*m", "", child.after).strip()
+            text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.after).strip()
             if text.startswith("Record the outcome now"):
                 child.sendline("n")
                 break

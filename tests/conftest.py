@@ -152,7 +152,14 @@ def answer_for(prompt: str, turn: int, playbook_id: str) -> str:
         if prompt.startswith(start):
             return answer
     # Alternate yes and no so that both branches of conditional steps get walked.
-    endings = {"(y/n): ": "ny"[turn % 2], "(amount): ": "12.50", "(number): ": "3"}
+    yes_no = "ny"[turn % 2]
+    endings = {
+        "(y/n): ": yes_no,
+        "(Y/n): ": yes_no,
+        "(y/N): ": yes_no,
+        "(amount): ": "12.50",
+        "(number): ": "3",
+    }
     for end, answer in endings.items():
         if prompt.endswith(end):
             return answer

@@ -116,10 +116,113 @@ def test_offers_become_remedies_with_amounts_and_goodwill_warning(walk: Walk) ->
 def test_offer_input_errors(walk: Walk) -> None:
     for line in ("x", "", "yes"):
         walk.submit(line, at(1))
-    assert walk.submit("", at(2)).kind == "invalid"
     assert "not on the menu" in walk.submit("9", at(2)).message
     assert walk.submit("refund", at(2)).kind == "moved"
     assert walk.case.answers()["remedy"] == ["refund"]
+
+
+def test_enter_on_an_offer_declines_every_offer(walk: Walk) -> None:
+    for line in ("x", "", "yes"):
+        walk.submit(line, at(1))
+    view = walk.view()
+    assert view.enter == "none of these"
+    assert view.hint == "Enter: none of these · :back · :skip · :pause · :help"
+    reply = walk.submit("", at(2))
+    assert reply.kind == "moved" and reply.changed
+    record = walk.case.record("remedy")
+    assert record is not None and (record.status, record.answer) == ("declined", [])
+    assert walk.case.remedies == [] and "remedy" not in walk.case.answers()
+    assert walk.case.answer_text(record) == "none of these"
+    # Declined is not chosen: the refund step does not run.
+    assert walk.current is not None and walk.current.id == "check-in"
+    assert walk.summary().declined == ("Put it right",) and walk.summary().skipped == ()
+
+
+def test_declining_after_choosing_drops_the_remedies_and_their_steps(walk: Walk) -> None:
+    for line in ("x", "", "yes", "2"):
+        walk.submit(line, at(1))
+    assert walk.current is not None and walk.current.id == "refund-now"
+    walk.back()
+    view = walk.view()
+    assert view.prefill == "2" and view.enter == "keep"
+    walk.submit("", at(2), prefilled=True)  # the line erased, then Enter
+    assert walk.case.record("remedy").status == "declined"  # type: ignore[union-attr]
+    assert walk.case.remedies == [] and walk.case.record("refund-now") is None
+
+
+def test_what_enter_does_is_in_the_view_and_the_hint(walk: Walk) -> None:
+    view = walk.view()  # an optional question, the first step: no :back, Enter skips
+    assert (view.enter, view.hint) == ("skip", "Enter: skip · :pause · :help")
+    walk.submit("x", at(1))
+    view = walk.view()  # a step that only says: Enter marks it done
+    assert (view.enter, view.hint) == ("next", "Enter: next · :back · :skip · :pause · :help")
+    walk.submit("", at(2))
+    assert walk.view().enter == "skip"  # a yes/no with no default: Enter skips it
+    assert walk.submit("", at(3)).kind == "moved"
+    assert walk.case.record("arrived").status == "skipped"  # type: ignore[union-attr]
+
+
+DEFAULTS = SAMPLE.replace(
+    'prompt = "Did it arrive now?", type = "yesno" }',
+    'prompt = "Did it arrive now?", type = "yesno", default = false }',
+).replace(
+    'ask = { key = "complaint", prompt = "What went wrong?" }',
+    'ask = { key = "complaint", prompt = "What went wrong?", required = true }',
+)
+
+
+def test_a_default_is_what_enter_answers() -> None:
+    playbook = parse_playbook(DEFAULTS.encode(), "sample.toml")
+    walk = Walk(playbook, make_case(playbook), {})
+    view = walk.view()  # required, no default: Enter is not offered, and does nothing
+    assert (view.enter, view.hint) == (None, "Answer needed · :pause · :help")
+    assert walk.submit("", at(1)).kind == "invalid"
+    walk.submit("It never came", at(1))
+    walk.submit("", at(2))
+    view = walk.view()
+    assert (view.enter, view.default) == ("no", "no")
+    assert view.hint.startswith("Enter: no · ")
+    walk.submit("", at(3))
+    assert walk.case.answers()["arrived"] is False
+    assert walk.current is not None and walk.current.id == "remedy"
+
+
+def test_the_earlier_answer_is_put_on_the_line_as_text_that_gives_it_again(walk: Walk) -> None:
+    for line in ("It never came", "she sighed", "n", "1 3", "T-9"):
+        walk.submit(line, at(1))
+    expected = {
+        "escalate": "T-9",
+        "remedy": "1,3",
+        "arrived": "no",
+        "sorry": "she sighed",
+        "listen": "It never came",
+    }
+    seen = {}
+    while walk.back().kind == "moved":
+        view = walk.view()
+        seen[view.step_id] = view.prefill
+    assert seen == expected
+    before = walk.case.model_dump()
+    for _ in expected:  # Enter on each line as it was put there changes nothing
+        reply = walk.submit(walk.view().prefill or "", at(9), prefilled=True)
+        assert reply.kind == "moved" and not reply.changed
+    assert walk.case.model_dump() == before
+
+
+def test_an_edited_earlier_answer_replaces_it_and_an_erased_one_is_empty(walk: Walk) -> None:
+    walk.submit("It never came", at(1))
+    walk.back()
+    walk.submit("It never came, and nobody answered", at(2), prefilled=True)
+    assert walk.case.answers()["complaint"] == "It never came, and nobody answered"
+    walk.back()
+    walk.submit("", at(3), prefilled=True)
+    assert walk.case.record("listen").status == "skipped"  # type: ignore[union-attr]
+    # Without a line editor (nothing was on the line), an empty line keeps the answer.
+    walk.back()
+    walk.submit("Late", at(4))
+    walk.back()
+    walk.submit("", at(5))
+    assert walk.case.answers()["complaint"] == "Late"
 
 
 def test_back_offers_the_previous_answer_and_enter_keeps_it(walk: Walk) -> None:
@@ -351,3 +454,15 @@ def test_resume_keeps_the_history_of_playbook_versions(sample_playbook: Playbook
     assert case.playbook.history == [sample_playbook.digest]
     assert case.playbook.hash == edited.digest and case.playbook.title == "Edited"
     assert case.log[-1].detail == f"playbook {sample_playbook.digest} -> {edited.digest}"
+
+
+def test_a_command_typed_after_the_earlier_answer_on_the_line_is_the_command(walk: Walk) -> None:
+    walk.submit("It never came", at(1))
+    walk.back()
+    assert walk.submit("It never came:pause", at(2), prefilled=True).kind == "pause"
+    assert walk.submit("It never came  :skip", at(2), prefilled=True).kind == "moved"
+    assert walk.case.record("listen").status == "skipped"  # type: ignore[union-attr]
+    # Not a command: kept as typed.
+    walk.back()
+    walk.submit("It never came at 10:30", at(3), prefilled=True)
+    assert walk.case.answers()["complaint"] == "It never came at 10:30"

@@ -72,9 +72,9 @@ def _as_line(value: Any, step: Step) -> str:
     kind = step.capture_type
     if kind == "offer":
         picked = value if isinstance(value, list) else [value]
-        if not picked or not all(isinstance(v, str) for v in picked):
+        if not all(isinstance(v, str) for v in picked):
             raise ValueError('give the chosen offer ids as a list of text, like ["refund"]')
-        return ",".join(picked)
+        return ",".join(picked)  # an empty list: every offer declined
     if kind == "yesno":
         if isinstance(value, bool):
             return "y" if value else "n"
@@ -227,6 +227,9 @@ def from_case(case: Case, playbook: Playbook) -> dict[str, Any]:
     if customer:
         data["customer"] = customer
     data["answers"] = dict(case.answers())
+    for record in case.steps:  # an offer step declined: none of its offers chosen
+        if record.status == "declined" and record.key is not None:
+            data["answers"][record.key] = []
     notes = {r.id: r.note for r in case.steps if r.status == "noted" and r.note}
     if notes:
         data["notes"] = notes

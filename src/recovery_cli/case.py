@@ -40,7 +40,7 @@ FollowUpResult = Literal["reached", "not_reached", "cancelled"]
 
 OUTCOMES: tuple[str, ...] = ("kept", "refunded", "lost", "escalated")
 HAPPY_LABELS = {"yes": "yes", "not_yet": "not yet", "no": "no"}
-StepStatus = Literal["answered", "noted", "done", "skipped"]
+StepStatus = Literal["answered", "noted", "done", "skipped", "declined"]
 Answer = str | bool | list[str]
 
 STATUS_LABELS = {
@@ -93,7 +93,8 @@ class PlaybookRef(_Record):
 
 
 class StepRecord(_Record):
-    """What happened at one step: an answer, a note, done, or skipped."""
+    """What happened at one step: an answer, a note, done, skipped, or (an offer
+    step) declined: every offer was turned down, so ``answer`` is an empty list."""
 
     id: str
     title: str
@@ -188,6 +189,8 @@ class Case(_Record):
         """A step's answer in words: yes/no, chosen offers by their labels (as
         rendered when chosen), or the text typed; the note for a step with none."""
         answer = record.answer
+        if record.status == "declined":
+            return "none of these"
         if isinstance(answer, bool):
             return "yes" if answer else "no"
         if isinstance(answer, list):

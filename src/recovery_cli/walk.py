@@ -28,7 +28,6 @@ COMMANDS = {
     ":pause": "stop here; the case stays open to resume later",
     ":help": "show these commands",
 }
-HINT = "Enter: next · :back · :skip · :pause · :help"
 _ALIASES = {
     ":pause": "pause", ":p": "pause", ":q": "pause", ":quit": "pause",
     ":help": "help", ":h": "help", ":?": "help",
@@ -46,6 +45,13 @@ def parse_command(line: str) -> str | None:
     if not text.startswith(":"):
         return None
     return _ALIASES.get(text, "unknown")
+
+
+def command_after(earlier: str, line: str) -> str:
+    """A command typed after an earlier answer left on the line (``said sorry:pause``)
+    is that command; any other line is itself."""
+    rest = line[len(earlier) :].strip() if earlier and line.startswith(earlier) else ""
+    return rest if rest.startswith(":") and parse_command(rest) != "unknown" else line
 
 
 ReplyKind = Literal["moved", "invalid", "pause", "help", "finished"]
@@ -93,6 +99,22 @@ class StepView:
     follow_up_after: str | None = None
     previous: str | None = None
     required: bool = False
+    prefill: str | None = None
+    enter: str | None = None
+    default: str | None = None
+    can_back: bool = False
+
+    @property
+    def hint(self) -> str:
+        """The line under the step: what Enter does (only where it does something),
+        and the commands that apply here."""
+        parts = [f"Enter: {self.enter}" if self.enter else "Answer needed"]
+        if self.can_back:
+            parts.append(":back")
+        if not self.required and self.enter != "skip":
+            parts.append(":skip")
+        parts += [":pause", ":help"]
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,7 @@ class Summary:
     follow_ups: tuple[tuple[datetime, str], ...]
     notes: tuple[tuple[str, str], ...]
     skipped: tuple[str, ...]
+    declined: tuple[str, ...] = ()
 
 
 def _condition_holds(expected: object, actual: Answer | None) -> bool:
@@ -210,11 +233,13 @@ class Walk:
             raise RuntimeError("the walk is finished")
         filled = self.values()
         record = self.case.record(step.id)
-        previous = None
+        previous: str | None = None
+        prefill = None
         chosen: set[str] = set()
         if record is not None and self.is_done(step):
-            if record.status == "skipped":
-                previous = "skipped"
+            prefill = self._prefill(step, record)
+            if record.status in ("skipped", "declined"):
+                previous = record.status
             elif isinstance(record.answer, list):
                 chosen = set(record.answer)
                 previous = self.case.answer_text(record)
@@ -255,7 +280,41 @@ class Walk:
             follow_up_after=step.follow_up.after if step.follow_up else None,
             previous=previous,
             required=bool(step.ask and step.ask.required),
+            prefill=prefill,
+            enter="keep" if prefill is not None else self._enter(step),
+            default=self._default_text(step),
+            can_back=any(self.applies(s) for s in self.playbook.steps[: self.index]),
         )
+
+    @staticmethod
+    def _default_text(step: Step) -> str | None:
+        """The playbook's default answer in words, if the step has one."""
+        default = step.ask.default if step.ask is not None else None
+        if isinstance(default, bool):
+            return "yes" if default else "no"
+        return default
+
+    def _enter(self, step: Step) -> str | None:
+        """What Enter on an empty line does at a step not yet answered (None: nothing,
+        an answer is needed)."""
+        if step.ask is not None:
+            default = self._default_text(step)
+            if default is not None:
+                return default
+            return None if step.ask.required else "skip"
+        return "none of these" if step.offer else "next"
+
+    @staticmethod
+    def _prefill(step: Step, record: StepRecord) -> str:
+        """An earlier answer as text to edit: what typed again gives the same answer."""
+        if record.status in ("skipped", "declined"):
+            return ""
+        answer = record.answer
+        if isinstance(answer, bool):
+            return "yes" if answer else "no"
+        if isinstance(answer, list):
+            return ",".join(str(n) for n, o in enumerate(step.offer, start=1) if o.id in answer)
+        return answer if answer is not None else record.note
 
     # -- input ---------------------------------------------------------------------
     def begin(self, now: datetime) -> None:
@@ -264,14 +323,25 @@ class Walk:
         if step is not None:
             self._started.setdefault(step.id, now)
 
-    def submit(self, line: str, now: datetime) -> Reply:
-        """Apply one typed line to the current step."""
+    def submit(self, line: str, now: datetime, *, prefilled: bool = False) -> Reply:
+        """Apply one typed line to the current step.
+
+        ``prefilled`` says the line editor started with the step's earlier answer on
+        the line (:attr:`StepView.prefill`): that text sent back unchanged keeps the
+        answer, and an empty line is a new, empty answer. Without it an empty line
+        keeps the earlier answer (there was nothing on the line to erase).
+        """
         step = self.current
         if step is None:
             return Reply("finished")
         # Cleaned before anything is judged: a line of control characters alone is
         # empty, not an answer to a required question.
         text = strip_controls(line).strip()
+        record = self.case.record(step.id)
+        kept = ""
+        if record is not None and self.is_done(step) and prefilled:
+            kept = strip_controls(self._prefill(step, record)).strip()
+            text = command_after(kept, text)
         command = parse_command(text)
         if command in ("pause", "help"):
             return Reply(command)  # type: ignore[arg-type]
@@ -280,8 +350,8 @@ class Walk:
         if command == "skip":
             return self.skip(now)
         if command == "unknown":
-            return Reply("invalid", f"Unknown command {text.split()[0]!r}. {HINT}")
-        if not text and self.is_done(step):
+            return Reply("invalid", f"Unknown command {text.split()[0]!r}. {self.view().hint}")
+        if record is not None and self.is_done(step) and text == kept:
             return self._advance(now, changed=False)
         try:
             return self._apply(step, text, now)
@@ -300,6 +370,9 @@ class Walk:
 
     def _apply(self, step: Step, text: str, now: datetime) -> Reply:
         if step.ask is not None:
+            if not text and step.ask.default is not None:
+                answer: Answer = step.ask.default
+                return self._finish(step, now, status="answered", answer=answer)
             if not text:
                 if step.ask.required:
                     raise ValueError("This step needs an answer.")
@@ -307,7 +380,8 @@ class Walk:
             return self._finish(step, now, status="answered", answer=self._parse(step, text))
         if step.offer:
             if not text:
-                raise ValueError("Pick at least one by number (like 1,3), or type :skip.")
+                # Every offer turned down: recorded as such, not as a step left out.
+                return self._finish(step, now, status="declined", answer=[])
             return self._choose(step, text, now)
         return self._finish(step, now, status="noted" if text else "done", note=text)
 
@@ -401,6 +475,7 @@ class Walk:
         self.case.put_record(record, [s.id for s in self.playbook.steps])
         self.case.set_remedies(step.id, remedies or [])
         if step.follow_up is not None:
+            # A declined offer step still ran: its promise stands (only a skip drops it).
             if status == "skipped":
                 self.case.follow_ups = [
                     f for f in self.case.follow_ups if f.step != step.id or f.done_at
@@ -514,4 +589,5 @@ class Walk:
                 if r.status in ("answered", "noted") and r.type not in ("offer",)
             ),
             skipped=tuple(r.title for r in self.case.steps if r.status == "skipped"),
+            declined=tuple(r.title for r in self.case.steps if r.status == "declined"),
         )

@@ -143,15 +143,18 @@ class LiveWalk:
         if self.walk.settle(now):
             self.save()
 
-    def set_detail(self, key: str, value: str | Decimal, now: datetime) -> None:
-        """One customer detail, as typed and checked."""
+    def set_detail(self, key: str, value: str | Decimal | None, now: datetime) -> None:
+        """One customer detail, as typed and checked (None: blank again)."""
+        if value is None:
+            value = None if key == "order_value" else ""
         setattr(self.case.customer, key, value)
         self.case.touch(now)
         self.save()
 
-    def submit(self, line: str, now: datetime) -> Reply:
-        """Apply a typed line to the step on screen; saved if it changed the case."""
-        reply = self.walk.submit(line, now)
+    def submit(self, line: str, now: datetime, *, prefilled: bool = False) -> Reply:
+        """Apply a typed line to the step on screen; saved if it changed the case.
+        ``prefilled``: as :meth:`Walk.submit`."""
+        reply = self.walk.submit(line, now, prefilled=prefilled)
         if reply.changed:
             self.save()
         return reply

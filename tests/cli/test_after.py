@@ -260,15 +260,15 @@ def test_followup_shows_the_message_then_records_the_answers(
         "\n"
         f"{FIRST_MESSAGE}\n"
         "\n"
-        "answer y or n\n"
+        "Type y or n (Enter: yes).\n"
         "Type yes, not yet or no (or 1-3).\n"
         "Recorded follow-up 1 of case 1: reached, happy: not yet.\n"
         "Next follow-up: Thu 26 Nov 10:30.\n"
     )
     assert run.prompter is not None
     assert run.prompter.asked == [
-        "Did you reach them? (y/n): ",
-        "Did you reach them? (y/n): ",
+        "Did you reach them? (Y/n): ",
+        "Did you reach them? (Y/n): ",
         "Are they happy now? (yes / not yet / no): ",
         "Are they happy now? (yes / not yet / no): ",
         "Note (Enter skips): ",
@@ -578,14 +578,14 @@ def test_close_interactively_starts_from_the_answers_on_the_call(
         "Root cause (what really went wrong?): ",
         "Cause tag (a word or two to group by, like email or packaging): ",
         "Prevention (how will you make sure it never happens again?): ",
-        "1 follow-up(s) still planned (next Mon 23 Nov 09:00): keep them? (y/n): ",
+        "1 follow-up(s) still planned (next Mon 23 Nov 09:00): keep them? (Y/n): ",
     ]
+    # What the call's answers said is on the line, to edit.
+    assert run.prompter.prefills == ["", "", "", "", "Thin box", "", "Pad it", ""]
     out = result.stdout
     assert out.startswith("Closing case 1 · Lee Park\nHow did it end?\n  1. kept\n")
     assert "Type kept, refunded, lost or escalated (or 1-4)." in out
     assert "Type a number from 1 (unhappy) to 5 (delighted)" in out
-    assert "Before: Thin box  (Enter keeps it)" in out
-    assert "Before: Pad it  (Enter keeps it)" in out
     assert out.endswith("Outcome of case 1: refunded, satisfaction 3/5. Case 1 is closed.\n")
     case = read_case(home, "1")
     assert {k: case["outcome"][k] for k in ("result", "satisfaction", "root_cause")} == {
@@ -604,7 +604,7 @@ def test_close_interactively_starts_from_the_answers_on_the_call(
     again = run("close", "1", answers=["", "", "", "", ""])
     assert again.exit_code == 0, again.output
     assert "Outcome (1-4) [refunded]: " in run.prompter.asked
-    assert "Before: 3/5  (Enter keeps it)" in again.stdout
+    assert run.prompter.prefills[1:5] == ["3", "Thin box", "courier", "Pad it"]
     outcome = read_case(home, "1")["outcome"]
     assert (outcome["result"], outcome["satisfaction"], outcome["cause_tag"]) == (
         "refunded",

@@ -84,7 +84,7 @@ def test_playbook_menu_and_options_prefill_details(run: Run, home: Path, sample:
     # name and value came from options: only email, order and channel were asked.
     assert run.prompter is not None
     assert run.prompter.asked[:4] == [
-        "Playbook number: ",
+        "Playbook number (1-8): ",
         "Email: ",
         "Order reference: ",
         "Channel (phone, email, chat...): ",
@@ -122,7 +122,11 @@ def test_back_skip_help_and_pause(run: Run, home: Path, sample: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "Before: first words  (Enter keeps it)" in result.stdout
+    # Back at the first step, its answer is on the line to edit.
+    assert run.prompter is not None
+    back_at = len(DETAILS) + 2
+    assert run.prompter.asked[back_at] == "What went wrong?: "
+    assert run.prompter.prefills[back_at] == "first words"
     assert ":pause   stop here" in result.stdout
     assert "Unknown command ':bogus'" in result.stdout
     assert "Paused. Case 1 is saved." in result.stderr
@@ -215,7 +219,7 @@ class AutoPrompter(prompter.ScriptedPrompter):
         self.playbook_id = playbook_id
         self.picks = 0
 
-    def ask(self, prompt: str) -> str:
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
         self.asked.append(prompt)
         if len(self.asked) > 200:
             raise AssertionError("the walk does not end")
@@ -270,11 +274,29 @@ def test_walk_commands_work_at_the_customer_detail_prompts(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert ":pause   stop here" in result.stdout
-    assert "Before: Ann  (Enter keeps it)" in result.stdout
+    assert run.prompter is not None
+    # Going back puts each earlier detail on the line; Enter sends it unchanged.
+    assert list(zip(run.prompter.asked, run.prompter.prefills, strict=True))[7:10] == [
+        ("Name: ", "Ann"),
+        ("Email: ", ""),
+        ("Order reference: ", "A-7"),
+    ]
     assert "Paused. Case 1 is saved." in result.stderr
     customer = read_case(home, "1")["customer"]
     assert customer == {
         "name": "Ann", "email": "a@b.co", "order": "A-7", "order_value": None, "channel": "",
+    }  # fmt: skip
+
+
+def test_a_detail_erased_on_going_back_is_blank_again(run: Run, home: Path, sample: Path) -> None:
+    result = run(
+        "new", "-p", "sample",
+        answers=["Ann", "a@b.co", "A-7", "12", ":back", ":back", "^U", "^U", "", ":pause"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    customer = read_case(home, "1")["customer"]
+    assert customer == {
+        "name": "Ann", "email": "a@b.co", "order": "", "order_value": None, "channel": "",
     }  # fmt: skip
 
 
@@ -317,7 +339,7 @@ def test_a_change_behind_the_walks_back_is_not_overwritten(
     path = home / "cases" / "1.json"
 
     class Meddler(prompter.ScriptedPrompter):
-        def ask(self, prompt: str) -> str:
+        def ask(self, prompt: str, *, prefill: str = "") -> str:
             data = json.loads(path.read_text())
             data["revision"] += 1
             data["customer"]["name"] = "Edited by hand"
@@ -329,3 +351,69 @@ def test_a_change_behind_the_walks_back_is_not_overwritten(
     assert result.exit_code == 6
     assert "case 1 was changed elsewhere since it was opened here" in result.stderr
     assert json.loads(path.read_text())["customer"]["name"] == "Edited by hand"
+
+
+# -- what Enter does -------------------------------------------------------------------------
+WITH_DEFAULT = SAMPLE.replace(
+    'prompt = "Did it arrive now?", type = "yesno" }',
+    'prompt = "Did it arrive now?", type = "yesno", default = true }',
+)
+
+
+def test_enter_takes_defaults_and_declines_offers_and_the_outcome_is_offered_with_yes(
+    run: Run, home: Path, user_playbook: Callable[[str, str], Path]
+) -> None:
+    user_playbook("sample", WITH_DEFAULT)
+    # Enter at every prompt but the outcome's (no answer suggests one).
+    result = run(
+        "new", "-p", "sample", answers=[*DETAILS, "Late", "", "", "", "", "", "1", "", "", "", ""]
+    )
+    assert result.exit_code == 0, result.output
+    assert run.prompter is not None
+    walk = run.prompter.asked[len(DETAILS) :]
+    assert walk[1:5] == [
+        "Note (optional): ",
+        "Did it arrive now? (Y/n): ",
+        "Pick (numbers, like 1,3): ",
+        "Note (optional): ",
+    ]
+    assert walk[5].endswith("prevention)? (Y/n): ") and walk[6] == "Outcome (1-4): "
+    out = result.stdout
+    assert "Enter: yes · :back · :skip · :pause · :help" in out
+    assert "Enter: none of these · :back · :skip · :pause · :help" in out
+    assert "No remedies recorded." in out and "Declined: Put it right" in out
+    case = read_case(home, "1")
+    assert [(s["id"], s["status"], s["answer"]) for s in case["steps"]] == [
+        ("listen", "answered", "Late"),
+        ("sorry", "done", None),
+        ("arrived", "answered", True),
+        ("remedy", "declined", []),
+        ("check-in", "done", None),
+    ]
+    assert case["remedies"] == [] and case["outcome"]["result"] == "kept"
+    shown = run("show", "1").stdout
+    assert "none of these" in shown
+
+
+def test_the_outcome_form_starts_from_the_walks_root_cause_and_prevention(
+    run: Run, home: Path, user_playbook: Callable[[str, str], Path]
+) -> None:
+    playbook = SAMPLE + (
+        '\n[[steps]]\nid = "why"\nask = { key = "root_cause", prompt = "Why?" }\n'
+        '\n[[steps]]\nid = "fix"\nask = { key = "prevention", prompt = "Fix?" }\n'
+    )
+    user_playbook("sample", playbook)
+    answers = [*DETAILS, "Late", "", "y", "1", "", "Courier lost it", "Track every parcel"]
+    result = run("new", "-p", "sample", answers=[*answers, "", "1", "4", "", "courier", " daily"])
+    assert result.exit_code == 0, result.output
+    assert run.prompter is not None
+    asked = list(zip(run.prompter.asked, run.prompter.prefills, strict=True))
+    assert asked[-3:] == [
+        ("Root cause (what really went wrong?): ", "Courier lost it"),
+        ("Cause tag (a word or two to group by, like email or packaging): ", ""),
+        ("Prevention (how will you make sure it never happens again?): ", "Track every parcel"),
+    ]
+    outcome = read_case(home, "1")["outcome"]
+    assert (outcome["root_cause"], outcome["cause_tag"]) == ("Courier lost it", "courier")
+    # " daily" stands for the line as edited (the seller appended to it), sent whole.
+    assert outcome["prevention"] == "daily"

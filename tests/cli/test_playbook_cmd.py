@@ -152,7 +152,7 @@ def test_edit_reopens_until_valid_and_keeps_the_last_valid_version(
     from recovery_cli.cli import prompter
 
     class Watching(prompter.ScriptedPrompter):
-        def ask(self, prompt: str) -> str:
+        def ask(self, prompt: str, *, prefill: str = "") -> str:
             seen_in_between.append(path.read_text())  # what a walk would load right now
             return super().ask(prompt)
 

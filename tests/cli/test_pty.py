@@ -15,8 +15,9 @@ from tests.terminal import spawn
 
 pytestmark = pytest.mark.pty
 
-PROMPT = r"[^\r\n]*: (\x1b\[0m)?$"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# A prompt, and what is already on its line (an earlier answer, to edit).
+PROMPT = r"[^\r\n]*: (\x1b\[0m)?[^\r\n\x1b]*$"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def drive(child: pexpect.spawn, *, stop_after: int | None = None) -> list[str]:
@@ -28,11 +29,12 @@ def drive(child: pexpect.spawn, *, stop_after: int | None = None) -> list[str]:
         index = child.expect([PROMPT, pexpect.EOF])
         if index == 1:
             return seen
-        prompt = ANSI.sub("", child.after).strip() + " "
+        prompt = ANSI.sub("", child.after.rsplit("\x1b[0m", 1)[0]).strip() + " "
         if stop_after is not None and len(seen) >= stop_after:
             return seen
         seen.append(prompt)
-        child.sendline(answer_for(prompt, len(seen), "not-delivered"))
+        # Ctrl-U first: the answer replaces whatever the line started with.
+        child.sendline("\x15" + answer_for(prompt, len(seen), "not-delivered"))
         assert len(seen) < 200, "the walk does not end"
 
 

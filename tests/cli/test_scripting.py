@@ -164,12 +164,29 @@ def test_answers_prefill_the_walk_and_only_the_rest_is_asked(
         "Pick (numbers, like 1,3): ",
         "Note (optional): ",
         "Record the outcome now (kept / refunded / lost / escalated, root cause, prevention)? "
-        "(y/n): ",
+        "(Y/n): ",
     ]
     assert "What went wrong?: Late  (answers file)" in result.stdout
     case = read_case(home, "1")
     assert case["customer"]["name"] == "Ann"
     assert case["steps"][0]["answer"] == "Late" and case["walk_completed_at"]
+
+
+def test_a_declined_offer_is_saved_and_replayed_as_declined(
+    run: Run, home: Path, sample: Path, tmp_path: Path
+) -> None:
+    saved = tmp_path / "walk.toml"
+    walked = run(
+        "new", "-p", "sample", "--save-answers", str(saved),
+        answers=["Ann", "", "", "", "", "Broken", "", "y", "", "", "n"],
+    )  # fmt: skip
+    assert walked.exit_code == 0, walked.output
+    assert tomllib.loads(saved.read_text())["answers"]["remedy"] == []
+    replayed = run("new", "--answers", str(saved), "--no-input")
+    assert replayed.exit_code == 0, replayed.output
+    for case_id in ("1", "2"):
+        record = next(s for s in read_case(home, case_id)["steps"] if s["id"] == "remedy")
+        assert (record["status"], record["answer"]) == ("declined", [])
 
 
 def test_save_answers_replays_to_the_same_case(

@@ -184,10 +184,10 @@ class Operator(prompter.ScriptedPrompter):
         self.at = at
         self.then = then
 
-    def ask(self, prompt: str) -> str:
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
         if self.then is not None and len(self.asked) == self.at:
             self.then()
-        return super().ask(prompt)
+        return super().ask(prompt, prefill=prefill)
 
 
 @dataclass

@@ -279,13 +279,13 @@ class WalkMachine(RuleBasedStateMachine):
     def live(self) -> bool:
         return self.walk is not None and not self.stopped and not self.walk.finished
 
-    def type_line(self, line: str) -> Reply:
+    def type_line(self, line: str, *, prefilled: bool = False) -> Reply:
         """One line typed at the prompt, handled as the CLI handles it."""
         assert self.walk is not None
         FUZZED["typed lines"] += 1
         before = case_to_json(self.case)
         index = self.walk.index
-        reply = self.walk.submit(line, self.now)
+        reply = self.walk.submit(line, self.now, prefilled=prefilled)
         after = case_to_json(self.case)
         if reply.kind in ("invalid", "help", "pause") or not reply.changed:
             # Nothing typed in vain ever changes the case.
@@ -328,6 +328,21 @@ class WalkMachine(RuleBasedStateMachine):
         assert self.walk is not None and self.walk.current is not None
         line = data.draw(lines_for(self.walk.current, junk=False), label="line")
         self.type_line(line)
+
+    @precondition(lambda self: self.live())
+    @rule(erase=st.booleans())
+    def enter_on_the_earlier_answer(self, erase: bool) -> None:
+        """Enter at a prompt whose line starts with the step's earlier answer (after
+        :back or on resume), sent as it is or erased first. Sent as it is, it keeps
+        the answer and changes nothing; erased, it is a new, empty answer."""
+        assert self.walk is not None
+        view = self.walk.view()
+        if view.prefill is None:
+            return
+        before = case_to_json(self.case)
+        reply = self.type_line("" if erase else view.prefill, prefilled=True)
+        if not erase and reply.kind == "moved":
+            assert not reply.changed and case_to_json(self.case) == before, view
 
     @precondition(lambda self: self.live())
     @rule(command=st.sampled_from([":back", ":skip", "", ":help", ":pause"]))
@@ -429,6 +444,9 @@ class WalkMachine(RuleBasedStateMachine):
             assert record.type == step.capture_type and record.key == step.capture_key
             if record.status == "skipped":
                 assert record.answer is None and record.note == ""
+            elif record.status == "declined":
+                assert step.offer and record.answer == [] and record.note == ""
+                assert not [r for r in self.case.remedies if r.step == record.id]
             elif step.capture_key is None:
                 assert record.status in ("done", "noted") and record.answer is None
                 assert record.status == "noted" or record.note == ""

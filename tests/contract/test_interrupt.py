@@ -46,7 +46,7 @@ HEADING = re.compile(r"Step (\d+) of (\d+) · (.+?) {3}⏱")
 NOTE = "Note (optional): "
 PICK = "Pick (numbers, like 1,3): "
 OUTCOME_PROMPT = (
-    "Record the outcome now (kept / refunded / lost / escalated, root cause, prevention)? (y/n): "
+    "Record the outcome now (kept / refunded / lost / escalated, root cause, prevention)? (Y/n): "
 )
 
 
@@ -483,7 +483,7 @@ def test_stopping_at_the_playbook_menu_creates_no_case(tmp_path: Path, way: Way)
     home = tmp_path / "home"
     child = spawn(home, "new")
     child.expect_exact("Which playbook fits this call?")
-    child.expect_exact("Playbook number: ")
+    child.expect_exact("Playbook number (1-7): ")
     wait_reading(child)
     after = stop(child, way)
     if after is not None:
@@ -638,6 +638,7 @@ def test_resume_after_a_step_was_removed(
     digest = load_catalog(home).get(PLAYBOOK).digest  # type: ignore[union-attr]
     assert path.exists()
     child = resume_shows(home, 4, TOTAL - 1, "R: Resolve, ask what they want")
+    child.expect_exact("What did they ask for?: ")  # typed sooner, it would wait unsent
     child.sendline("a refund and a fix")
     output = pause(child, PICK)
     assert GENERIC_NOTE in output

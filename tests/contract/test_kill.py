@@ -168,7 +168,7 @@ class Operator:
     def signals(self) -> Iterator[None]:
         yield
 
-    def ask(self, prompt: str) -> str:
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
         if self.on_prompt is not None:
             self.on_prompt(prompt)
         repeated = bool(self.asked) and self.asked[-1] == prompt
@@ -177,7 +177,7 @@ class Operator:
             self.outcome = True
         if len(self.asked) > self.limit and not self.outcome:
             return ":pause"
-        return self.typed(prompt, repeated)
+        return self.typed(prompt, repeated) or prefill  # Enter sends what is on the line
 
     def typed(self, prompt: str, repeated: bool) -> str:
         rng = self.rng
@@ -200,7 +200,7 @@ class Operator:
         ):
             if prompt.startswith(start):
                 return rng.choice(choices)
-        if prompt.endswith("(y/n): "):
+        if prompt.lower().endswith("(y/n): "):
             return "y" if repeated else rng.choice(["y", "n", "yes", "no"])
         if prompt.endswith("(amount): "):
             return rng.choice(["12.50", "0", "1,000"])
@@ -863,8 +863,9 @@ def test_soak_kills_at_every_point_of_every_save(
 
 
 # -- through a real terminal -------------------------------------------------------------
-PROMPT = r"[^\r\n]*: (\x1b\[0m)?$"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# A prompt, and what is already on its line (an earlier answer, to edit).
+PROMPT = r"[^\r\n]*: (\x1b\[0m)?[^\r\n\x1b]*$"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 PTY_RUNS = 12
 OUTCOME_PROMPTS = (
     "Record the outcome",
@@ -908,12 +909,12 @@ def type_answers(
             typed[-1].acknowledged = True  # the next prompt is on screen, or the end
         if index == 1 or (stop is not None and len(typed) >= stop):
             return typed
-        prompt = ANSI.sub("", child.after).strip() + " "
+        prompt = ANSI.sub("", child.after.rsplit("\x1b[0m", 1)[0]).strip() + " "
         text = answer_for(prompt, len(typed) + 1, "not-delivered")
         if text.startswith("typed "):
             text = f"run {run} answer {len(typed) + 1}: {rng.choice(WORDS).strip()}"
         typed.append(Typed(prompt, text))
-        child.sendline(text)
+        child.sendline("\x15" + text)  # Ctrl-U: the answer replaces what the line held
         assert len(typed) < 200, "the walk does not end"
 
 
@@ -930,9 +931,9 @@ def kill_in_a_terminal(tmp_path: Path, run: int, seed: int) -> str:
     assert len(typed) == stop, "the walk ended before the kill"
     how = rng.choice(["waiting at a prompt", "while saving"])
     if how == "while saving":  # one more answer, in flight when the kill comes
-        prompt = ANSI.sub("", child.after).strip() + " "
+        prompt = ANSI.sub("", child.after.rsplit("\x1b[0m", 1)[0]).strip() + " "
         typed.append(Typed(prompt, answer_for(prompt, stop + 1, "not-delivered")))
-        child.sendline(typed[-1].text)
+        child.sendline("\x15" + typed[-1].text)
         time.sleep(rng.uniform(0, 0.03))
     os.kill(child.pid, signal.SIGKILL)
     child.expect(pexpect.EOF)
@@ -954,7 +955,7 @@ def kill_in_a_terminal(tmp_path: Path, run: int, seed: int) -> str:
         f"{where}: {len(case.steps)} steps on disk, {len(steps)} acknowledged"
     )
     for record, t in zip(case.steps, steps, strict=False):
-        if t.prompt.endswith("(y/n): "):
+        if t.prompt.lower().endswith("(y/n): "):
             assert record.answer is (t.text == "y"), where
         elif t.prompt.startswith("Pick"):
             assert record.status == "answered" and record.answer, where

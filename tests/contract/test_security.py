@@ -314,7 +314,7 @@ class HostilePrompter(prompter.ScriptedPrompter):
         super().__init__([])
         self.turn = 0
 
-    def ask(self, prompt: str) -> str:
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
         self.asked.append(prompt)
         self.turn += 1
         if self.turn > 200:
@@ -335,7 +335,7 @@ class HostilePrompter(prompter.ScriptedPrompter):
         for start, answer in fixed.items():
             if prompt.startswith(start):
                 return answer
-        if prompt.endswith("(y/n): "):
+        if prompt.lower().endswith("(y/n): "):
             return "ny"[self.turn % 2]
         return f"{HOSTILE} #{self.turn}"
 

@@ -95,6 +95,9 @@ CASES: list[tuple[str, int, str]] = [
     ("step-with-ask-and-offer.toml", 7, "steps[0].offer: a step can ask or offer, not both"),
     ("choice-with-one-choice.toml", 6, "a choice needs at least two choices"),
     ("choices-without-choice-type.toml", 11, 'choices only go with type = "choice"'),
+    ("default-yesno-in-quotes.toml", 11, "ask.default: a yes/no default is true or false"),
+    ("default-not-a-choice.toml", 6, "ask.default: the default must be one of small, large"),
+    ("default-on-a-text-question.toml", 10, "a default only goes with yes/no and choice questions"),
     # Values in the wrong format.
     ("follow-up-delay-3x.toml", 7, "follow_up.after: not a delay"),
     ("follow-up-delay-three-days.toml", 10, "follow_up.after: not a delay"),

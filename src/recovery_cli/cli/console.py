@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
 from rich.segment import Segment
 from rich.text import Text
@@ -64,6 +65,18 @@ def heading(out: Console, title: str, *, style: str = "rule.line") -> Renderable
     if out.is_terminal:
         return Rule(Text(title), align="left", style=style)
     return Text(title, style="bold")
+
+
+def heading_beside(out: Console, title: str, aside: str, *, style: str) -> RenderableType:
+    """A heading with a short note beside it (the walk's timer): on one rule where
+    both fit, else the title wrapped by words and the note on its own line, so a
+    narrow terminal never cuts either."""
+    line = f"{title}   {aside}"
+    if not out.is_terminal:
+        return Text(line, style="bold")
+    if cell_len(line) + 6 <= out.width:
+        return Rule(Text(line), align="left", style=style)
+    return Group(Rule(style=style), Text(title, style="bold"), Text(aside, style="dim"))
 
 
 def print_json(data: object) -> None:

@@ -9,11 +9,23 @@ Ctrl-C, end of input (Ctrl-D, a closed stdin) and the terminal closing (SIGHUP) 
 polite kill (SIGTERM) all become :class:`Interrupted`. Signals that arrive while the
 program is *not* waiting for input (say, during a save) are held until the next
 prompt, so a save is never cut in half by our own handler.
+
+On a terminal the line is read by GNU readline, which is given the question itself
+(with its colour codes marked as invisible), so no editing key can erase it and a
+long answer wraps under it. Each prompter keeps its own history: Up and Down recall
+the answers of this walk, never another customer's. An earlier answer can be put on
+the line to edit (``prefill``); a paste arrives as one answer (bracketed paste), its
+line breaks turned to spaces. Keys typed while the program was busy (a save) are
+never sent to a question the seller has not seen: they wait on the next prompt's
+line, unsent, with a note saying so.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import select
 import signal
 import sys
 from collections import deque
@@ -26,7 +38,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..errors import ExitStatus, RecoverError, UsageError
-from ..text import replace_surrogates
+from ..text import replace_surrogates, strip_controls, strip_escapes
 
 REASONS = {
     "interrupt": ExitStatus.INTERRUPTED,
@@ -56,8 +68,9 @@ class UnscriptedPrompt(RecoverError):
 class Prompter(Protocol):
     """Reads one line of input for a prompt."""
 
-    def ask(self, prompt: str) -> str:
-        """Show ``prompt`` and return the line typed (without the newline)."""
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
+        """Show ``prompt`` with ``prefill`` on the line, ready to edit, and return the
+        line as sent (without the newline)."""
         ...
 
     def signals(self) -> AbstractContextManager[None]:
@@ -66,16 +79,20 @@ class Prompter(Protocol):
 
 
 class ScriptedPrompter:
-    """Answers prompts from a list, in order; records every prompt it was shown."""
+    """Answers prompts from a list, in order; records every prompt it was shown, and
+    what was on the line when it was shown (``prefills``)."""
 
     def __init__(self, answers: Iterable[str]) -> None:
         self.answers = deque(answers)
         self.asked: list[str] = []
+        self.prefills: list[str] = []
 
-    def ask(self, prompt: str) -> str:
-        """Return the next scripted answer; ``"^C"`` and ``"^D"`` simulate Ctrl-C and
-        end of input."""
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
+        """Return the next scripted answer, as the line is sent: ``""`` is Enter on the
+        line as it was shown (so it sends ``prefill``), ``"^U"`` is the line erased
+        and then Enter, and ``"^C"`` and ``"^D"`` simulate Ctrl-C and end of input."""
         self.asked.append(prompt)
+        self.prefills.append(prefill)
         if not self.answers:
             raise UnscriptedPrompt(f"no scripted answer for the prompt {prompt!r}")
         answer = self.answers.popleft()
@@ -83,7 +100,9 @@ class ScriptedPrompter:
             raise Interrupted("interrupt")
         if answer == "^D":
             raise Interrupted("eof")
-        return answer
+        if answer == "^U":
+            return ""
+        return answer or prefill
 
     @contextmanager
     def signals(self) -> Iterator[None]:
@@ -97,13 +116,15 @@ if hasattr(signal, "SIGHUP"):
 
 
 class TerminalPrompter:
-    """Reads lines from the terminal with line editing (readline)."""
+    """Reads lines from the terminal with line editing (GNU readline where there is
+    one) and a history of this walk's answers only."""
 
     def __init__(self, console: Console) -> None:
-        with contextlib.suppress(ImportError):  # not every platform has it
-            import readline  # noqa: F401  (imported for its side effect: arrow keys, history)
-
         self.console = console
+        self._readline = _line_editor()
+        self._history: list[str] = []
+        self._ahead: deque[str] = deque()
+        self._quiet = _QuietTerminal()
         self._waiting = False
         self._pending: str | None = None
         self._hung_up = False
@@ -116,11 +137,14 @@ class TerminalPrompter:
 
     @contextmanager
     def signals(self) -> Iterator[None]:
-        """Route Ctrl-C, SIGTERM and SIGHUP through :class:`Interrupted` while active."""
+        """Route Ctrl-C, SIGTERM and SIGHUP through :class:`Interrupted` while active,
+        and keep keys typed between prompts off the screen until a prompt takes them."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in _SIGNALS}
+        self._quiet.start()
         try:
             yield
         finally:
+            self._quiet.stop()
             for sig, handler in previous.items():
                 if sig == getattr(signal, "SIGHUP", None) and self._hung_up:
                     # The terminal is gone and its SIGHUP may still be on the way: it
@@ -128,16 +152,17 @@ class TerminalPrompter:
                     handler = signal.SIG_IGN
                 signal.signal(sig, handler)
 
-    def ask(self, prompt: str) -> str:
+    def ask(self, prompt: str, *, prefill: str = "") -> str:
         """Read one line; raise Interrupted for Ctrl-C, Ctrl-D or a signal."""
         if self._pending is not None:
             reason, self._pending = self._pending, None
             raise Interrupted(reason)
+        start = self._typed_ahead(prefill)
         self._waiting = True
         ticking = _tick_while_waiting()
         try:
-            # A terminal that sends bytes that are not UTF-8 must not stop the save.
-            return replace_surrogates(self.console.input(Text(prompt, style="bold")))
+            with self._quiet.reading():
+                line = self._read(prompt, start)
         except KeyboardInterrupt:
             reason = "interrupt"
         except EOFError:
@@ -148,6 +173,11 @@ class TerminalPrompter:
             reason = "hangup"
         except Interrupted as stop:
             reason = stop.reason
+        else:
+            # A terminal that sends bytes that are not UTF-8 must not stop the save.
+            line = replace_surrogates(_one_line(line))
+            self._remember(line)
+            return line
         finally:
             self._waiting = False
             _stop_ticking(ticking)
@@ -160,6 +190,220 @@ class TerminalPrompter:
         with contextlib.suppress(OSError):
             self.console.print()
         raise Interrupted(reason)
+
+    def _typed_ahead(self, prefill: str) -> str:
+        """What goes on the line: keys typed while the program was busy (unsent, with
+        a note saying so), else ``prefill``."""
+        ahead, dropped = _drain_input()
+        self._ahead.extend(ahead)
+        notes = []
+        if self._ahead:
+            prefill = self._ahead.popleft()
+            notes.append("Typed while saving: it is on the line, not sent. Enter sends it.")
+        if dropped:
+            notes.append("An Enter pressed while saving was not used.")
+        for note in notes:
+            self.console.print(Text(note, style="dim"))
+        return prefill
+
+    def _read(self, prompt: str, start: str) -> str:
+        editor = self._readline
+        if editor is None or not _stdio_is_terminal():
+            # No line editor (or input() would not use it): an earlier answer is
+            # shown, and Enter on an empty line takes it.
+            shown = f"{prompt.rstrip()} [{start}] " if start else prompt
+            with contextlib.suppress(OSError):
+                self.console.print(Text(shown, style="bold"), end="", soft_wrap=True)
+            line = input()
+            return line if line.strip() or not start else start
+        editor.clear_history()
+        for earlier in self._history:
+            editor.add_history(earlier)
+
+        def put_on_line() -> None:
+            editor.insert_text(start)
+            editor.redisplay()
+
+        editor.set_pre_input_hook(put_on_line if start else None)
+        try:
+            return input(self._styled(prompt))
+        finally:
+            editor.set_pre_input_hook(None)
+
+    def _styled(self, prompt: str) -> str:
+        """The prompt in bold, wrapped by words (readline would break a word at the
+        edge), its colour codes marked as taking no room on screen: readline counts the
+        rest to know where the question ends. Its last row stays short of the edge, where
+        readline would redraw a stray letter of a colour code after the question."""
+        question = prompt.rstrip(" ")
+        with self.console.capture() as captured:
+            width = max(20, self.console.width - 2)
+            self.console.print(Text(question, style="bold"), end="", width=width)
+        shown = captured.get()
+        tail = prompt[len(question) :]
+        reset = _SGR.search(shown[-8:]) if shown.endswith("m") else None
+        if reset is not None:  # the space after the question keeps its style
+            cut = len(shown) - 8 + reset.start()
+            shown = shown[:cut] + tail + shown[cut:]
+        else:
+            shown += tail
+        return _SGR.sub(lambda m: f"\x01{m.group()}\x02", shown)
+
+    def _remember(self, line: str) -> None:
+        """Keep an answer for Up and Down at this walk's later prompts (not commands,
+        each answer once, the latest last)."""
+        text = line.strip()
+        if not text or text.startswith(":"):
+            return
+        if text in self._history:
+            self._history.remove(text)
+        self._history.append(text)
+
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _line_editor() -> Any:
+    """GNU readline set up for a walk, or None where the platform has none (or has
+    only libedit, which has no way to be told what a prompt's colour codes are)."""
+    try:
+        import readline
+    except ImportError:
+        return None
+    if "libedit" in (readline.__doc__ or ""):
+        return None
+    readline.set_auto_history(False)  # the prompter keeps this walk's answers itself
+    readline.set_completer(lambda text, state: None)  # Tab completes nothing
+    # Python turns bracketed paste off for its own prompt; a pasted complaint must
+    # arrive as one answer, so it is turned back on.
+    readline.parse_and_bind("set enable-bracketed-paste on")
+    return readline
+
+
+def _stdio_is_terminal() -> bool:
+    """Whether input() reads through readline: both ends are the terminal."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def _one_line(line: str) -> str:
+    """A pasted answer of several lines as one line: its line breaks become spaces."""
+    if "\n" not in line and "\r" not in line:
+        return line
+    return " ".join(part.strip() for part in line.splitlines() if part.strip())
+
+
+class _QuietTerminal:
+    """While a walk runs, keys typed between prompts (during a save) are neither
+    echoed onto the screen nor held back as an unfinished line: echo and line mode
+    are off, so the next prompt can take them and say so. Readline echoes only if
+    echo is on when it starts, so the terminal's own settings are back for each read
+    (:meth:`reading`)."""
+
+    def __init__(self) -> None:
+        self.fd = -1
+        self.normal: list[Any] | None = None
+        self.quiet: list[Any] | None = None
+        self.depth = 0
+
+    def start(self) -> None:
+        self.depth += 1
+        if self.depth > 1:
+            return
+        try:
+            import termios
+
+            fd = sys.stdin.fileno()
+            normal = termios.tcgetattr(fd)
+        except (ImportError, ValueError, OSError, AttributeError):
+            return
+        except termios.error:
+            return
+        quiet = [*normal[:6], list(normal[6])]
+        quiet[3] = normal[3] & ~(termios.ECHO | termios.ICANON)
+        quiet[6][termios.VMIN] = 1
+        quiet[6][termios.VTIME] = 0
+        self.fd, self.normal, self.quiet = fd, normal, quiet
+        self._set(quiet)
+
+    def stop(self) -> None:
+        self.depth -= 1
+        if self.depth > 0:
+            return
+        if self.normal is not None:
+            self._set(self.normal)
+        self.normal = self.quiet = None
+
+    def _set(self, attrs: list[Any] | None) -> None:
+        if attrs is None:
+            return
+        import termios
+
+        # TCSANOW, never a flush: keys already typed must stay to be read.
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The terminal as the user set it, while a line is read."""
+        self._set(self.normal)
+        try:
+            yield
+        finally:
+            self._set(self.quiet)
+
+
+_PASTE = re.compile(r"\x1b\[200~(.*?)(?:\x1b\[201~|$)", re.DOTALL)
+
+
+def _drain_input() -> tuple[list[str], int]:
+    """The keys waiting on standard input, as lines to put on the line (each one
+    cleaned of escape sequences and control characters), and how many empty Enters
+    were among them."""
+    try:
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd):
+            return [], 0
+        chunks = []
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            chunks.append(data)
+    except (ValueError, OSError, AttributeError):
+        return [], 0
+    if not chunks:
+        return [], 0
+    return typed_ahead_lines(b"".join(chunks))
+
+
+def typed_ahead_lines(data: bytes) -> tuple[list[str], int]:
+    """Raw keys as typed into a terminal, as lines: a paste (bracketed) is one line,
+    Backspace and Ctrl-U edit as they would have, and empty lines are counted, not
+    kept."""
+    text = data.decode("utf-8", "replace")
+    text = _PASTE.sub(lambda m: " ".join(m.group(1).split()), text)
+    *complete, unfinished = re.split(r"\r\n|\r|\n", text)
+    lines: list[str] = []
+    enters = 0
+    for number, raw in enumerate([*complete, unfinished]):
+        kept: list[str] = []
+        for char in strip_escapes(raw):
+            if char in "\x7f\x08":
+                if kept:
+                    kept.pop()
+            elif char == "\x15":
+                kept.clear()
+            else:
+                kept.append(char)
+        line = strip_controls("".join(kept)).strip()
+        if line:
+            lines.append(line)
+        elif number < len(complete):
+            enters += 1
+    return lines, enters
 
 
 # While a prompt waits, a quiet timer wakes the read this often. A signal that lands

@@ -36,6 +36,10 @@ SCAFFOLD = """\
 #   ask        capture an answer              offer     a menu of remedies
 #   follow_up  a message to send later        when      run only if earlier answers match
 #
+# An ask has a type (text, yesno, number, money, choice), can be required = true (Enter
+# and :skip refused), and can have a default: true or false for a yes/no question, or
+# one of the choices; Enter answers it.
+#
 # Placeholders: $customer $first_name $email $order $order_value $channel $seller
 # $business $currency $case_id, and the key of any earlier ask. Write $$ for a "$".
 # Check your work with: recover playbook check

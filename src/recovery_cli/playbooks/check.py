@@ -251,6 +251,18 @@ class _Checker:
             self.add((*at, "ask", "choices"), 'choices only go with type = "choice"')
         if len(set(ask.choices)) != len(ask.choices):
             self.add((*at, "ask", "choices"), "duplicate choice")
+        default = ask.default
+        if default is None:
+            return
+        where = (*at, "ask", "default")
+        if ask.type == "yesno":
+            if not isinstance(default, bool):
+                self.add(where, "a yes/no default is true or false (without quotes)")
+        elif ask.type == "choice":
+            if default not in ask.choices:
+                self.add(where, f"the default must be one of {', '.join(ask.choices)}")
+        else:
+            self.add(where, "a default only goes with yes/no and choice questions")
 
     def _when(
         self,

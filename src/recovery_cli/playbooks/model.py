@@ -48,6 +48,11 @@ class Ask(_Model):
         default_factory=list, description='The options of a type = "choice" question.'
     )
     required: bool = Field(default=False, description="When true, the step cannot be skipped.")
+    default: bool | str | None = Field(
+        default=None,
+        description="What Enter answers: true or false for a yes/no question, "
+        "or one of the choices of a choice.",
+    )
 
 
 class Offer(_Model):

@@ -29,17 +29,29 @@ def clean(line: str) -> str:
 
 
 def ask(
-    out: Console, asker: Prompter, prompt: str, parse: Callable[[str], T], *, before: str = ""
+    out: Console, asker: Prompter, prompt: str, parse: Callable[[str], T], *, prefill: str = ""
 ) -> T:
-    """Ask until ``parse`` accepts the answer; ``before`` is shown as what Enter keeps."""
-    if before:
-        out.print(Text(f"Before: {before}  (Enter keeps it)", style="dim"))
+    """Ask until ``parse`` accepts the answer; ``prefill`` is on the line to edit."""
     while True:
-        line = asker.ask(prompt)
+        line = asker.ask(prompt, prefill=prefill)
         try:
             return parse(line)
         except ValueError as exc:
             out.print(Text(str(exc), style="yellow"))
+
+
+def yes_no(out: Console, asker: Prompter, question: str, *, default: bool) -> bool:
+    """A yes/no question whose default, shown as (Y/n) or (y/N), Enter takes."""
+
+    def parse(line: str) -> bool:
+        if not line.strip():
+            return default
+        try:
+            return values.parse_yes_no(line)
+        except ValueError:
+            raise ValueError("Type y or n (Enter: " + ("yes" if default else "no") + ").") from None
+
+    return ask(out, asker, f"{question} {'(Y/n)' if default else '(y/N)'}: ", parse)
 
 
 def parse_outcome(text: str) -> OutcomeResult:
@@ -88,11 +100,6 @@ def parse_next(text: str) -> timedelta | None:
     return values.parse_delay(text) if text.strip() else None
 
 
-def parse_yes_no(text: str) -> bool:
-    """y/n, with a message fit for the operator."""
-    return values.parse_yes_no(text)
-
-
 OutcomeGiven = casework.OutcomeGiven
 
 
@@ -130,19 +137,23 @@ def outcome_form(
         result = ask(out, asker, f"Outcome (1-4){hint}: ", pick)
 
     def typed(value: str | None, prompt: str, earlier: str) -> str:
+        """An option as given, else (on a terminal) the answer, which starts as the
+        earlier text (or what the walk's answers said) on the line to edit."""
         if value is not None or asker is None:
             return clean(value if value is not None else earlier)
-        line = ask(out, asker, prompt, clean, before=earlier)
-        return line or earlier
+        return ask(out, asker, prompt, clean, prefill=earlier)
 
     satisfaction = given.satisfaction
     earlier_score = start.satisfaction
     if satisfaction is None and asker is not None:
-        hint = f"Before: {earlier_score}/5" if earlier_score else ""
-        if hint:
-            out.print(Text(f"{hint}  (Enter keeps it)", style="dim"))
-        satisfaction = ask(out, asker, "Satisfaction, 1-5 (Enter skips): ", parse_satisfaction)
-    if satisfaction is None:
+        satisfaction = ask(
+            out,
+            asker,
+            "Satisfaction, 1-5 (Enter skips): ",
+            parse_satisfaction,
+            prefill=str(earlier_score or ""),
+        )
+    elif satisfaction is None:
         satisfaction = earlier_score
     root_cause = typed(
         given.root_cause,
@@ -219,7 +230,7 @@ def follow_up_form(
     if reached is None:
         if asker is None:
             raise UsageError("--no-input needs --reached or --not-reached")
-        reached = ask(out, asker, "Did you reach them? (y/n): ", parse_yes_no)
+        reached = yes_no(out, asker, "Did you reach them?", default=True)
     happy = given.happy
     if reached and happy is None:
         if asker is None:
@@ -251,11 +262,11 @@ def keep_follow_ups(out: Console, asker: Prompter | None, case: Case, given: boo
     if asker is None:
         return True
     due = local_time(pending[0].due_at)
-    return ask(
+    return yes_no(
         out,
         asker,
-        f"{len(pending)} follow-up(s) still planned (next {due}): keep them? (y/n): ",
-        parse_yes_no,
+        f"{len(pending)} follow-up(s) still planned (next {due}): keep them?",
+        default=True,
     )
 
 
@@ -269,12 +280,12 @@ def offer_outcome(out: Console, asker: Prompter, case: Case) -> Outcome | None:
     outcome given (None: later)."""
     try:
         with asker.signals():
-            now_please = ask(
+            now_please = yes_no(
                 out,
                 asker,
                 "Record the outcome now (kept / refunded / lost / escalated, root cause, "
-                "prevention)? (y/n): ",
-                parse_yes_no,
+                "prevention)?",
+                default=True,
             )
             if not now_please:
                 out.print(f"Later: recover close {case.id}")

@@ -20,14 +20,16 @@ from ...errors import NotFoundError, WalkInterrupted
 from ...playbooks.catalog import Catalog
 from ...playbooks.model import Playbook
 from ...values import local_time
-from ...walk import COMMANDS, HINT, StepView, Walk, parse_command
+from ...walk import COMMANDS, StepView, Walk, command_after, parse_command
 from ...walking import LiveWalk, find_playbook
-from ..console import heading, stopwatch
+from ..console import heading, heading_beside, stopwatch
 from ..prompter import Interrupted, Prompter
 
 T = TypeVar("T")
 
-_TYPE_HINTS = {"yesno": " (y/n)", "money": " (amount)", "number": " (number)"}
+_TYPE_HINTS = {"money": " (amount)", "number": " (number)"}
+_YES_NO = {"yes": " (Y/n)", "no": " (y/N)"}
+_DETAIL_HINT = "Enter: skip · :back · :pause · :help"
 
 
 def _label(name: str, style: str) -> Text:
@@ -73,7 +75,7 @@ class WalkScreen:
                 raise ValueError(f"Type a number from 1 to {len(menu)}.")
             return found
 
-        return self._ask_until_valid("Playbook number: ", parse, before_case=True)
+        return self._ask_until_valid(f"Playbook number (1-{len(menu)}): ", parse, before_case=True)
 
     def _ask_until_valid(
         self, prompt: str, parse: Callable[[str], T], *, before_case: bool = False
@@ -96,7 +98,8 @@ class WalkScreen:
     # -- customer details ------------------------------------------------------------
     def ask_customer(self, live: LiveWalk, given: set[str]) -> None:
         """Ask each detail not given on the command line. Enter or :skip leaves one
-        blank, :back returns to the previous one; each is saved as soon as it is typed."""
+        blank, :back returns to the previous one with its value on the line to edit
+        (erased, the detail is blank again); each is saved as soon as it is typed."""
         case = live.case
         keys = [key for key in CUSTOMER_FIELDS if key not in given]
         if keys:
@@ -105,10 +108,12 @@ class WalkScreen:
         while i < len(keys):
             key = keys[i]
             current = getattr(case.customer, key)
-            if current not in ("", None):
-                self.console.print(Text(f"Before: {current}  (Enter keeps it)", style="dim"))
+            earlier = "" if current is None else str(current)
             suffix = f" ({case.currency})" if key == "order_value" else ""
-            line = self.prompter.ask(f"{CUSTOMER_FIELDS[key]}{suffix}: ")
+            line = command_after(
+                earlier,
+                self.prompter.ask(f"{CUSTOMER_FIELDS[key]}{suffix}: ", prefill=earlier).strip(),
+            )
             command = parse_command(line)
             if command == "pause":
                 self._pause(live)
@@ -119,15 +124,15 @@ class WalkScreen:
                 i = max(0, i - 1)
                 continue
             if command == "unknown":
-                self.console.print(Text(f"Unknown command. {HINT}", style="yellow"))
+                self.console.print(Text(f"Unknown command. {_DETAIL_HINT}", style="yellow"))
                 continue
-            if command is None:
+            if command is None and line.strip() != earlier:
                 try:
                     value = parse_customer_field(key, line)
                 except ValueError as exc:
                     self.console.print(Text(f"{exc} (Enter skips)", style="yellow"))
                     continue
-                if value is not None:
+                if value is not None or earlier:
                     live.set_detail(key, value, clock.now())
             i += 1
 
@@ -173,9 +178,10 @@ class WalkScreen:
             if auto is not None:
                 line, auto = auto, None
                 self.console.print(Text(f"{self._prompt(view)}{line}  (answers file)", style="dim"))
+                reply = live.submit(line, clock.now())
             else:
-                line = self.prompter.ask(self._prompt(view))
-            reply = live.submit(line, clock.now())
+                line = self.prompter.ask(self._prompt(view), prefill=view.prefill or "")
+                reply = live.submit(line, clock.now(), prefilled=view.prefill is not None)
             for warning in reply.warnings:
                 self.console.print(Text(f"! {warning}", style="bold yellow"))
             if reply.kind == "invalid":
@@ -213,16 +219,25 @@ class WalkScreen:
         )
 
     def _prompt(self, view: StepView) -> str:
-        hint = f" (1-{len(view.choices)})" if view.choices else _TYPE_HINTS.get(view.capture, "")
+        """The question, with the answers it takes; a default only where Enter takes
+        it (with an earlier answer on the line, Enter sends that instead)."""
+        default = view.default if view.enter == view.default else None
+        if view.choices:
+            hint = f" (1-{len(view.choices)})" + (f" [{default}]" if default else "")
+        elif view.capture == "yesno":
+            hint = _YES_NO.get(default or "", " (y/n)")
+        else:
+            hint = _TYPE_HINTS.get(view.capture, "")
         return f"{view.prompt}{hint}: "
 
     def _draw(self, view: StepView, currency: str) -> None:
         elapsed = stopwatch(time.monotonic() - self.started)
         self.console.print()
         self.console.print(
-            heading(
+            heading_beside(
                 self.console,
-                f"Step {view.number} of {view.total} · {view.title}   ⏱ {elapsed} on call",
+                f"Step {view.number} of {view.total} · {view.title}",
+                f"⏱ {elapsed} on call",
                 style="cyan",
             )
         )
@@ -252,9 +267,9 @@ class WalkScreen:
             if offer.chosen:
                 line.append("  ✓ chosen", style="green")
             parts.append(line)
-        if view.previous is not None:
-            parts.append(Text(f"Before: {view.previous}  (Enter keeps it)", style="dim"))
-        parts.append(Text(HINT, style="dim"))
+        if view.previous in ("skipped", "declined"):
+            parts.append(Text(f"Before: {view.previous}", style="dim"))
+        parts.append(Text(view.hint, style="dim"))
         self.console.print(Group(*parts))
 
     # -- the end ---------------------------------------------------------------------
@@ -291,6 +306,8 @@ class WalkScreen:
             out.print(Text("Noted on the call", style="bold"))
             for title, note in summary.notes:
                 out.print(_bullet(f"{title}: {note}"))
+        if summary.declined:
+            out.print(Text(f"Declined: {', '.join(summary.declined)}", style="dim"))
         if summary.skipped:
             out.print(Text(f"Skipped: {', '.join(summary.skipped)}", style="dim"))
         out.print(Text(f"Status: {STATUS_LABELS[case.status]}. Details: recover show {case.id}"))
