@@ -15,8 +15,10 @@ from tests.terminal import spawn
 
 pytestmark = pytest.mark.pty
 
-# A prompt, and what is already on its line (an earlier answer, to edit).
-PROMPT = r"[^\r\n]*: (\x1b\[0m)?[^\r\n\x1b]*$"
+# A prompt, from where readline starts the line (it turns bracketed paste on, so the
+# echo of an answer holding ": " is never taken for one), and what is already on its
+# line (an earlier answer, to edit).
+PROMPT = r"\x1b\[\?2004h[^\r\n]*: (\x1b\[0m)?[^\r\n\x1b]*$"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 

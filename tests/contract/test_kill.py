@@ -863,8 +863,10 @@ def test_soak_kills_at_every_point_of_every_save(
 
 
 # -- through a real terminal -------------------------------------------------------------
-# A prompt, and what is already on its line (an earlier answer, to edit).
-PROMPT = r"[^\r\n]*: (\x1b\[0m)?[^\r\n\x1b]*$"
+# A prompt, from where readline starts the line (it turns bracketed paste on, so the
+# echo of an answer holding ": " is never taken for one), and what is already on its
+# line (an earlier answer, to edit).
+PROMPT = r"\x1b\[\?2004h[^\r\n]*: (\x1b\[0m)?[^\r\n\x1b]*$"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 PTY_RUNS = 12
 OUTCOME_PROMPTS = (
