@@ -267,6 +267,10 @@ class Screen:
             self.pump(0.002)
         self.drain()
 
+    def reading(self) -> bool:
+        """Whether the program is waiting for a key right now."""
+        return self._blocked_reading() if _SELECT_CALLS is not None else True
+
     def _blocked_reading(self) -> bool:
         """Whether the process sleeps in select() on standard input (readline's wait)."""
         assert _SELECT_CALLS is not None

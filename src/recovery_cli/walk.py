@@ -475,8 +475,8 @@ class Walk:
         self.case.put_record(record, [s.id for s in self.playbook.steps])
         self.case.set_remedies(step.id, remedies or [])
         if step.follow_up is not None:
-            # A declined offer step still ran: its promise stands (only a skip drops it).
-            if status == "skipped":
+            # A promise made with an offer step is about its offers: declined, it goes.
+            if status in ("skipped", "declined"):
                 self.case.follow_ups = [
                     f for f in self.case.follow_ups if f.step != step.id or f.done_at
                 ]

@@ -415,5 +415,5 @@ def test_the_outcome_form_starts_from_the_walks_root_cause_and_prevention(
     ]
     outcome = read_case(home, "1")["outcome"]
     assert (outcome["root_cause"], outcome["cause_tag"]) == ("Courier lost it", "courier")
-    # " daily" stands for the line as edited (the seller appended to it), sent whole.
+    # A line typed over what was there replaces it (the scripted answer is the line sent).
     assert outcome["prevention"] == "daily"

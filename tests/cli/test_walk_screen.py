@@ -5,14 +5,21 @@ answer a step nobody has seen yet."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import sqlite3
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from recovery_cli.playbooks.catalog import default_dir, load_file
 from recovery_cli.playbooks.model import Playbook
+from recovery_cli.store import Store
 from tests.conftest import read_case
 from tests.screen import (
     CTRL_A,
@@ -28,7 +35,7 @@ from tests.screen import (
     Screen,
     open_screen,
 )
-from tests.terminal import run
+from tests.terminal import SAFETY, run
 
 pytestmark = pytest.mark.pty
 
@@ -219,6 +226,107 @@ def test_keys_typed_during_a_save_wait_on_the_next_line_unsent(tmp_path: Path) -
         assert len(read_case(tmp_path)["steps"]) == 3
         screen.send(":pause" + ENTER)
         assert screen.finish() == 0
+
+
+def test_keys_typed_while_a_slow_save_waits_are_not_echoed_and_wait_unsent(
+    tmp_path: Path,
+) -> None:
+    """A save that has to wait (here another process holds the index, as a rebuild
+    would): keys typed meanwhile do not land on the screen mid-drawing; the first line
+    of them waits, unsent, on the next step's line, and what came after it is dropped
+    with a note (it was meant for questions not shown yet)."""
+    with walk_screen(tmp_path, "-p", "wrong-item", *DETAILS, *MORE) as screen:
+        Prompt(screen, 1, COMPLAINT)
+        index = sqlite3.connect(Store(tmp_path).index_path, isolation_level=None)
+        index.execute("BEGIN EXCLUSIVE")
+        try:
+            screen.send("blue mug" + ENTER)
+            screen.wait_until(lambda: not screen.reading(), "the save began")
+            time.sleep(0.05)  # well into the save's wait for the index (250 ms)
+            screen.send("half typed" + ENTER + "meant for later")
+            screen.settle(0.1)
+            assert "half typed" not in screen.text(), screen.dump("echoed during the save")
+        finally:
+            index.execute("COMMIT")
+            index.close()
+        second = Prompt(screen, 2, "Have we sent them a wrong item before? (y/N): ")
+        second.wait_line("half typed")
+        assert "Typed while saving: it is on the line, not sent." in screen.text()
+        assert "1 more line typed while saving was not used." in screen.text()
+        assert [s["id"] for s in read_case(tmp_path)["steps"]] == ["listen"]
+        screen.send(CTRL_U + ":pause" + ENTER)
+        assert screen.finish() == 0
+
+
+def _shell(home: Path, program: str, *args: str) -> pexpect.spawn:
+    env = {"RECOVER_HOME": str(home), "NO_COLOR": "1", "TERM": "xterm", "PS1": "SHELL> ",
+           "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}  # fmt: skip
+    return pexpect.spawn(
+        program, list(args), env=env, encoding="utf-8", timeout=SAFETY, dimensions=(40, 100)
+    )
+
+
+WALK = shlex.join(
+    [sys.executable, "-m", "recovery_cli", "new", "-p", "wrong-item", *DETAILS, *MORE]
+)
+
+
+def _during_a_slow_save(home: Path, shell: pexpect.spawn, key: str) -> sqlite3.Connection:
+    """Answer the first step, then press ``key`` while its save waits for the index
+    (held here, as a rebuild in another process would); returns the held index."""
+    shell.expect_exact(COMPLAINT)
+    index = sqlite3.connect(Store(home).index_path, isolation_level=None)
+    index.execute("BEGIN EXCLUSIVE")
+    shell.send("blue mug\r")
+    time.sleep(0.1)  # the save waits up to 250 ms for the index
+    shell.send(key)
+    return index
+
+
+def _echo_and_line_editing_on(stty: str) -> bool:
+    settings = stty.split()
+    return "echo" in settings and "icanon" in settings
+
+
+def test_quitting_during_a_save_gives_the_terminal_back(tmp_path: Path) -> None:
+    """Ctrl-\\ while a save waits: the process quits, and the shell gets its
+    terminal back with echo and line editing on, as before the walk."""
+    shell = _shell(tmp_path, "bash", "--norc", "--noprofile", "-c", f"{WALK}; stty -a; echo END")
+    index = _during_a_slow_save(tmp_path, shell, "\x1c")
+    try:
+        shell.expect_exact("END")
+    finally:
+        index.execute("COMMIT")
+        index.close()
+    assert _echo_and_line_editing_on(shell.before or ""), shell.before
+    shell.close(force=True)
+
+
+def test_suspending_during_a_save_gives_the_terminal_back_and_fg_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-Z while a save waits, under a shell that does not restore the terminal
+    itself (dash): echo and line editing are on at its prompt; after fg the walk goes
+    on where it was."""
+    shell = _shell(tmp_path, "dash", "-i")
+    shell.expect_exact("SHELL> ")
+    shell.sendline(WALK)
+    index = _during_a_slow_save(tmp_path, shell, "\x1a")
+    try:
+        shell.expect_exact("SHELL> ")
+        shell.sendline('stty -a; echo "STTY""-DONE"')
+        shell.expect_exact("STTY-DONE")
+    finally:
+        index.execute("COMMIT")
+        index.close()
+    assert _echo_and_line_editing_on(shell.before or ""), shell.before
+    shell.sendline("fg")
+    shell.expect_exact("(y/N): ")
+    shell.send(":pause\r")
+    shell.expect_exact("Paused. Case 1 is saved.")
+    shell.expect_exact("SHELL> ")
+    assert read_case(tmp_path)["steps"][0]["answer"] == "blue mug"
+    shell.close(force=True)
 
 
 # -- every prompt of every playbook ------------------------------------------------------------

@@ -123,7 +123,6 @@ class TerminalPrompter:
         self.console = console
         self._readline = _line_editor()
         self._history: list[str] = []
-        self._ahead: deque[str] = deque()
         self._quiet = _QuietTerminal()
         self._waiting = False
         self._pending: str | None = None
@@ -192,15 +191,23 @@ class TerminalPrompter:
         raise Interrupted(reason)
 
     def _typed_ahead(self, prefill: str) -> str:
-        """What goes on the line: keys typed while the program was busy (unsent, with
-        a note saying so), else ``prefill``."""
-        ahead, dropped = _drain_input()
-        self._ahead.extend(ahead)
+        """What goes on the line: what was typed while the program was busy (a save),
+        unsent, with a note saying so; else ``prefill``. Only the first line typed
+        ahead is kept: the next ones were meant for questions not yet shown."""
+        ahead, enters = _drain_input()
         notes = []
-        if self._ahead:
-            prefill = self._ahead.popleft()
+        if ahead:
             notes.append("Typed while saving: it is on the line, not sent. Enter sends it.")
-        if dropped:
+            if prefill:
+                notes.append(f"(The earlier answer was: {prefill})")
+            prefill = ahead[0]
+        if len(ahead) > 1:
+            more = len(ahead) - 1
+            notes.append(
+                f"{more} more line{'s' if more > 1 else ''} typed while saving "
+                f"{'were' if more > 1 else 'was'} not used."
+            )
+        if enters:
             notes.append("An Enter pressed while saving was not used.")
         for note in notes:
             self.console.print(Text(note, style="dim"))
@@ -298,15 +305,17 @@ def _one_line(line: str) -> str:
 class _QuietTerminal:
     """While a walk runs, keys typed between prompts (during a save) are neither
     echoed onto the screen nor held back as an unfinished line: echo and line mode
-    are off, so the next prompt can take them and say so. Readline echoes only if
-    echo is on when it starts, so the terminal's own settings are back for each read
-    (:meth:`reading`)."""
+    are off, so the next prompt can take them and say so. Readline echoes only if echo
+    is on when it starts, so the terminal's own settings are back for each read
+    (:meth:`reading`). Ctrl-\\ and Ctrl-Z give the terminal back as it was before
+    they take effect (and a walk continued after Ctrl-Z goes quiet again)."""
 
     def __init__(self) -> None:
         self.fd = -1
         self.normal: list[Any] | None = None
         self.quiet: list[Any] | None = None
         self.depth = 0
+        self._handlers: dict[int, Any] = {}
 
     def start(self) -> None:
         self.depth += 1
@@ -326,6 +335,10 @@ class _QuietTerminal:
         quiet[6][termios.VMIN] = 1
         quiet[6][termios.VTIME] = 0
         self.fd, self.normal, self.quiet = fd, normal, quiet
+        for name in ("SIGQUIT", "SIGTSTP"):
+            if hasattr(signal, name):
+                number = getattr(signal, name)
+                self._handlers[number] = signal.signal(number, self._give_back)
         self._set(quiet)
 
     def stop(self) -> None:
@@ -334,6 +347,9 @@ class _QuietTerminal:
             return
         if self.normal is not None:
             self._set(self.normal)
+        for number, handler in self._handlers.items():
+            signal.signal(number, handler)
+        self._handlers.clear()
         self.normal = self.quiet = None
 
     def _set(self, attrs: list[Any] | None) -> None:
@@ -344,6 +360,22 @@ class _QuietTerminal:
         # TCSANOW, never a flush: keys already typed must stay to be read.
         with contextlib.suppress(termios.error, OSError):
             termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+
+    def _give_back(self, signum: int, frame: FrameType | None) -> None:
+        """Ctrl-\\ or Ctrl-Z: the terminal as the user had it, then the signal's own
+        effect (a core, a stop); after a stop, the settings of the moment come back."""
+        import termios
+
+        try:
+            now = termios.tcgetattr(self.fd)
+        except (termios.error, OSError):
+            now = None
+        self._set(self.normal)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        # Continued (fg) after Ctrl-Z: as it was, and ready for the next one.
+        signal.signal(signum, self._give_back)
+        self._set(now)
 
     @contextmanager
     def reading(self) -> Iterator[None]:

@@ -146,10 +146,11 @@ def outcome_form(
     satisfaction = given.satisfaction
     earlier_score = start.satisfaction
     if satisfaction is None and asker is not None:
+        # With an earlier score on the line, Enter keeps it: only an empty line skips.
         satisfaction = ask(
             out,
             asker,
-            "Satisfaction, 1-5 (Enter skips): ",
+            "Satisfaction, 1-5: " if earlier_score else "Satisfaction, 1-5 (Enter skips): ",
             parse_satisfaction,
             prefill=str(earlier_score or ""),
         )

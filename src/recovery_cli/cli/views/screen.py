@@ -98,8 +98,9 @@ class WalkScreen:
     # -- customer details ------------------------------------------------------------
     def ask_customer(self, live: LiveWalk, given: set[str]) -> None:
         """Ask each detail not given on the command line. Enter or :skip leaves one
-        blank, :back returns to the previous one with its value on the line to edit
-        (erased, the detail is blank again); each is saved as soon as it is typed."""
+        as it is (blank, the first time), :back returns to the previous one with its
+        value on the line to edit (erased, the detail is blank again); each is saved
+        as soon as it is typed."""
         case = live.case
         keys = [key for key in CUSTOMER_FIELDS if key not in given]
         if keys:
@@ -219,9 +220,10 @@ class WalkScreen:
         )
 
     def _prompt(self, view: StepView) -> str:
-        """The question, with the answers it takes; a default only where Enter takes
-        it (with an earlier answer on the line, Enter sends that instead)."""
-        default = view.default if view.enter == view.default else None
+        """The question, with the answers it takes and its default: what an empty
+        line answers (with an earlier answer on the line, Enter sends that; erased,
+        the line is empty and the default stands)."""
+        default = view.default
         if view.choices:
             hint = f" (1-{len(view.choices)})" + (f" [{default}]" if default else "")
         elif view.capture == "yesno":
