@@ -221,10 +221,12 @@ class AutoPrompter(prompter.ScriptedPrompter):
 
     def ask(self, prompt: str, *, prefill: str = "") -> str:
         self.asked.append(prompt)
+        self.prefills.append(prefill)
         if len(self.asked) > 200:
             raise AssertionError("the walk does not end")
         if prompt.startswith("Pick"):
             self.picks += 1
+        # The answer is the line sent: it replaces whatever the line started with.
         return answer_for(prompt, len(self.asked), self.playbook_id)
 
 
