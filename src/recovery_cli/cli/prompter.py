@@ -387,9 +387,6 @@ class _QuietTerminal:
             self._set(self.quiet)
 
 
-_PASTE = re.compile(r"\x1b\[200~(.*?)(?:\x1b\[201~|$)", re.DOTALL)
-
-
 def _drain_input() -> tuple[list[str], int]:
     """The keys waiting on standard input, as lines to put on the line (each one
     cleaned of escape sequences and control characters), and how many empty Enters
@@ -412,11 +409,10 @@ def _drain_input() -> tuple[list[str], int]:
 
 
 def typed_ahead_lines(data: bytes) -> tuple[list[str], int]:
-    """Raw keys as typed into a terminal, as lines: a paste (bracketed) is one line,
-    Backspace and Ctrl-U edit as they would have, and empty lines are counted, not
-    kept."""
+    """Raw keys as typed into a terminal, as lines: Backspace and Ctrl-U edit as they
+    would have, and empty lines are counted, not kept. (Readline turns bracketed paste
+    off after each read, so keys that arrive between prompts come unwrapped.)"""
     text = data.decode("utf-8", "replace")
-    text = _PASTE.sub(lambda m: " ".join(m.group(1).split()), text)
     *complete, unfinished = re.split(r"\r\n|\r|\n", text)
     lines: list[str] = []
     enters = 0

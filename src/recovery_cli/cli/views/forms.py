@@ -40,6 +40,14 @@ def ask(
             out.print(Text(str(exc), style="yellow"))
 
 
+def yes_no_hint(default: bool | None) -> str:
+    """`` (Y/n)``, `` (y/N)``, or `` (y/n)`` without a default: the capital is what
+    Enter answers. The walk's yes/no steps and the forms' questions both show it."""
+    if default is None:
+        return " (y/n)"
+    return " (Y/n)" if default else " (y/N)"
+
+
 def yes_no(out: Console, asker: Prompter, question: str, *, default: bool) -> bool:
     """A yes/no question whose default, shown as (Y/n) or (y/N), Enter takes."""
 
@@ -51,7 +59,7 @@ def yes_no(out: Console, asker: Prompter, question: str, *, default: bool) -> bo
         except ValueError:
             raise ValueError("Type y or n (Enter: " + ("yes" if default else "no") + ").") from None
 
-    return ask(out, asker, f"{question} {'(Y/n)' if default else '(y/N)'}: ", parse)
+    return ask(out, asker, f"{question}{yes_no_hint(default)}: ", parse)
 
 
 def parse_outcome(text: str) -> OutcomeResult:

@@ -24,11 +24,11 @@ from ...walk import COMMANDS, StepView, Walk, command_after, parse_command
 from ...walking import LiveWalk, find_playbook
 from ..console import heading, heading_beside, stopwatch
 from ..prompter import Interrupted, Prompter
+from .forms import yes_no_hint
 
 T = TypeVar("T")
 
 _TYPE_HINTS = {"money": " (amount)", "number": " (number)"}
-_YES_NO = {"yes": " (Y/n)", "no": " (y/N)"}
 _DETAIL_HINT = "Enter: skip · :back · :pause · :help"
 
 
@@ -227,7 +227,7 @@ class WalkScreen:
         if view.choices:
             hint = f" (1-{len(view.choices)})" + (f" [{default}]" if default else "")
         elif view.capture == "yesno":
-            hint = _YES_NO.get(default or "", " (y/n)")
+            hint = yes_no_hint({"yes": True, "no": False}.get(default or ""))
         else:
             hint = _TYPE_HINTS.get(view.capture, "")
         return f"{view.prompt}{hint}: "
