@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from recovery_cli import answers as answering
-from recovery_cli import casework, walking
+from recovery_cli import casework, lookups, walking
 from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, new_case
 from recovery_cli.config import Settings, set_setting
 from recovery_cli.errors import StorageError
 from recovery_cli.playbooks.model import Playbook
-from recovery_cli.store import Damaged, Store
+from recovery_cli.store import Store
 from recovery_cli.walk import Walk
 from tests.conftest import full_refund
 
@@ -55,8 +55,8 @@ def test_a_customers_history_totals_each_currency_apart(store: Store) -> None:
     opened(store, "Dana Reyes", currency="EUR", amount="5.50")
     opened(store, "Dana Reyes", amount="2.25")
     opened(store, "Ann Lee", amount="99.00")
-    found = casework.customer_history(store, "dana@")
-    assert [case.id for case in found.cases] == ["3", "2", "1"]
+    found = lookups.customer_history(store, "dana@")
+    assert [card["id"] for card in found.cases] == ["3", "2", "1"]
     assert found.people == ["Dana Reyes"]
     assert found.totals() == {"EUR": Decimal("5.50"), "USD": Decimal("22.25")}
 
@@ -65,13 +65,13 @@ def test_a_damaged_file_is_put_aside_for_the_view_to_report(store: Store) -> Non
     opened(store, "Dana Reyes")
     opened(store, "Dana Reyes")
     store.path_for("1").write_bytes(b"{ broken")
-    found = casework.customer_history(store, "dana")
-    assert [case.id for case in found.cases] == ["2"]
-    assert [item.path.name for item in found.damaged] == ["1.json"]
-    met: list[Damaged] = []
-    listed = casework.list_cases(store, status=None, limit=None, on_damaged=met.append)
-    assert [case.id for case in listed] == ["2"]
-    assert [item.path.name for item in met] == ["1.json"]
+    found = lookups.customer_history(store, "dana")
+    assert [card["id"] for card in found.cases] == ["2"]
+    assert len(found.damaged) == 1 and "1.json is damaged" in found.damaged[0]
+    met: list[str] = []
+    listed = lookups.list_cases(store, status=None, limit=None, on_damaged=met.append)
+    assert [card["id"] for card in listed] == ["2"]
+    assert len(met) == 1 and "1.json is damaged" in met[0]
 
 
 def test_prevention_actions_group_by_cause_tag_biggest_first_untagged_last(store: Store) -> None:
@@ -84,12 +84,12 @@ def test_prevention_actions_group_by_cause_tag_biggest_first_untagged_last(store
     with casework.holding(store, "3") as held:
         held.finish_prevention(NOW)
         store.save(held)
-    groups = casework.prevention_actions(store).groups
-    assert [(tag, [c.id for c in cases]) for tag, cases in groups] == [
+    groups = lookups.prevention_actions(store).groups
+    assert [(tag, [c["id"] for c in cards]) for tag, cards in groups] == [
         ("email", ["4", "1"]),
         ("", ["5", "2"]),
     ]
-    everything = casework.prevention_actions(store, done_too=True).groups
+    everything = lookups.prevention_actions(store, done_too=True).groups
     assert [tag for tag, _ in everything] == ["email", "", "packaging"]
 
 
@@ -99,18 +99,21 @@ def test_follow_ups_due_come_from_the_index_and_damage_is_set_aside(store: Store
         with casework.holding(store, case.id) as held:
             casework.add_follow_up(store, held, timedelta(days=days), "", NOW)
     store.path_for("2").write_bytes(b"[]")
-    found = casework.due_follow_ups(store, NOW)
+    dues = lookups.due_follow_ups(store, NOW)
+    found = dues.found
     assert [(item.case_id, item.when) for item in found.items] == [
         ("1", "overdue"),
         ("3", "upcoming"),
     ]
-    assert len(found.damaged) == 1 and "2.json" in found.damaged[0]
-    assert [item.case_id for item in casework.due_follow_ups(store, NOW, every_one=True).items] == [
+    assert found.later == 1
+    assert len(dues.damaged) == 1 and "2.json" in dues.damaged[0]
+    every_one = lookups.due_follow_ups(store, NOW, every_one=True).found
+    assert [item.case_id for item in every_one.items] == [
         "1",
         "3",
         "4",
     ]
-    assert casework.overdue_count(store, NOW) == 1
+    assert lookups.overdue_count(store, NOW) == 1
 
 
 def test_the_overdue_count_is_a_hint_that_never_fails(home: Path) -> None:
@@ -118,8 +121,8 @@ def test_the_overdue_count_is_a_hint_that_never_fails(home: Path) -> None:
     (home / "cases").write_text("not a folder")  # every look at the store now fails
     with Store(home) as store:
         with pytest.raises(StorageError):
-            list(casework.list_cases(store, status=None, limit=None, on_damaged=print))
-        assert casework.overdue_count(store, NOW) == 0
+            list(lookups.list_cases(store, status=None, limit=None, on_damaged=print))
+        assert lookups.overdue_count(store, NOW) == 0
 
 
 def test_a_follow_up_that_reached_the_customer_plans_a_fresh_check_in(store: Store) -> None:

@@ -39,7 +39,8 @@ REF = PlaybookRef(id="sample", title="Sample recovery", hash="sha256:0")
 
 def due(cases: list[Case], now: datetime, **options: Any) -> list[Due]:
     """The follow-ups due of these cases, made from their briefs as the index keeps them."""
-    return due_list([b for case in cases if (b := brief_of(case)) is not None], now, **options)
+    briefs = [b for case in cases if (b := brief_of(case)) is not None]
+    return due_list(briefs, now, **options).items
 
 
 def overdue(cases: list[Case], now: datetime, zone: tzinfo) -> int:

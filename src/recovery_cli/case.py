@@ -9,45 +9,58 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from .kinds import (
+    CUSTOMER_FIELDS,
+    HAPPY_LABELS,
+    OUTCOMES,
+    SCHEMA_VERSION,
+    STATUS_LABELS,
+    Answer,
+    FollowUpResult,
+    Happy,
+    OutcomeResult,
+    Status,
+    StepStatus,
+    answer_words,
+)
 from .text import strip_controls
 from .values import parse_money
 
-SCHEMA_VERSION = 1
+# Re-exported: the words of a case live in .kinds, importable without Pydantic.
+__all__ = [
+    "CUSTOMER_FIELDS",
+    "HAPPY_LABELS",
+    "OUTCOMES",
+    "SCHEMA_VERSION",
+    "STATUS_LABELS",
+    "Answer",
+    "Case",
+    "Customer",
+    "Event",
+    "FollowUpRecord",
+    "FollowUpResult",
+    "Happy",
+    "Outcome",
+    "OutcomeResult",
+    "PlaybookRef",
+    "Remedy",
+    "Status",
+    "StepRecord",
+    "StepStatus",
+    "case_to_json",
+    "new_case",
+    "parse_customer_field",
+]
 
 # What a case file may hold for a time and an amount: case files always carry UTC times
 # and cents, so a time without a zone or an amount of absurd size means the file was
 # damaged or made by hand, and it is reported as such rather than crashing a view.
 Moment = AwareDatetime
 Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
-
-# The customer details asked at the start of a walk, with their prompts.
-CUSTOMER_FIELDS: dict[str, str] = {
-    "name": "Name",
-    "email": "Email",
-    "order": "Order reference",
-    "order_value": "Order value",
-    "channel": "Channel (phone, email, chat...)",
-}
-
-Status = Literal["open", "awaiting_follow_up", "closed"]
-Happy = Literal["yes", "not_yet", "no"]
-OutcomeResult = Literal["kept", "refunded", "lost", "escalated"]
-FollowUpResult = Literal["reached", "not_reached", "cancelled"]
-
-OUTCOMES: tuple[str, ...] = ("kept", "refunded", "lost", "escalated")
-HAPPY_LABELS = {"yes": "yes", "not_yet": "not yet", "no": "no"}
-StepStatus = Literal["answered", "noted", "done", "skipped", "declined"]
-Answer = str | bool | list[str]
-
-STATUS_LABELS = {
-    "open": "open",
-    "awaiting_follow_up": "awaiting follow-up",
-    "closed": "closed",
-}
 
 
 def parse_customer_field(key: str, text: str) -> str | Decimal | None:
@@ -188,15 +201,8 @@ class Case(_Record):
     def answer_text(self, record: StepRecord) -> str:
         """A step's answer in words: yes/no, chosen offers by their labels (as
         rendered when chosen), or the text typed; the note for a step with none."""
-        answer = record.answer
-        if record.status == "declined":
-            return "none of these"
-        if isinstance(answer, bool):
-            return "yes" if answer else "no"
-        if isinstance(answer, list):
-            labels = {r.offer: r.label for r in self.remedies if r.step == record.id}
-            return ", ".join(labels.get(a, a) for a in answer)
-        return answer if answer is not None else record.note
+        labels = {r.offer: r.label for r in self.remedies if r.step == record.id}
+        return answer_words(record.status, record.answer, record.note, labels)
 
     def remedy_total(self) -> Decimal:
         """What the remedies cost, in the case's currency."""

@@ -1,7 +1,8 @@
 """What the commands do after the call, as plain functions over a
-:class:`~recovery_cli.store.Store` and ``now``: read back what the views show, hold a
-case, record and plan follow-ups, close it, finish its prevention. Starting and
-walking a case is :mod:`recovery_cli.walking`.
+:class:`~recovery_cli.store.Store` and ``now``: hold a case, record and plan
+follow-ups, close it, finish its prevention, and the returning-customer notice of a
+walk. Starting and walking a case is :mod:`recovery_cli.walking`; what the everyday
+views read back (without building a case model) is :mod:`recovery_cli.lookups`.
 
 Nothing here prints, prompts or reads a clock: the command layer asks the questions,
 passes the answers and the time in, and renders what comes back. A script can call
@@ -11,150 +12,19 @@ these the same way.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 from .case import Case, FollowUpRecord, Happy, Outcome, OutcomeResult
 from .config import load_settings
-from .customers import Repeat, matches, repeat_of
+from .customers import Repeat, repeat_of
 from .errors import NotFoundError, RecoverError, UsageError
-from .followups import DEFAULT_MESSAGE, HORIZON_DAYS, Due, count_overdue, due_list
+from .followups import DEFAULT_MESSAGE
 from .playbooks.placeholders import placeholder_values, render
-from .stats import Stats
-from .store import Damaged, Store
+from .store import Store
 from .values import local_time
-
-
-def _reported(items: Iterator[Case | Damaged], damaged: list[Damaged]) -> Iterator[Case]:
-    """The cases among ``items``; each damaged file is put aside, to be reported."""
-    for item in items:
-        if isinstance(item, Damaged):
-            damaged.append(item)
-        else:
-            yield item
-
-
-# -- reading ----------------------------------------------------------------------------
-def list_cases(
-    store: Store,
-    *,
-    status: str | None,
-    limit: int | None,
-    on_damaged: Callable[[Damaged], None],
-) -> Iterator[Case]:
-    """Cases newest first (at most ``limit``; only one status if given), one at a time
-    so that a view of every case holds only what it shows; each damaged file met on
-    the way goes to ``on_damaged``."""
-    for item in store.list_cases(status=status, limit=limit):
-        if isinstance(item, Damaged):
-            on_damaged(item)
-        else:
-            yield item
-
-
-def overdue_count(store: Store, now: datetime) -> int:
-    """How many follow-ups are overdue. A hint beside another answer: whatever goes
-    wrong reading it counts as none, never as the reason a command fails."""
-    try:
-        return count_overdue(store.pending_dues(), now)
-    except (RecoverError, OSError, ValueError):
-        return 0
-
-
-@dataclass
-class DueList:
-    """The follow-ups to do, and why some cases could not be read."""
-
-    items: list[Due]
-    damaged: list[str]
-
-
-def due_follow_ups(store: Store, now: datetime, *, every_one: bool = False) -> DueList:
-    """Follow-ups to do: overdue first, then today, then the next days (``every_one``:
-    however far ahead). Made from the index: no case file is read to list them."""
-    briefs, damaged = [], []
-    for row in store.follow_up_briefs():
-        if row.damaged is not None:
-            damaged.append(row.damaged)
-        else:
-            briefs.append(row.brief)
-    horizon = None if every_one else HORIZON_DAYS
-    return DueList(due_list(briefs, now, horizon_days=horizon), damaged)
-
-
-@dataclass
-class History:
-    """A customer's cases, newest first, with what they were given in all."""
-
-    query: str
-    cases: list[Case] = field(default_factory=list)
-    damaged: list[Damaged] = field(default_factory=list)
-
-    @property
-    def people(self) -> list[str]:
-        """The names (else emails) the cases were opened for."""
-        names = {c.customer.name or c.customer.email for c in self.cases}
-        return sorted(name for name in names if name)
-
-    def totals(self) -> dict[str, Decimal]:
-        """What the remedies cost, per currency (never mixed)."""
-        totals: dict[str, Decimal] = {}
-        for case in self.cases:
-            for remedy in case.remedies:
-                if remedy.amount is not None:
-                    totals[remedy.currency] = totals.get(remedy.currency, Decimal(0)) + (
-                        remedy.amount
-                    )
-        return dict(sorted(totals.items()))
-
-
-def customer_history(store: Store, query: str) -> History:
-    """Every case whose customer's name, email or order holds ``query``."""
-    found = History(query)
-    for case in _reported(store.of_customer(query), found.damaged):
-        if matches(case.customer, query):
-            found.cases.append(case)
-    return found
-
-
-@dataclass
-class Prevention:
-    """Cases with a prevention action, grouped by cause tag (the biggest group first)."""
-
-    groups: list[tuple[str, list[Case]]]
-    damaged: list[Damaged]
-
-
-def prevention_actions(store: Store, *, done_too: bool = False) -> Prevention:
-    """The prevention actions still open (or done too), grouped by cause tag."""
-    damaged: list[Damaged] = []
-    groups: dict[str, list[Case]] = {}
-    for case in _reported(store.with_prevention(done_too=done_too), damaged):
-        outcome = case.outcome
-        if outcome is None or not outcome.prevention:
-            continue
-        if outcome.prevention_done_at is not None and not done_too:
-            continue
-        groups.setdefault(outcome.cause_tag or "", []).append(case)
-    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0] == "", kv[0]))
-    return Prevention(ordered, damaged)
-
-
-def count_stats(
-    store: Store, now: datetime, *, since: date | None = None, until: date | None = None
-) -> tuple[Stats, list[str]]:
-    """Stats over the cases opened within the dates, and why some files could not be
-    read. Counted from the index: no case file is parsed."""
-    found, damaged = Stats(now=now, since=since, until=until), []
-    for row in store.stats_rows():
-        if row.damaged is not None:
-            damaged.append(row.damaged)
-        elif found.wants(row.facts):
-            found.add(row.facts)
-    return found, damaged
 
 
 def returning_customer(store: Store, case: Case, now: datetime) -> Repeat | None:

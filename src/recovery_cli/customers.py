@@ -13,17 +13,6 @@ from .case import STATUS_LABELS, Case, Customer
 REPEAT_WINDOW_DAYS = 90
 
 
-def matches(customer: Customer, query: str) -> bool:
-    """Whether a case's customer is the one asked about: the query found in their
-    name, email or order reference, ignoring case."""
-    needle = query.strip().casefold()
-    if not needle:
-        return False
-    return any(
-        needle in value.casefold() for value in (customer.name, customer.email, customer.order)
-    )
-
-
 def same_customer(a: Customer, b: Customer) -> bool:
     """Whether two cases are for the same person: the same email, else the same
     order reference, else the same full name (ignoring case)."""

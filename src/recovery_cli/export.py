@@ -2,24 +2,27 @@
 
 Exports stream case by case, so memory does not grow with the store. Cases are chosen
 on the summary index (no case file is parsed to choose). JSON and JSONL carry each
-case exactly as stored. CSV has one row per case with the columns in
-:data:`~recovery_cli.projections.CSV_COLUMNS` (their names and order are an interface:
-append, never reorder), every text cell made inert for a spreadsheet; the rows come
-from the index, so a CSV export reads no case file at all.
+case exactly as stored: a file the index has read at its present mtime and size, and
+found sound, is copied as its bytes into a JSON export, without being parsed again;
+JSON Lines and any other file are parsed (and checked) first. CSV has one row per case
+with the columns in :data:`~recovery_cli.projections.CSV_COLUMNS` (their names and
+order are an interface: append, never reorder), every text cell made inert for a
+spreadsheet; the rows come from the index, so a CSV export reads no case file at all.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from .case import SCHEMA_VERSION
 from .errors import DamagedCaseError
+from .kinds import SCHEMA_VERSION
 from .projections import CSV_COLUMNS
 from .store import Damaged, Store, parse
 
@@ -62,10 +65,13 @@ class Filters:
 @dataclass(frozen=True)
 class Picked:
     """A case picked from the index for export: its file (read only for JSON and JSON
-    Lines) and, for CSV, its row as the index keeps it."""
+    Lines) with the mtime and size the index read it at, and, for CSV, its row as the
+    index keeps it."""
 
     path: str
     cells: list[str]
+    mtime_ns: int = -1
+    size: int = -1
 
 
 def pick(store: Store, filters: Filters, *, csv_rows: bool = True) -> Iterator[Picked | Damaged]:
@@ -80,33 +86,57 @@ def pick(store: Store, filters: Filters, *, csv_rows: bool = True) -> Iterator[P
         elif filters.match_row(
             row.created_at, row.status, row.playbook, row.remedy_kinds, row.search
         ):
-            yield Picked(path, json.loads(row.csv) if csv_rows else [])
+            cells = json.loads(row.csv) if csv_rows else []
+            yield Picked(path, cells, row.mtime_ns, row.size)
 
 
-def _as_stored(path: str) -> str | Damaged:
-    """A case file as one line of JSON, exactly what it holds (fast path: orjson, with
-    the checks an export needs; anything it cannot take goes through the full parse)."""
-    import orjson
-
+def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
+    """A case file's JSON, exactly what it holds, as UTF-8 bytes: for a JSON export, a
+    file the index read at this very mtime and size and found a sound case in is its
+    own bytes, copied without being parsed again; for JSON Lines (``one_line``), and
+    for any other file, it is parsed by orjson with the checks an export needs (and
+    written back compact), else by the full parse, which names the damage."""
+    path = item.path
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return Damaged(Path(path), f"{path} was removed during the export")
     except OSError as exc:
         return Damaged(Path(path), f"{path}: cannot read: {exc.strerror or exc}")
+    try:
+        st = os.fstat(fd)
+        raw = _read_all(fd, st.st_size)
+    except OSError as exc:
+        return Damaged(Path(path), f"{path}: cannot read: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+    vouched = (st.st_mtime_ns, st.st_size) == (item.mtime_ns, item.size) and len(raw) == st.st_size
+    if vouched and not one_line:
+        return raw.strip()
+    import orjson
+
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         data = None
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and not isinstance(version, bool) and version <= SCHEMA_VERSION:
-        return orjson.dumps(data).decode("utf-8")
+        return orjson.dumps(data)
     try:
         stored, _ = parse(path, raw)
     except DamagedCaseError as exc:
         return Damaged(Path(path), exc.message, exc.newer)
-    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks = [os.read(fd, size + 1)]
+    while len(chunks[-1]) > size:  # the file grew while being read: read on to its end
+        more = os.read(fd, 1 << 16)
+        if not more:
+            break
+        chunks.append(more)
+    return b"".join(chunks)
 
 
 def write(
@@ -117,31 +147,58 @@ def write(
     on_damaged: Callable[[Damaged], None],
     on_case: Callable[[], None] = lambda: None,
 ) -> int:
-    """Stream the picked cases to ``out`` in ``fmt``; return how many were written."""
+    """Stream the picked cases to ``out`` in ``fmt``; return how many were written.
+    JSON goes out as bytes (to ``out``'s binary buffer when it has one)."""
+    if fmt == "csv":
+        return _write_csv(out, items, on_damaged=on_damaged, on_case=on_case)
+    binary = getattr(out, "buffer", None)
+    if binary is not None:
+        out.flush()  # anything written as text so far goes first
+    emit: Callable[[bytes], object] = (
+        binary.write if binary is not None else (lambda data: out.write(data.decode("utf-8")))
+    )
+    one_line = fmt == "jsonl"
     count = 0
-    writer = csv.writer(out, lineterminator="\r\n") if fmt == "csv" else None
-    if writer is not None:
-        writer.writerow(CSV_COLUMNS)
-    elif fmt == "json":
-        out.write("[")
+    if not one_line:
+        emit(b"[")
     for item in items:
         if isinstance(item, Damaged):
             on_damaged(item)
             continue
-        if writer is not None:
-            writer.writerow(item.cells)
+        text = _as_stored(item, one_line=one_line)
+        if isinstance(text, Damaged):
+            on_damaged(text)
+            continue
+        if one_line:
+            emit(text + b"\n")
         else:
-            text = _as_stored(item.path)
-            if isinstance(text, Damaged):
-                on_damaged(text)
-                continue
-            out.write((("\n" if count == 0 else ",\n") if fmt == "json" else "") + text)
-            if fmt == "jsonl":
-                out.write("\n")
+            emit((b"\n" if count == 0 else b",\n") + text)
         count += 1
         on_case()
-    if fmt == "json":
-        out.write("\n]\n" if count else "]\n")
+    if not one_line:
+        emit(b"\n]\n" if count else b"]\n")
+    if binary is not None:
+        binary.flush()
+    return count
+
+
+def _write_csv(
+    out: TextIO,
+    items: Iterable[Picked | Damaged],
+    *,
+    on_damaged: Callable[[Damaged], None],
+    on_case: Callable[[], None],
+) -> int:
+    count = 0
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        if isinstance(item, Damaged):
+            on_damaged(item)
+            continue
+        writer.writerow(item.cells)
+        count += 1
+        on_case()
     return count
 
 

@@ -17,8 +17,11 @@ from .projections import Brief
 When = Literal["overdue", "today", "upcoming"]
 WHEN_LABELS: dict[When, str] = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming"}
 
-# Without --all, follow-ups further ahead than this are left out of the list.
+# Without --all, follow-ups further ahead than this are left out of the list, and so
+# are those overdue for longer than the window behind (a store of years keeps
+# thousands of follow-ups nobody did; the list is for the ones still worth doing).
 HORIZON_DAYS = 7
+OVERDUE_DAYS = 28
 
 # A follow-up message added by hand without a note of its own.
 DEFAULT_MESSAGE = (
@@ -73,25 +76,47 @@ def when(due_at: datetime, now: datetime, zone: tzinfo | None = None) -> When:
     return "today" if due == today else "upcoming"
 
 
+@dataclass
+class DueList:
+    """The follow-ups to do, and how many were left out: overdue for longer than the
+    window (``older``), and further ahead than the horizon (``later``)."""
+
+    items: list[Due]
+    older: int = 0
+    later: int = 0
+
+    @property
+    def hidden(self) -> int:
+        """How many follow-ups still to do are not in the list."""
+        return self.older + self.later
+
+
 def due_list(
     briefs: Iterable[Brief],
     now: datetime,
     *,
     horizon_days: int | None = HORIZON_DAYS,
+    overdue_days: int | None = OVERDUE_DAYS,
     zone: tzinfo | None = None,
-) -> list[Due]:
-    """Every follow-up still to do (up to ``horizon_days`` ahead; None for all):
-    overdue first (the oldest first), then today's, then upcoming, soonest first."""
-    last_day = (
-        None if horizon_days is None else local_date(now, zone) + timedelta(days=horizon_days)
-    )
-    found = []
+) -> DueList:
+    """Every follow-up still to do, from ``overdue_days`` back to ``horizon_days``
+    ahead (None: however far): overdue first (the oldest first), then today's, then
+    upcoming, soonest first; with how many were left out either side."""
+    today = local_date(now, zone)
+    last_day = None if horizon_days is None else today + timedelta(days=horizon_days)
+    first_day = None if overdue_days is None else today - timedelta(days=overdue_days)
+    found = DueList([])
     for brief in briefs:
         for number, due_text, message in brief["items"]:
             due_at = datetime.fromisoformat(due_text)
-            if last_day is not None and local_date(due_at, zone) > last_day:
+            day = local_date(due_at, zone)
+            if last_day is not None and day > last_day:
+                found.later += 1
                 continue
-            found.append(
+            if first_day is not None and day < first_day:
+                found.older += 1
+                continue
+            found.items.append(
                 Due(
                     case_id=brief["case_id"],
                     number=number,
@@ -105,7 +130,7 @@ def due_list(
                     playbook=brief["playbook"],
                 )
             )
-    found.sort(key=lambda d: (d.due_at, int(d.case_id), d.number))
+    found.items.sort(key=lambda d: (d.due_at, int(d.case_id), d.number))
     return found
 
 

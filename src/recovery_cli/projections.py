@@ -3,10 +3,13 @@
 * :func:`summary`: a case in brief, the rows of ``recover list --json``;
 * :func:`csv_row`: one CSV row, in :data:`CSV_COLUMNS` order, formula-proof;
 * :func:`facts_of`: what stats count;
-* :func:`brief_of`: the follow-ups still to do, with who they are for.
+* :func:`brief_of`: the follow-ups still to do, with who they are for;
+* :func:`card_of`: what the everyday views show of a case (``list``, ``customer``,
+  ``prevent``): the summary, the remedies, the outcome and the prevention action.
 
-The summary index keeps the last three for every case, so that stats, CSV exports and
-the follow-up list are made without reading a case file. Nothing here reads a file,
+The summary index keeps the last four for every case, so that stats, CSV exports, the
+follow-up list and the everyday views are made without reading a case file (or
+building a case model: this module imports none). Nothing here reads a file,
 a clock or a setting: a case in, plain data out.
 """
 
@@ -14,9 +17,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .case import Case
+if TYPE_CHECKING:
+    from .case import Case
 
 ZERO = Decimal("0.00")
 
@@ -58,6 +62,24 @@ _QUOTE = "'"
 # follow-ups to do: plain JSON, as the index keeps them.
 Facts = dict[str, Any]
 Brief = dict[str, Any]
+Card = dict[str, Any]
+# The keys of a card that make the summary (``recover list --json``), in their order.
+SUMMARY_KEYS: tuple[str, ...] = (
+    "id",
+    "status",
+    "created_at",
+    "updated_at",
+    "walk_completed_at",
+    "customer",
+    "playbook",
+    "steps_recorded",
+    "remedy_total",
+    "currency",
+    "follow_ups_pending",
+    "next_follow_up_due",
+)
+# The keys of a card that make one case of ``recover customer --json``.
+HISTORY_KEYS: tuple[str, ...] = (*SUMMARY_KEYS, "remedies", "outcome", "satisfaction")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -213,3 +235,19 @@ def brief_of(case: Case) -> Brief | None:
         "playbook": case.playbook.title,
         "items": [[f.id, f.due_at.isoformat(), f.message] for f in pending],
     }
+
+
+def card_of(case: Case) -> Card:
+    """What the everyday views show of a case: its history entry (the summary, the
+    remedies and the outcome), and its prevention action with the cause it answers."""
+    outcome = case.outcome
+    prevention = None
+    if outcome is not None and outcome.prevention:
+        prevention = {
+            "action": outcome.prevention,
+            "root_cause": outcome.root_cause,
+            "cause_tag": outcome.cause_tag,
+            "recorded_at": iso(outcome.recorded_at),
+            "done_at": iso(outcome.prevention_done_at),
+        }
+    return {**history_entry(case), "prevention": prevention}

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
-from .case import OUTCOMES
 from .followups import local_date
+from .kinds import OUTCOMES
 from .projections import ZERO, Facts
 
 TOP_CAUSES = 10

@@ -168,6 +168,7 @@ def test_followups_grouped_overdue_today_upcoming_by_local_date(
         "Due | Case | Customer | Say",
         f"Sat 28 Nov 07:00 | 1 | Eve Upton | {check_in('Eve')}",
         "Wed 02 Dec 18:00 | 1 #2 | Eve Upton | Last day in, Eve",
+        "Not shown: 1 due later (recover followups --all).",
         "Record one with: recover followup ID",
     ]
     assert result.stderr == ""

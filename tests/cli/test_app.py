@@ -112,8 +112,9 @@ def test_unexpected_errors_get_one_line_and_no_customer_data(tmp_path: Path) -> 
     probe = (
         "import sys; sys.argv = ['recover', *sys.argv[1:]]\n"
         "import recovery_cli.store as store\n"
-        "def boom(self, case_id):\n    raise ValueError('Dana Reyes, dana@example.com')\n"
-        "store.Store.load_stored = boom\n"
+        "def boom(self, case_id, **options):\n"
+        "    raise ValueError('Dana Reyes, dana@example.com')\n"
+        "store.Store.case_json = boom\n"
         "from recovery_cli.cli import main\nmain()\n"
     )
     quiet = _subprocess("-c", probe, "show", "1", env_home=tmp_path)

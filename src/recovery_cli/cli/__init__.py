@@ -154,7 +154,7 @@ def root(
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         # Imported here, as a command module would be: plain --help stays light.
-        from .console import open_store
+        from .common import open_store
         from .views.notices import overdue
 
         with open_store(ctx.obj.home) as store:

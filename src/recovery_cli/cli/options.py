@@ -7,7 +7,7 @@ from typing import Annotated, get_args
 
 import typer
 
-from ..case import Status
+from ..kinds import Status
 from .completion import complete_case_ids, complete_playbook_ids
 
 

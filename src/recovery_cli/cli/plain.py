@@ -73,8 +73,14 @@ class Output:
         return f"\x1b[{codes}m{clean}\x1b[0m"
 
     def line(self, text: str = "", style: str | None = None) -> None:
-        """One line (text that is longer than the terminal is folded by the terminal)."""
-        self.write(self.styled(text, style) + "\n")
+        """A line of text; on a terminal, folded at spaces to its width (a word is
+        never cut unless it is wider than the terminal)."""
+        clean = strip_controls(text)
+        if self.width is None or cell_len(clean) <= self.width:
+            self.write(self.styled(clean, style) + "\n")
+            return
+        for part in _wrapped(clean, self.width):
+            self.write(self.styled(part, style) + "\n")
 
     def write(self, text: str) -> None:
         """Text already cleaned and styled."""

@@ -24,14 +24,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from ..case import SCHEMA_VERSION, Case, case_to_json
 from ..errors import DamagedCaseError, NotFoundError, StorageError, UsageError
 from ..fileio import write_atomic
+from ..kinds import SCHEMA_VERSION
 from ..text import replace_surrogates
+
+if TYPE_CHECKING:
+    # The case models (Pydantic) are imported where a case is built or checked, never
+    # by a view that only shows what the index or a checked file holds.
+    from ..case import Case
 
 FOLDER = "cases"
 _ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORECASE)
@@ -91,6 +94,8 @@ class Stored:
 
 def encode(case: Case) -> bytes:
     """The bytes of a case file: indented JSON (jq- and diff-friendly), UTF-8."""
+    from ..case import case_to_json
+
     text = json.dumps(case_to_json(case), indent=2, ensure_ascii=False) + "\n"
     try:
         return text.encode("utf-8")
@@ -133,6 +138,10 @@ def parse(path: str | Path, raw: bytes) -> tuple[dict[str, Any], Case]:
             hint="Upgrade recover to work with this case.",
             newer=True,
         )
+    from pydantic import ValidationError
+
+    from ..case import Case
+
     try:
         return data, Case.model_validate(data)
     except ValidationError as exc:
@@ -212,6 +221,21 @@ class CaseFiles:
             raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
         data, case = parse(path, raw)
         return Stored(data, own_case(path, case, case_id))
+
+    def read_raw(self, case_id: str) -> tuple[bytes, os.stat_result]:
+        """A case file's bytes and the state of the file they were read from;
+        NotFoundError or StorageError."""
+        case_id = parse_case_id(case_id)
+        path = self.path_for(case_id)
+        try:
+            with open(path, "rb") as handle:
+                return handle.read(), os.fstat(handle.fileno())
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"no case {case_id}", hint="`recover list` shows the cases there are."
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     # -- which cases there are -----------------------------------------------------------
     def scan(self) -> Iterator[os.DirEntry[str]]:

@@ -43,18 +43,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import projections
-from ..case import Case, Customer
 from ..errors import DamagedCaseError, StorageError
 from ..text import replace_surrogates
 from .files import CaseFiles, own_case, parse
 
+if TYPE_CHECKING:
+    from ..case import Case, Customer
+
 # The format of the rows (their columns, and what the projections put in them). Bump it
 # whenever either changes: an index of another format is rebuilt from the case files,
 # and an upgrade that leaves the rows alone rebuilds nothing.
-FORMAT = "3"
+FORMAT = "4"
 FILE_NAME = "index.sqlite3"
 # Rows written in one transaction while catching up, so a long rebuild never holds the
 # database against a walk's save for long.
@@ -87,7 +89,8 @@ CREATE TABLE IF NOT EXISTS cases (
     prevention INTEGER,
     walk_done INTEGER,
     facts TEXT,
-    csv TEXT
+    csv TEXT,
+    card TEXT
 );
 CREATE INDEX IF NOT EXISTS cases_by_status ON cases (status, id);
 CREATE INDEX IF NOT EXISTS cases_by_due ON cases (next_due) WHERE next_due IS NOT NULL;
@@ -97,9 +100,9 @@ CREATE INDEX IF NOT EXISTS cases_by_name ON cases (name) WHERE name != '';
 """
 _COLUMNS = (
     "id, mtime_ns, size, damaged, created_at, status, playbook, search, email, order_ref, "
-    "name, remedy_kinds, next_due, pending, prevention, walk_done, facts, csv"
+    "name, remedy_kinds, next_due, pending, prevention, walk_done, facts, csv, card"
 )
-_UPSERT = f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES ({', '.join('?' * 18)})"
+_UPSERT = f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES ({', '.join('?' * 19)})"
 
 
 def key(text: str) -> str:
@@ -135,6 +138,7 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
         int(case.walk_completed_at is not None),
         json.dumps(projections.facts_of(case), separators=(",", ":")),
         json.dumps(projections.csv_row(case), ensure_ascii=False, separators=(",", ":")),
+        json.dumps(projections.card_of(case), ensure_ascii=False, separators=(",", ":")),
     )
     # Text that is not valid Unicode (a lone surrogate typed on a broken terminal) is
     # stored with a replacement character, as the case file itself is.
@@ -143,7 +147,7 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
 
 def damaged_row(case_id: int, mtime_ns: int, size: int, reason: str) -> tuple[Any, ...]:
     """The index row of a case file that could not be read."""
-    return (case_id, mtime_ns, size, reason, *([None] * 14))
+    return (case_id, mtime_ns, size, reason, *([None] * 15))
 
 
 @dataclass(frozen=True)
@@ -155,8 +159,9 @@ class Entry:
 
 
 class ExportRow(NamedTuple):
-    """What an export needs of a case to filter it, and its CSV cells as kept (JSON
-    text: decoded only for the rows a CSV export writes)."""
+    """What an export needs of a case to filter it, its CSV cells as kept (JSON text:
+    decoded only for the rows a CSV export writes), and the mtime and size its file
+    was read at."""
 
     id: int
     damaged: str | None
@@ -166,6 +171,8 @@ class ExportRow(NamedTuple):
     remedy_kinds: str
     search: str
     csv: str
+    mtime_ns: int
+    size: int
 
 
 class FactsRow(NamedTuple):
@@ -174,6 +181,15 @@ class FactsRow(NamedTuple):
     id: int
     damaged: str | None
     facts: projections.Facts
+
+
+class CardRow(NamedTuple):
+    """What the everyday views show of a case (see
+    :func:`recovery_cli.projections.card_of`), or why its file is damaged."""
+
+    id: int
+    damaged: str | None
+    card: projections.Card
 
 
 class BriefRow(NamedTuple):
@@ -533,20 +549,113 @@ class Index:
                     yield datetime.fromisoformat(due)
 
     def follow_up_briefs(self) -> Iterator[BriefRow]:
-        """Each case with follow-ups still to do, and each damaged file, newest first,
-        checked against every file first: the view is made from these rows alone."""
+        """Each case with follow-ups still to do, and each damaged file, newest first.
+        The index is trusted as far as it proves itself (the folder and the marks of
+        every save), and each row shown is checked against its file: the view is made
+        from these rows alone, without comparing every file of the store."""
+        columns = "id, damaged, pending, mtime_ns, size"
+        where = "next_due IS NOT NULL"
+        for case_id, damaged, pending, _, _ in self._checked(columns, where):
+            yield BriefRow(case_id, damaged, json.loads(pending) if pending else {})
+
+    def cards(
+        self,
+        where: str = "",
+        params: tuple[Any, ...] = (),
+        *,
+        limit: int | None = None,
+        thorough: bool = False,
+    ) -> Iterator[CardRow]:
+        """The cards of the cases matching ``where`` (and every damaged file), newest
+        first, at most ``limit`` good ones; each checked against its file first
+        (``thorough``: every file of the store compared with its row before any is
+        picked, for a view that must see a file changed in place)."""
+        columns = "id, damaged, card, mtime_ns, size"
+        rows = self._checked(columns, where, params, limit=limit, thorough=thorough)
+        for case_id, damaged, card, _, _ in rows:
+            yield CardRow(case_id, damaged, json.loads(card) if card else {})
+
+    def _checked(
+        self,
+        columns: str,
+        where: str,
+        params: tuple[Any, ...] = (),
+        *,
+        limit: int | None = None,
+        thorough: bool = False,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows newest first (damaged ones always included) whose last two columns
+        are the mtime and size they were read at. Each row is compared with its file
+        before it is yielded; one that differs (a file changed in place, by hand or by
+        a save this index did not hear of) is read again from its file first, and
+        yielded only if it still matches ``where``. Read a chunk at a time, so that the
+        newest 20 of a large store cost 20 checks."""
+        condition = f"(damaged IS NOT NULL OR ({where}))" if where else "1"
+        chunk = 256 if limit is None else min(256, limit + 16)
+        below: int | None = None
+        good = 0
         with _readable():
-            db = self.fresh(thorough=True)
-            for case_id, damaged, pending in db.execute(
-                "SELECT id, damaged, pending FROM cases WHERE next_due IS NOT NULL "
-                "OR damaged IS NOT NULL ORDER BY id DESC"
-            ):
-                yield BriefRow(case_id, damaged, json.loads(pending) if pending else {})
+            db = self.fresh(thorough=thorough)
+            while True:
+                sql = f"SELECT {columns} FROM cases WHERE {condition}"
+                args: tuple[Any, ...] = params
+                if below is not None:
+                    sql += " AND id < ?"
+                    args = (*params, below)
+                rows = db.execute(f"{sql} ORDER BY id DESC LIMIT ?", (*args, chunk)).fetchall()
+                if not rows:
+                    return
+                below = rows[-1][0]
+                stale = [row[0] for row in rows if row[1] is None and not self._agrees(row)]
+                if stale:
+                    self._reread(db, stale)
+                    marks = ", ".join("?" * len(stale))
+                    again = {
+                        row[0]: row
+                        for row in db.execute(
+                            f"SELECT {columns} FROM cases WHERE id IN ({marks}) AND {condition}",
+                            (*stale, *params),
+                        )
+                    }
+                    redone = set(stale)
+                    rows = [again.get(row[0]) if row[0] in redone else row for row in rows]
+                for row in rows:
+                    if row is None:
+                        continue
+                    yield row
+                    good += row[1] is None
+                    if limit is not None and good >= limit:
+                        return
+
+    def _agrees(self, row: Sequence[Any]) -> bool:
+        """Whether a row's case file is still the one it was read from."""
+        try:
+            st = os.stat(self.files.name_of(row[0]))
+        except OSError:
+            return False
+        return (st.st_mtime_ns, st.st_size) == (row[-2], row[-1])
+
+    def attests(self, case_id: int, mtime_ns: int, size: int) -> bool:
+        """Whether the index read this case's file at this mtime and size and found a
+        sound case in it: its JSON may then be shown as it is, without checking it
+        again. Never fails (an index that cannot say, says no)."""
+        try:
+            found = (
+                self._open()
+                .execute("SELECT mtime_ns, size, damaged FROM cases WHERE id = ?", (case_id,))
+                .fetchone()
+            )
+        except (sqlite3.Error, OSError):
+            self.close()
+            return False
+        return found is not None and found[2] is None and (found[0], found[1]) == (mtime_ns, size)
 
     def export_rows(self, *, thorough: bool = True) -> Iterator[ExportRow]:
         """Every case oldest first, with what an export filters on and its CSV cells
         (checked against every file first, unless a JSON export reads them anyway)."""
-        columns = "id, damaged, created_at, status, playbook, remedy_kinds, search, csv"
+        columns = (
+            "id, damaged, created_at, status, playbook, remedy_kinds, search, csv, mtime_ns, size"
+        )
         with _readable():
             db = self.fresh(thorough=thorough)
             for row in db.execute(f"SELECT {columns} FROM cases ORDER BY id"):

@@ -16,13 +16,14 @@ A Store is a context manager: leaving it closes the index and lets go of every l
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from ..case import Case, Customer
 from ..errors import CaseBusyError, NotDurableError, NotFoundError, StorageError
 from ..fileio import TMP_SUFFIX, ensure_private_dir, is_temp_file
 from .files import (
@@ -30,12 +31,17 @@ from .files import (
     Damaged,
     Stored,
     locked_case,
+    own_case,
+    parse,
     parse_case_id,
     read,
     revision_on_disk,
     temp_file_case,
 )
-from .index import FILE_NAME, BriefRow, Entry, ExportRow, FactsRow, Index
+from .index import FILE_NAME, BriefRow, CardRow, Entry, ExportRow, FactsRow, Index
+
+if TYPE_CHECKING:
+    from ..case import Case, Customer
 
 Notify = Callable[[str], None]
 
@@ -179,6 +185,51 @@ class Store:
         """One case with its JSON as stored."""
         return self.files.load(case_id)
 
+    def case_json(self, case_id: str, *, as_stored: bool = False) -> dict[str, Any]:
+        """One case as the JSON of its file, for a view that only shows it. When the
+        index read this very file (same mtime and size) and found a sound case in it,
+        the JSON is taken as it is. Otherwise the file is checked as a walk would load
+        it (NotFoundError or DamagedCaseError if it cannot be had), and the JSON given
+        with every default filled in, or ``as_stored`` (unknown fields included)."""
+        case_id = parse_case_id(case_id)
+        path = self.files.path_for(case_id)
+        raw, st = self.files.read_raw(case_id)
+        if self.index.attests(int(case_id), st.st_mtime_ns, st.st_size):
+            with contextlib.suppress(ValueError, RecursionError):
+                data = json.loads(raw)
+                if isinstance(data, dict):
+                    return data
+        from ..case import case_to_json
+
+        data, case = parse(path, raw)
+        own_case(path, case, case_id)
+        return data if as_stored else case_to_json(case)
+
+    # -- what the everyday views show: the index's cards, never a case model -------------
+    def list_cards(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> Iterator[CardRow]:
+        """Cases newest first (only one status, if given; at most ``limit``), and every
+        damaged file met on the way (which does not count towards the limit)."""
+        if status is None:
+            return self.index.cards(limit=limit)
+        return self.index.cards("status = ?", (status,), limit=limit)
+
+    def prevention_cards(self, *, done_too: bool = False) -> Iterator[CardRow]:
+        """The cases with a prevention action still open (or done too), newest first.
+        Every file is compared with its row first: a prevention action written into a
+        case file by hand is seen at once (a small list, asked for once in a while)."""
+        where = "prevention >= 1" if done_too else "prevention = 1"
+        return self.index.cards(where, thorough=True)
+
+    def customer_cards(self, query: str) -> Iterator[CardRow]:
+        """The cases whose customer's name, email or order holds ``query`` (ignoring
+        case), newest first (and damaged files)."""
+        needle = query.strip().casefold()
+        if not needle:
+            return iter(())
+        return self.index.cards("instr(search, ?) > 0", (needle,))
+
     # -- reading many --------------------------------------------------------------------
     def count(self) -> int:
         """How many case files there are (damaged ones included)."""
@@ -218,7 +269,7 @@ class Store:
         for item in self._load(self.index.newest(status=status)):
             if limit is not None and count >= limit:
                 return
-            if isinstance(item, Case):
+            if not isinstance(item, Damaged):
                 if status is not None and item.status != status:
                     continue  # the file changed since the index saw it
                 count += 1
@@ -241,14 +292,14 @@ class Store:
         """The cases that may be this customer's (same email, else order reference,
         else name), newest first; damaged files are left out."""
         for item in self._load(self.index.same_customer(customer)):
-            if isinstance(item, Case):
+            if not isinstance(item, Damaged):
                 yield item
 
     def latest_unfinished(self) -> Case | None:
         """The most recent case whose walk is not finished and that no other terminal
         has open (for ``recover resume`` without an id)."""
         for item in self._load(self.index.unfinished()):
-            if not isinstance(item, Case) or item.walk_completed_at is not None:
+            if isinstance(item, Damaged) or item.walk_completed_at is not None:
                 continue
             if self.files.lock_is_free(item.id):
                 return item

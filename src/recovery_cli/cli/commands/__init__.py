@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("walk:resume", "Carry on with a paused or interrupted case."),
     "list": ("cases:list_cases", "List cases, newest first."),
     "show": ("cases:show_case", "Show one case in full."),
-    "followups": ("followups:due", "Follow-ups to do: overdue, today, the next 7 days."),
+    "followups": ("due:due", "Follow-ups to do: overdue, today, the next 7 days."),
     "followup": ("followups:app", "Record what came of a follow-up, or plan one."),
     "close": ("close:close_case", "Record how a case ended, and how to prevent it."),
     "prevent": ("prevent:app", "Prevention actions across cases; mark one done."),

@@ -1,4 +1,5 @@
-"""``recover list`` and ``recover show``: the cases on disk."""
+"""``recover list`` and ``recover show``: the cases on disk, shown from the index's
+cards and checked case files, without building a case model."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ... import casework, clock
-from ...projections import summary
+from ... import clock, lookups
+from ...projections import SUMMARY_KEYS
 from .. import State
-from ..console import console, open_store, print_json
+from ..common import open_store, print_json
 from ..options import CaseId, JsonOption, StatusOption
+from ..plain import Output
 from ..views import notices, tables
 
 
@@ -24,20 +26,19 @@ def list_cases(
     """List cases, newest first: status, customer, playbook, how far the walk got, age."""
     state: State = ctx.obj
     with open_store(state.home) as store:
-        cases = casework.list_cases(
+        cards = lookups.list_cases(
             store, status=status, limit=None if show_all else limit, on_damaged=notices.one_damaged
         )
         if as_json:
-            print_json([summary(case) for case in cases])
+            print_json([{key: card[key] for key in SUMMARY_KEYS} for card in cards])
             return
-        out = console()
-        table, shown = tables.case_list(cases, clock.now())
-        if not shown:
-            out.print(
-                "No cases yet. Start one with: recover new" if status is None else "No cases."
-            )
+        out = Output()
+        table = tables.case_list(cards, clock.now())
+        if not table:
+            out.line("No cases yet. Start one with: recover new" if status is None else "No cases.")
             return
-        out.print(table)
+        out.table(table)
+        out.flush()
         notices.overdue(store)
 
 
@@ -45,9 +46,8 @@ def show_case(ctx: typer.Context, case_id: CaseId, as_json: JsonOption = False) 
     """Show one case in full: customer, every step, remedies, follow-ups, outcome."""
     state: State = ctx.obj
     with open_store(state.home) as store:
-        stored = store.load_stored(case_id)
+        data = store.case_json(case_id, as_stored=as_json)
     if as_json:
-        print_json(stored.data)
+        print_json(data)
         return
-    out = console()
-    out.print(tables.case_in_full(out, stored.case))
+    tables.case_in_full(Output(), data)

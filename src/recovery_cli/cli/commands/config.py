@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from ...config import SETTINGS, config_path, load_settings, set_setting
 from .. import State
-from ..console import console, print_json
+from ..common import print_json
 from ..options import JsonOption
+from ..plain import Column, Output, Table
 
 app = typer.Typer(
     add_completion=False,
@@ -31,14 +30,12 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json({**settings, "file": str(config_path(state.home))})
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("Setting", "Value", "Meaning"):
-        table.add_column(column)
+    table = Table([Column("Setting"), Column("Value", wrap=True), Column("Meaning", wrap=True)])
     for key, meaning in SETTINGS.items():
-        table.add_row(key, Text(settings[key] or "(not set)"), meaning)
-    out = console()
-    out.print(table)
-    out.print(Text(f"File: {config_path(state.home)}", style="dim"))
+        table.add(key, settings[key] or "(not set)", meaning)
+    out = Output()
+    out.table(table)
+    out.line(f"File: {config_path(state.home)}", "dim")
 
 
 @app.command("set")
@@ -50,4 +47,4 @@ def set_one(
     """Change one setting, for example: recover config set seller "Dana"."""
     state: State = ctx.obj
     settings = set_setting(state.home, key, value)
-    typer.echo(f"{key} = {settings.as_dict()[key]}")
+    Output().line(f"{key} = {settings.as_dict()[key]}")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
-from ... import casework
-from ...projections import history_entry
+from ... import lookups
+from ...projections import HISTORY_KEYS
 from .. import State
-from ..console import console, open_store, print_json
+from ..common import open_store, print_json
 from ..options import JsonOption
+from ..plain import Output
 from ..views import notices, tables
 
 
@@ -30,14 +30,14 @@ def history(
     """A customer's history: every case they had, the remedies given, the outcomes."""
     state: State = ctx.obj
     with open_store(state.home) as store:
-        found = casework.customer_history(store, query)
+        found = lookups.customer_history(store, query)
     notices.damaged(found.damaged)
     if as_json:
-        print_json({"query": query, "cases": [history_entry(case) for case in found.cases]})
+        cases = [{key: card[key] for key in HISTORY_KEYS} for card in found.cases]
+        print_json({"query": query, "cases": cases})
         return
-    out = console()
+    out = Output()
     if not found.cases:
-        out.print(Text(f"No cases match {query!r}."))
+        out.line(f"No cases match {query!r}.")
         return
-    for part in tables.history(found):
-        out.print(part)
+    tables.history(out, found)

@@ -14,8 +14,8 @@ from ... import export as exporting
 from ...fileio import atomic_text_writer
 from ...store import Damaged, Store
 from .. import State
+from ..common import open_store
 from ..completion import complete_playbook_ids
-from ..console import console, open_store
 from ..options import Since, StatusOption, Until
 from ..views import notices
 
@@ -106,7 +106,10 @@ def _progress(store: Store) -> Iterator[Callable[[], None]]:
     if total < PROGRESS_FROM:
         yield lambda: None
         return
-    from rich.progress import Progress  # the one import only a long export pays for
+    # The imports only a long export to a terminal pays for.
+    from rich.progress import Progress
+
+    from ..console import console
 
     with contextlib.ExitStack() as stack:
         shown: list[Callable[[], None]] = []

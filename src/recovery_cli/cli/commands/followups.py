@@ -1,10 +1,10 @@
-"""``recover followups`` (what is due), and ``recover followup`` (record one, add one)."""
+"""``recover followup``: record what came of a follow-up, or add one. (What is due,
+``recover followups``, is :mod:`.due`: it builds no case model.)"""
 
 from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,56 +15,14 @@ from typer.core import TyperGroup
 from ... import casework, clock
 from ...case import Case, FollowUpRecord
 from ...errors import UsageError
-from ...fileio import write_atomic
-from ...followups import HORIZON_DAYS, to_ics, when
+from ...followups import when
 from ...store import Store, parse_case_id
 from ...values import local_time, parse_delay
 from .. import State
-from ..console import console, heading, open_store, print_json
-from ..options import CaseId, JsonOption, NoInput
+from ..console import console, heading, open_store
+from ..options import CaseId, NoInput
 from ..prompter import Interrupted
-from ..views import forms, notices, tables
-
-
-def due(
-    ctx: typer.Context,
-    show_all: Annotated[
-        bool, typer.Option("--all", help="Every follow-up still to do, however far ahead.")
-    ] = False,
-    ics: Annotated[
-        Path | None,
-        typer.Option(
-            "--ics",
-            metavar="FILE",
-            dir_okay=False,
-            show_default=False,
-            help="Also write them as an iCalendar file to import into a calendar.",
-        ),
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Follow-ups to do: overdue first, then today, then the next 7 days (--all: every
-    one), each with the case, the customer and what to say."""
-    state: State = ctx.obj
-    now = clock.now()
-    with open_store(state.home) as store:
-        found = casework.due_follow_ups(store, now, every_one=show_all)
-    notices.damaged(found.damaged)
-    if ics is not None:
-        write_atomic(ics, to_ics(found.items, now))
-    if as_json:
-        print_json([item.as_json() for item in found.items])
-        return
-    if ics is not None:
-        plural = "s" if len(found.items) != 1 else ""
-        typer.echo(f"Wrote {len(found.items)} follow-up{plural} to {ics}", err=True)
-    out = console()
-    if not found.items:
-        ahead = "" if show_all else f" in the next {HORIZON_DAYS} days"
-        out.print(f"No follow-ups due{ahead}.")
-        return
-    for part in tables.due(found.items):
-        out.print(part)
+from ..views import forms
 
 
 class DefaultRecordGroup(TyperGroup):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
-from ... import casework, clock
-from ...projections import iso
+from ... import clock, lookups
 from ...store import parse_case_id
 from .. import State
-from ..console import console, open_store, print_json
+from ..common import open_store, print_json
 from ..options import CaseId, JsonOption
+from ..plain import Output
 from ..views import notices, tables
 
 app = typer.Typer(
@@ -35,40 +34,40 @@ def actions(
         return
     state: State = ctx.obj
     with open_store(state.home) as store:
-        found = casework.prevention_actions(store, done_too=show_all)
+        found = lookups.prevention_actions(store, done_too=show_all)
     notices.damaged(found.damaged)
     if as_json:
         print_json(
             [
                 {
-                    "case_id": case.id,
-                    "customer": case.customer.name,
-                    "cause_tag": case.outcome.cause_tag,
-                    "root_cause": case.outcome.root_cause,
-                    "prevention": case.outcome.prevention,
-                    "recorded_at": iso(case.outcome.recorded_at),
-                    "done_at": iso(case.outcome.prevention_done_at),
+                    "case_id": card["id"],
+                    "customer": card["customer"]["name"],
+                    "cause_tag": card["prevention"]["cause_tag"],
+                    "root_cause": card["prevention"]["root_cause"],
+                    "prevention": card["prevention"]["action"],
+                    "recorded_at": card["prevention"]["recorded_at"],
+                    "done_at": card["prevention"]["done_at"],
                 }
-                for _, cases in found.groups
-                for case in cases
-                if case.outcome is not None
+                for _, cards in found.groups
+                for card in cards
             ]
         )
         return
-    out = console()
+    out = Output()
     if not found.groups:
-        out.print("No open prevention actions." if not show_all else "No prevention actions.")
+        out.line("No open prevention actions." if not show_all else "No prevention actions.")
         return
-    for part in tables.prevention(found, clock.now()):
-        out.print(part)
+    tables.prevention(out, found, clock.now())
 
 
 @app.command("done")
 def done(ctx: typer.Context, case_id: CaseId) -> None:
     """Mark a case's prevention action done."""
+    from ... import casework  # a change: the case models are needed only here
+
     state: State = ctx.obj
     with open_store(state.home) as store:
         case = casework.finish_prevention(store, parse_case_id(case_id), clock.now())
     assert case.outcome is not None
-    # Through the safe console: the action is typed text and may hold control characters.
-    console().print(Text(f"Prevention for case {case.id} is done: {case.outcome.prevention}"))
+    # Cleaned on the way out: the action is typed text and may hold control characters.
+    Output().line(f"Prevention for case {case.id} is done: {case.outcome.prevention}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from ... import casework, clock
+from ... import clock, lookups
 from .. import State
-from ..console import console, open_store, print_json
+from ..common import open_store, print_json
 from ..options import JsonOption, Since, Until
+from ..plain import Output
 from ..views import charts, notices
 
 
@@ -18,7 +19,7 @@ def stats(
     close, follow-ups on time, and which playbooks, causes and scores come up most."""
     state: State = ctx.obj
     with open_store(state.home) as store:
-        found, damaged = casework.count_stats(
+        found, damaged = lookups.count_stats(
             store,
             clock.now(),
             since=since.date() if since else None,
@@ -28,6 +29,4 @@ def stats(
     if as_json:
         print_json(found.as_json())
         return
-    out = console()
-    for part in charts.render(found):
-        out.print(part)
+    charts.render(Output(), found)

@@ -4,14 +4,17 @@ a returning customer. A notice never makes a command fail."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
-from ... import casework, clock
-from ...case import Case
+from ... import clock, lookups
 from ...store import Damaged, Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ...case import Case
 
 
 def damaged(found: Iterable[Damaged | str]) -> None:
@@ -27,7 +30,7 @@ def one_damaged(item: Damaged | str) -> None:
 
 def overdue(store: Store) -> None:
     """One line on stderr when follow-ups are overdue (nothing otherwise)."""
-    count = casework.overdue_count(store, clock.now())
+    count = lookups.overdue_count(store, clock.now())
     if count:
         plural = "s are" if count != 1 else " is"
         typer.echo(f"{count} follow-up{plural} overdue: recover followups", err=True)
@@ -35,6 +38,10 @@ def overdue(store: Store) -> None:
 
 def returning_customer(out: Console, store: Store, case: Case) -> None:
     """Before the first step: tell the seller this customer has been upset before."""
+    from rich.text import Text
+
+    from ... import casework
+
     now = clock.now()
     repeat = casework.returning_customer(store, case, now)
     if repeat is not None:

@@ -1,245 +1,262 @@
 """The tables of the everyday views: the case list, one case in full, a customer's
-history, prevention actions and the follow-ups due. Each takes what the core returned
-and gives back something to print; customer text always goes in as plain Text."""
+history, prevention actions and the follow-ups due.
+
+Each writes what the core returned (cards and briefs from the index, a case's JSON)
+through the plain writer (:mod:`..plain`), never through Rich, and never from a case
+model: these views start in about the time Python takes to import Typer. Customer text
+is always a cell or a line of its own, shown literally.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
-from rich.text import Text
-
-from ...case import HAPPY_LABELS, STATUS_LABELS, Case, FollowUpRecord, StepRecord
-from ...casework import History, Prevention
-from ...followups import WHEN_LABELS, Due
+from ...followups import OVERDUE_DAYS, WHEN_LABELS, DueList
+from ...kinds import STATUS_LABELS, answer_words, follow_up_result_words
+from ...lookups import History, Prevention
+from ...projections import Card
 from ...values import format_money, local_time
-from ..console import age, heading
+from ..common import age
+from ..plain import Column, Output, Table, grid
 
 
-def _table() -> Table:
-    return Table(box=None, pad_edge=False, header_style="bold")
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
-def _titled(title: str, *, style: str = "bold", pad_edge: bool = False) -> Table:
-    return Table(
-        title=title,
-        title_justify="left",
-        title_style=style,
-        box=None,
-        pad_edge=pad_edge,
-        header_style="bold",
+def _when(text: str | None) -> str:
+    return local_time(_moment(text)) if text else ""
+
+
+def _money(amount: str | None, currency: str = "") -> str:
+    return format_money(Decimal(amount), currency) if amount is not None else ""
+
+
+def case_list(cards: Iterable[Card], now: datetime) -> Table:
+    """``recover list``: one row a case (only the cells are kept, never the cards)."""
+    table = Table(
+        [
+            Column("ID"),
+            Column("Status"),
+            Column("Customer", wrap=True),
+            Column("Playbook"),
+            Column("Walk"),
+            Column("Remedies"),
+            Column("Age"),
+        ]
     )
-
-
-def case_list(cases: Iterable[Case], now: datetime) -> tuple[Table, int]:
-    """``recover list``: one row a case (only the cells are kept, never the cases), and
-    how many rows there are."""
-    table = _table()
-    for column in ("ID", "Status", "Customer", "Playbook", "Walk", "Remedies", "Age"):
-        table.add_column(column, no_wrap=column != "Customer")
-    for case in cases:
-        table.add_row(
-            case.id,
-            STATUS_LABELS[case.status],
-            Text(case.customer.name or "—"),
-            Text(case.playbook.id),
-            "done" if case.walk_completed_at else f"step {len(case.steps) + 1}",
-            format_money(case.remedy_total(), case.currency) if case.remedies else "",
-            age(case.created_at, now),
+    for card in cards:
+        table.add(
+            card["id"],
+            str(STATUS_LABELS.get(card["status"], card["status"])),
+            card["customer"]["name"] or "—",
+            card["playbook"]["id"],
+            "done" if card["walk_completed_at"] else f"step {card['steps_recorded'] + 1}",
+            _money(card["remedy_total"], card["currency"]) if card["remedies"] else "",
+            age(_moment(card["created_at"]), now),
         )
-    return table, table.row_count
+    return table
 
 
-def case_in_full(out: Console, case: Case) -> Group:
-    """``recover show``: customer, steps, remedies, follow-ups and outcome."""
-    parts: list[RenderableType] = [heading(out, f"Case {case.id} · {STATUS_LABELS[case.status]}")]
-    parts.append(_facts(case))
-    if case.steps:
-        parts.append(_steps(case))
-    if case.remedies:
-        remedies = _titled("Remedies", pad_edge=True)
-        for column in ("Remedy", "Kind", "Amount"):
-            remedies.add_column(column)
-        for remedy in case.remedies:
-            remedies.add_row(
-                Text(remedy.label),
-                remedy.kind or "",
-                format_money(remedy.amount, remedy.currency) if remedy.amount is not None else "",
+def case_in_full(out: Output, case: Mapping[str, Any]) -> None:
+    """``recover show``: customer, steps, remedies, follow-ups and outcome, from the
+    case's JSON (a case file's keys; those a hand-made file leaves out are blank)."""
+    status = case.get("status", "open")
+    out.rule(f"Case {case['id']} · {STATUS_LABELS.get(status, status)}")
+    out.table(_facts(case))
+    currency = case.get("currency", "USD")
+    remedies = case.get("remedies") or []
+    steps = case.get("steps") or []
+    if steps:
+        out.table(_steps(steps, remedies))
+    if remedies:
+        table = Table([Column("Remedy", wrap=True), Column("Kind"), Column("Amount")])
+        table.title, table.indent = "Remedies", 1
+        total = Decimal(0)
+        for remedy in remedies:
+            amount = remedy.get("amount")
+            total += Decimal(amount) if amount is not None else 0
+            table.add(remedy["label"], remedy.get("kind") or "", _money(amount, remedy["currency"]))
+        table.add("Total", "", format_money(total, currency))
+        out.table(table)
+    follow_ups = case.get("follow_ups") or []
+    if follow_ups:
+        table = Table(
+            [
+                Column("#"),
+                Column("Due"),
+                Column("Message", wrap=True),
+                Column("Done"),
+                Column("Result", wrap=True),
+            ]
+        )
+        table.title, table.indent = "Follow-ups", 1
+        for item in follow_ups:
+            table.add(
+                str(item["id"]),
+                _when(item["due_at"]),
+                item["message"],
+                _when(item.get("done_at")),
+                follow_up_result_words(item.get("result"), item.get("happy"), item.get("note", "")),
             )
-        remedies.add_row("Total", "", format_money(case.remedy_total(), case.currency))
-        parts.append(remedies)
-    if case.follow_ups:
-        follow = _titled("Follow-ups", pad_edge=True)
-        for column in ("#", "Due", "Message", "Done", "Result"):
-            follow.add_column(column, no_wrap=column not in ("Message", "Result"))
-        for item in case.follow_ups:
-            follow.add_row(
-                str(item.id),
-                local_time(item.due_at),
-                Text(item.message),
-                local_time(item.done_at) if item.done_at else "",
-                Text(_follow_up_result(item)),
-            )
-        parts.append(follow)
-    if case.outcome is not None:
-        parts += [Text(""), _outcome(case)]
-    if case.closed_at is not None:
-        parts.append(Text(f"Closed {local_time(case.closed_at)}"))
-    return Group(*parts)
+        out.table(table)
+    outcome = case.get("outcome")
+    if outcome is not None:
+        out.line()
+        out.table(_outcome(outcome))
+    if case.get("closed_at"):
+        out.line(f"Closed {_when(case['closed_at'])}")
 
 
-def _grid() -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
-    return grid
-
-
-def _facts(case: Case) -> Table:
-    facts = _grid()
-    customer = case.customer
-    facts.add_row("Customer", Text(customer.name or "—"))
-    for label, value in (
-        ("Email", customer.email),
-        ("Order", customer.order),
-        ("Channel", customer.channel),
-    ):
-        if value:
-            facts.add_row(label, Text(value))
-    if customer.order_value is not None:
-        facts.add_row("Order value", format_money(customer.order_value, case.currency))
-    ref = case.playbook
-    facts.add_row("Playbook", Text(f"{ref.title} ({ref.id}, {ref.hash[:15]})"))
-    facts.add_row("Opened", local_time(case.created_at))
-    if case.walk_completed_at:
-        facts.add_row("Walk done", local_time(case.walk_completed_at))
+def _facts(case: Mapping[str, Any]) -> Table:
+    customer = case.get("customer") or {}
+    rows = [("Customer", customer.get("name") or "—")]
+    for label, key in (("Email", "email"), ("Order", "order"), ("Channel", "channel")):
+        if customer.get(key):
+            rows.append((label, customer[key]))
+    if customer.get("order_value") is not None:
+        rows.append(("Order value", _money(customer["order_value"], case.get("currency", "USD"))))
+    ref = case["playbook"]
+    rows.append(("Playbook", f"{ref['title']} ({ref['id']}, {ref['hash'][:15]})"))
+    rows.append(("Opened", _when(case["created_at"])))
+    if case.get("walk_completed_at"):
+        rows.append(("Walk done", _when(case["walk_completed_at"])))
     else:
-        facts.add_row("Walk", f"unfinished: recover resume {case.id}")
-    return facts
+        rows.append(("Walk", f"unfinished: recover resume {case['id']}"))
+    return grid(rows)
 
 
-def _steps(case: Case) -> Table:
-    steps = _titled("Steps", pad_edge=True)
-    for column in ("Step", "", "Answer or note", "Time"):
-        steps.add_column(column, no_wrap=column != "Answer or note")
-    for record in case.steps:
-        steps.add_row(
-            Text(record.title),
-            record.status,
-            Text("—" if record.status == "skipped" else case.answer_text(record)),
-            f"{local_time(record.ended_at)} ({_duration(record)})",
+def _steps(steps: list[dict[str, Any]], remedies: list[dict[str, Any]]) -> Table:
+    table = Table([Column("Step"), Column(""), Column("Answer or note", wrap=True), Column("Time")])
+    table.title, table.indent = "Steps", 1
+    for record in steps:
+        status = record["status"]
+        labels = {r["offer"]: r["label"] for r in remedies if r.get("step") == record["id"]}
+        answer = answer_words(status, record.get("answer"), record.get("note", ""), labels)
+        table.add(
+            record["title"],
+            status,
+            "—" if status == "skipped" else answer,
+            f"{_when(record['ended_at'])} ({_duration(record)})",
         )
-    return steps
+    return table
 
 
-def _outcome(case: Case) -> Table:
-    outcome = case.outcome
-    assert outcome is not None
-    lines = _grid()
-    result: str = outcome.result
-    if outcome.satisfaction:
-        result += f" · satisfaction {outcome.satisfaction}/5"
-    lines.add_row("Outcome", result)
-    if outcome.root_cause or outcome.cause_tag:
-        tag = f" [{outcome.cause_tag}]" if outcome.cause_tag else ""
-        lines.add_row("Root cause", Text(f"{outcome.root_cause or '—'}{tag}"))
-    if outcome.prevention:
-        done = outcome.prevention_done_at
-        progress = f" (done {local_time(done)})" if done else " (open)"
-        lines.add_row("Prevention", Text(outcome.prevention + progress))
-    return lines
+def _outcome(outcome: Mapping[str, Any]) -> Table:
+    result: str = outcome["result"]
+    if outcome.get("satisfaction"):
+        result += f" · satisfaction {outcome['satisfaction']}/5"
+    rows = [("Outcome", result)]
+    cause, tag = outcome.get("root_cause", ""), outcome.get("cause_tag", "")
+    if cause or tag:
+        rows.append(("Root cause", f"{cause or '—'}{f' [{tag}]' if tag else ''}"))
+    if outcome.get("prevention"):
+        done = outcome.get("prevention_done_at")
+        progress = f" (done {_when(done)})" if done else " (open)"
+        rows.append(("Prevention", outcome["prevention"] + progress))
+    return grid(rows)
 
 
-def _follow_up_result(item: FollowUpRecord) -> str:
-    """``reached, happy: not yet · a note`` (empty while still to do)."""
-    if item.result is None:
-        return ""
-    said = {"reached": "reached", "not_reached": "not reached", "cancelled": "cancelled"}
-    text = said[item.result]
-    if item.happy:
-        text += f", happy: {HAPPY_LABELS[item.happy]}"
-    return f"{text} · {item.note}" if item.note else text
-
-
-def _duration(record: StepRecord) -> str:
-    seconds = int((record.ended_at - record.started_at).total_seconds())
+def _duration(record: Mapping[str, Any]) -> str:
+    seconds = int((_moment(record["ended_at"]) - _moment(record["started_at"])).total_seconds())
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def history(found: History) -> list[RenderableType]:
+def history(out: Output, found: History) -> None:
     """``recover customer``: who, each case, and what they were given in all."""
     count = len(found.cases)
     people = ", ".join(found.people) or found.query
-    parts: list[RenderableType] = [
-        Text(f"{people} · {count} case{'s' if count != 1 else ''}", style="bold")
-    ]
-    table = _table()
-    for column in ("ID", "Opened", "Playbook", "Status", "Remedies", "Outcome"):
-        table.add_column(column, no_wrap=column not in ("Remedies", "Playbook"))
-    for case in found.cases:
-        outcome = case.outcome
-        table.add_row(
-            case.id,
-            local_time(case.created_at),
-            Text(case.playbook.title),
-            STATUS_LABELS[case.status],
-            Text("; ".join(r.label for r in case.remedies) or "—"),
-            (f"{outcome.result}" + (f" {outcome.satisfaction}/5" if outcome.satisfaction else ""))
-            if outcome
-            else "",
+    out.line(f"{people} · {count} case{'s' if count != 1 else ''}", "bold")
+    table = Table(
+        [
+            Column("ID"),
+            Column("Opened"),
+            Column("Playbook", wrap=True),
+            Column("Status"),
+            Column("Remedies", wrap=True),
+            Column("Outcome"),
+        ]
+    )
+    for card in found.cases:
+        outcome = card["outcome"]
+        satisfaction = card["satisfaction"]
+        table.add(
+            card["id"],
+            _when(card["created_at"]),
+            card["playbook"]["title"],
+            str(STATUS_LABELS.get(card["status"], card["status"])),
+            "; ".join(r["label"] for r in card["remedies"]) or "—",
+            (outcome + (f" {satisfaction}/5" if satisfaction else "")) if outcome else "",
         )
-    parts.append(table)
+    out.table(table)
     totals = found.totals()
     if totals:
         given = ", ".join(format_money(total, currency) for currency, total in totals.items())
-        parts.append(Text(f"Remedies given in all: {given}"))
-    return parts
+        out.line(f"Remedies given in all: {given}")
 
 
-def prevention(found: Prevention, now: datetime) -> list[RenderableType]:
+def prevention(out: Output, found: Prevention, now: datetime) -> None:
     """``recover prevent``: a table per cause tag, the biggest group first."""
-    parts: list[RenderableType] = []
-    for tag, cases in found.groups:
-        table = _titled(f"{tag or 'no tag'} ({len(cases)})")
-        for column in ("Case", "Prevention", "Root cause", "Since", "Done"):
-            table.add_column(column, no_wrap=column in ("Case", "Since", "Done"))
-        for case in cases:
-            outcome = case.outcome
-            assert outcome is not None
-            table.add_row(
-                case.id,
-                Text(outcome.prevention),
-                Text(outcome.root_cause or "—"),
-                age(outcome.recorded_at or case.updated_at, now),
-                local_time(outcome.prevention_done_at) if outcome.prevention_done_at else "",
+    for tag, cards in found.groups:
+        table = Table(
+            [
+                Column("Case"),
+                Column("Prevention", wrap=True),
+                Column("Root cause", wrap=True),
+                Column("Since"),
+                Column("Done"),
+            ],
+            title=f"{tag or 'no tag'} ({len(cards)})",
+        )
+        for card in cards:
+            action = card["prevention"]
+            table.add(
+                card["id"],
+                action["action"],
+                action["root_cause"] or "—",
+                age(_moment(action["recorded_at"] or card["updated_at"]), now),
+                _when(action["done_at"]),
             )
-        parts += [table, Text("")]
-    parts.append(Text("Mark one done with: recover prevent done ID", style="dim"))
-    return parts
+        out.table(table)
+        out.line()
+    out.line("Mark one done with: recover prevent done ID", "dim")
 
 
-def due(items: list[Due]) -> list[RenderableType]:
-    """``recover followups``: a table for overdue, today and upcoming, each as due."""
-    parts: list[RenderableType] = []
+def due(out: Output, found: DueList) -> None:
+    """``recover followups``: a table for overdue, today and upcoming, each as due; and
+    how many were left out."""
     for group in ("overdue", "today", "upcoming"):
-        rows = [item for item in items if item.when == group]
+        rows = [item for item in found.items if item.when == group]
         if not rows:
             continue
-        table = _titled(
-            f"{WHEN_LABELS[group]} ({len(rows)})",
-            style="bold red" if group == "overdue" else "bold",
+        table = Table(
+            [Column("Due"), Column("Case"), Column("Customer"), Column("Say", wrap=True)],
+            title=f"{WHEN_LABELS[group]} ({len(rows)})",
+            title_style="bold red" if group == "overdue" else "bold",
         )
-        for column in ("Due", "Case", "Customer", "Say"):
-            table.add_column(column, no_wrap=column != "Say")
         for item in rows:
-            table.add_row(
+            table.add(
                 local_time(item.due_at),
                 f"{item.case_id}" + (f" #{item.number}" if item.number > 1 else ""),
-                Text(item.name or "—"),
-                Text(item.message),
+                item.name or "—",
+                item.message,
             )
-        parts += [table, Text("")]
-    parts.append(Text("Record one with: recover followup ID", style="dim"))
-    return parts
+        out.table(table)
+        out.line()
+    hidden = hidden_line(found)
+    if hidden:
+        out.line(hidden, "dim")
+    out.line("Record one with: recover followup ID", "dim")
+
+
+def hidden_line(found: DueList) -> str:
+    """``Not shown: 3 overdue for over 4 weeks, 12 due later (recover followups --all).``"""
+    parts = []
+    if found.older:
+        parts.append(f"{found.older} overdue for over {OVERDUE_DAYS // 7} weeks")
+    if found.later:
+        parts.append(f"{found.later} due later")
+    return f"Not shown: {', '.join(parts)} (recover followups --all)." if parts else ""

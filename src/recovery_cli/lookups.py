@@ -1,0 +1,159 @@
+"""What the everyday views read back (``list``, ``followups``, ``customer``,
+``prevent``, ``stats``), as plain functions over a :class:`~recovery_cli.store.Store`
+and ``now``.
+
+Everything here comes from the summary index as plain JSON records (cards, briefs,
+facts: see :mod:`recovery_cli.projections`), each checked against its case file
+before it is shown, so no case model is built and Pydantic is never imported: these
+commands start in about the time Python takes to import Typer. Changing a case is
+:mod:`recovery_cli.casework`; walking one, :mod:`recovery_cli.walking`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from .errors import RecoverError
+from .followups import HORIZON_DAYS, OVERDUE_DAYS, DueList, count_overdue, due_list
+from .projections import Card
+from .stats import Stats
+from .store import Store
+
+
+def list_cases(
+    store: Store,
+    *,
+    status: str | None,
+    limit: int | None,
+    on_damaged: Callable[[str], None],
+) -> Iterator[Card]:
+    """Cards of the cases newest first (at most ``limit``; only one status if given),
+    one at a time; why each damaged file met on the way could not be read goes to
+    ``on_damaged``."""
+    for row in store.list_cards(status=status, limit=limit):
+        if row.damaged is not None:
+            on_damaged(row.damaged)
+        else:
+            yield row.card
+
+
+def overdue_count(store: Store, now: datetime) -> int:
+    """How many follow-ups are overdue. A hint beside another answer: whatever goes
+    wrong reading it counts as none, never as the reason a command fails."""
+    try:
+        return count_overdue(store.pending_dues(), now)
+    except (RecoverError, OSError, ValueError):
+        return 0
+
+
+@dataclass
+class Dues:
+    """The follow-ups to do (and how many were left out), and why some cases could
+    not be read."""
+
+    found: DueList
+    damaged: list[str]
+
+
+def due_follow_ups(store: Store, now: datetime, *, every_one: bool = False) -> Dues:
+    """Follow-ups to do: overdue (of the last weeks) first, then today, then the next
+    days (``every_one``: however long overdue or far ahead)."""
+    briefs, damaged = [], []
+    for row in store.follow_up_briefs():
+        if row.damaged is not None:
+            damaged.append(row.damaged)
+        else:
+            briefs.append(row.brief)
+    if every_one:
+        return Dues(due_list(briefs, now, horizon_days=None, overdue_days=None), damaged)
+    return Dues(
+        due_list(briefs, now, horizon_days=HORIZON_DAYS, overdue_days=OVERDUE_DAYS), damaged
+    )
+
+
+@dataclass
+class History:
+    """A customer's cases (cards), newest first, with what they were given in all."""
+
+    query: str
+    cases: list[Card] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+
+    @property
+    def people(self) -> list[str]:
+        """The names (else emails) the cases were opened for."""
+        names = {c["customer"]["name"] or c["customer"]["email"] for c in self.cases}
+        return sorted(name for name in names if name)
+
+    def totals(self) -> dict[str, Decimal]:
+        """What the remedies cost, per currency (never mixed)."""
+        totals: dict[str, Decimal] = {}
+        for card in self.cases:
+            for remedy in card["remedies"]:
+                if remedy["amount"] is not None:
+                    currency = remedy["currency"]
+                    totals[currency] = totals.get(currency, Decimal(0)) + Decimal(remedy["amount"])
+        return dict(sorted(totals.items()))
+
+
+def matches(card: Card, query: str) -> bool:
+    """Whether a case's customer is the one asked about: the query found in their
+    name, email or order reference, ignoring case."""
+    needle = query.strip().casefold()
+    customer = card["customer"]
+    return bool(needle) and any(
+        needle in str(customer[key]).casefold() for key in ("name", "email", "order")
+    )
+
+
+def customer_history(store: Store, query: str) -> History:
+    """Every case whose customer's name, email or order holds ``query``."""
+    found = History(query)
+    for row in store.customer_cards(query):
+        if row.damaged is not None:
+            found.damaged.append(row.damaged)
+        elif matches(row.card, query):
+            found.cases.append(row.card)
+    return found
+
+
+@dataclass
+class Prevention:
+    """Cases (cards) with a prevention action, grouped by cause tag (the biggest group
+    first)."""
+
+    groups: list[tuple[str, list[Card]]]
+    damaged: list[str]
+
+
+def prevention_actions(store: Store, *, done_too: bool = False) -> Prevention:
+    """The prevention actions still open (or done too), grouped by cause tag."""
+    damaged: list[str] = []
+    groups: dict[str, list[Card]] = {}
+    for row in store.prevention_cards(done_too=done_too):
+        if row.damaged is not None:
+            damaged.append(row.damaged)
+            continue
+        action = row.card.get("prevention")
+        if not action or (action["done_at"] is not None and not done_too):
+            continue
+        groups.setdefault(action["cause_tag"] or "", []).append(row.card)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0] == "", kv[0]))
+    return Prevention(ordered, damaged)
+
+
+def count_stats(
+    store: Store, now: datetime, *, since: date | None = None, until: date | None = None
+) -> tuple[Stats, list[str]]:
+    """Stats over the cases opened within the dates, and why some files could not be
+    read. Counted from the index: no case file is parsed."""
+    found, damaged = Stats(now=now, since=since, until=until), []
+    for row in store.stats_rows():
+        if row.damaged is not None:
+            damaged.append(row.damaged)
+        elif found.wants(row.facts):
+            found.add(row.facts)
+    return found, damaged

@@ -1,0 +1,145 @@
+"""The everyday views build no case model: ``list``, ``show``, ``followups``,
+``customer``, ``prevent``, ``stats`` and ``config`` answer from the index's rows and
+files it vouches for, in a process that never imports Pydantic, the case models or
+Rich's console (each costs about as much as Typer's whole import).
+
+Each is run as a real process on a store whose index is up to date, and what it
+imported is read from ``sys.modules`` as it exits. What they print is asserted here and
+in the view tests; a file changed behind the index's back is read again, and then,
+only then, is the case checked with the models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recovery_cli.store import encode
+from tests.store.test_index_rules import corpus
+
+# What an everyday view must never import: the models, Pydantic, Rich's console.
+HEAVY = (
+    "pydantic",
+    "recovery_cli.case",
+    "recovery_cli.casework",
+    "recovery_cli.walk",
+    "recovery_cli.playbooks.model",
+    "rich.console",
+    "rich.table",
+)
+PROBE = (
+    "import sys; sys.argv = ['recover', *sys.argv[1:]]\n"
+    "from recovery_cli.entry import main\n"
+    "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\nelse:\n    code = 0\n"
+    f"heavy = sorted(m for m in sys.modules if m in {HEAVY!r})\n"
+    "sys.stdout.flush()\n"
+    "print('HEAVY', heavy, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def recover(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``recover ARGS`` as its own process, reporting what it imported on stderr."""
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            "RECOVER_HOME": str(home),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "NO_COLOR": "1",
+            "TZ": "UTC",
+        },
+    )
+
+
+def imported(result: subprocess.CompletedProcess[str]) -> list[str]:
+    line = next(x for x in result.stderr.splitlines() if x.startswith("HEAVY "))
+    names: list[str] = json.loads(line.removeprefix("HEAVY ").replace("'", '"'))
+    return names
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """Three cases with every part a row is made of, and an index that has read them."""
+    cases = tmp_path / "cases"
+    cases.mkdir(parents=True)
+    for case in corpus():
+        (cases / f"{case.id}.json").write_bytes(encode(case))
+    first = recover(tmp_path, "list")
+    assert first.returncode == 0, first.stderr
+    assert "pydantic" in imported(first), "the first look reads every file into the index"
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "shows"),
+    [
+        (("list",), "Dana Reyes"),
+        (("list", "--status", "closed", "--limit", "1"), "closed"),
+        (("list", "--json"), '"remedy_total": "29.00"'),
+        (("show", "1"), "Check the link (open)"),
+        (("show", "2"), "Zoë Ünal"),
+        (("show", "3", "--json"), '"schema_version": 1'),
+        (("followups", "--all"), "Is it working now?"),
+        (("followups", "--json", "--all"), '"message": "Is it working now?"'),
+        (("customer", "dana"), "Remedies given in all: 29.00 USD"),
+        (("customer", "=1+1", "--json"), '"order": "=1+1"'),
+        (("prevent", "--all"), "Check the link"),
+        (("prevent", "--json"), '"prevention": "Check the link"'),
+        (("stats",), "Cases          3"),
+        (("stats", "--json"), '"cases": 3'),
+        (("config",), "currency  USD"),
+    ],
+)
+def test_an_everyday_view_builds_no_case_model(
+    store: Path, args: tuple[str, ...], shows: str
+) -> None:
+    result = recover(store, *args)
+    assert result.returncode == 0, result.stderr
+    assert shows in result.stdout, result.stdout
+    assert imported(result) == [], result.stderr
+
+
+def test_a_file_changed_behind_the_index_is_read_again_and_only_it(store: Path) -> None:
+    path = store / "cases" / "1.json"
+    data = json.loads(path.read_text())
+    data["customer"]["name"] = "Dana Reyes-Okafor"
+    path.write_text(json.dumps(data, indent=2))  # in place: the folder's mtime stays
+    listed = recover(store, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "Dana Reyes-Okafor" in listed.stdout
+    assert "pydantic" in imported(listed), "the changed file was checked with the models"
+    again = recover(store, "list")
+    assert "Dana Reyes-Okafor" in again.stdout and imported(again) == []
+    shown = recover(store, "show", "1")
+    assert "Dana Reyes-Okafor" in shown.stdout and imported(shown) == []
+
+
+def test_show_checks_a_file_the_index_has_not_read(store: Path) -> None:
+    path = store / "cases" / "2.json"
+    data = json.loads(path.read_text())
+    data["customer"]["name"] = "Zoë Ünal-Berg"
+    path.write_text(json.dumps(data))
+    shown = recover(store, "show", "2")
+    assert shown.returncode == 0, shown.stderr
+    assert "Zoë Ünal-Berg" in shown.stdout
+    assert "recovery_cli.case" in imported(shown), "a file the index does not vouch for is checked"
+
+
+def test_show_of_a_damaged_file_is_one_message_and_exit_5(store: Path) -> None:
+    (store / "cases" / "2.json").write_text('{"schema_version": 1, "id": "2"}')
+    shown = recover(store, "show", "2")
+    assert shown.returncode == 5
+    assert shown.stderr.startswith("Error: ") and "is not a valid case file" in shown.stderr
+    assert "Traceback" not in shown.stderr
+    listed = recover(store, "list")
+    assert listed.returncode == 0
+    assert "is not a valid case file" in listed.stderr and "Dana Reyes" in listed.stdout
