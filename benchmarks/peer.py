@@ -87,7 +87,13 @@ def ensure_task() -> tuple[str | None, str]:
     (path, how it was found) or (None, why it could not be had)."""
     found = shutil.which("task")
     if found:
-        return found, "already installed"
+        package = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Version}", "taskwarrior"], capture_output=True,
+            text=True, check=False,
+        ) if shutil.which("dpkg-query") else None  # fmt: skip
+        if package is not None and package.returncode == 0 and package.stdout:
+            return found, f"Debian's taskwarrior {package.stdout.strip()}, already installed"
+        return found, f"`task` already on PATH at {found}"
     if shutil.which("apt-get") is None:
         return None, "`task` is not on PATH and this system has no apt-get"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -111,7 +117,7 @@ def ensure_task() -> tuple[str | None, str]:
         elif argv[1] == "install":
             found = shutil.which("task")
             if found:
-                return found, "installed now with `apt-get install -y taskwarrior`"
+                return found, "Debian's taskwarrior, installed now with `apt-get install -y`"
             why = "apt-get installed taskwarrior but `task` is not on PATH"
     return None, why
 

@@ -2,8 +2,8 @@
 
     python benchmarks/run.py                 # everything, written to RESULTS.md
     python benchmarks/run.py --sizes 1000    # a quick look at scale
-    python benchmarks/run.py --only startup  # some parts (comma-separated): startup, new,
-                                             # step, peer, scale; printed, not written
+    python benchmarks/run.py --only startup  # some parts (comma-separated): startup,
+                                             # typer, new, step, peer, scale; printed only
     python benchmarks/run.py --only peer --write  # ...and put into RESULTS.md
 
 Every figure is a whole process (or, for walk steps, the real engine + store + screen
@@ -47,6 +47,7 @@ BUDGET_STEP_MS = 30.0
 BUDGET_NEW_RATIO = 2.0  # `recover new` to its first prompt, to `import typer`
 BUDGET_NEW_STEP1_MS = 50.0  # the last customer detail's Enter to step 1 on screen
 HUMAN_PAUSE = 1.0  # seconds the seller spends on the menu before picking
+TYPERS = ["0.28.0", "0.29.2"]  # the releases the typer part compares (each in a venv)
 SMALL_STORE = 10  # cases in the store the start-up rows run on
 COLS_ROWS = "100 x 40"
 # The budgeted commands on the small store, and their budgets (ratio to `import typer`).
@@ -143,6 +144,25 @@ def peak_memory(argv: Sequence[str], env: dict[str, str]) -> int:
         check=True,
     )  # fmt: skip
     return int(measured.stdout.split()[0]) * 1024  # kilobytes on Linux
+
+
+def tree() -> str:
+    """Which recover was measured: the commit, and whether src/ had changes not yet
+    committed (an editable install runs the work tree as it is)."""
+    git = ["git", "-C", str(HERE.parent)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True
+        )
+    except OSError:
+        return "recover (git not found)"
+    if head.returncode != 0:
+        return "recover from outside a git checkout"
+    extra = ", with uncommitted changes in src/" if dirty.stdout.strip() else ""
+    return f"recover at {head.stdout.strip()}{extra}"
 
 
 def typer_version() -> str:
@@ -333,7 +353,9 @@ def new_timings(runs: int, warmup: int, folder: Path) -> list[str]:
     rows = [
         f"Through a pseudo-terminal of {COLS_ROWS} (pexpect, TERM=xterm-256color), each run "
         f"in a fresh copy of the {SMALL_STORE}-case store; {runs} runs of each after {warmup} "
-        "untimed rounds, interleaved with the baseline. A prompt is on screen when readline "
+        "untimed rounds, interleaved with the baseline; p95 is the nearest rank (run "
+        f"{max(1, math.ceil(runs * 0.95))} of {runs}, fastest first). A prompt is on screen "
+        "when readline "
         "has begun the line (it writes `ESC[?2004h`), the prompt is drawn and the program "
         "waits in select() for a key; the row under the cursor, read through pyte, is "
         'quoted. The baseline is `python -c "import typer"` in the same terminal, from '
@@ -689,9 +711,10 @@ def scale(sizes: Sequence[int], folder: Path, runs: int) -> list[str]:
     return rows
 
 
-SECTIONS = ["startup", "new", "step", "peer", "scale"]
+SECTIONS = ["startup", "typer", "new", "step", "peer", "scale"]
 TITLES = {
     "startup": "## Start-up",
+    "typer": "## A minimal Typer app, by typer release",
     "new": "## `recover new` through a terminal",
     "step": "## One walk step (answer → durable save → next step shown)",
     "peer": "## Against Taskwarrior",
@@ -738,6 +761,9 @@ def main() -> None:
         help="with --only: put the parts measured into RESULTS.md, keeping the others",
     )  # fmt: skip
     parser.add_argument("--runs", type=int, default=21, help="runs per start-up figure")
+    parser.add_argument(
+        "--typers", default=",".join(TYPERS), help="typer releases for the typer part"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first")
     parser.add_argument("--new-runs", type=int, default=11, help="runs per `recover new` figure")
     parser.add_argument("--peer-runs", type=int, default=15, help="runs per Taskwarrior pair")
@@ -761,8 +787,8 @@ def main() -> None:
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d} with `{command}` on "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, typer {typer_version()}. Medians; the baselines were "
-        "measured in the same run.",
+        f"{platform.python_version()}, typer {typer_version()}, {tree()}. Medians; the "
+        "baselines were measured in the same run.",
     ]
     made: dict[str, list[str]] = {}
     for name in SECTIONS:
@@ -771,6 +797,10 @@ def main() -> None:
         print(name, flush=True)
         if name == "startup":
             made[name] = startup(args.runs, args.warmup, args.stores)
+        elif name == "typer":
+            from typer_versions import measure
+
+            made[name] = measure(args.typers.split(","), args.runs, args.warmup)
         elif name == "new":
             made[name] = new_timings(args.new_runs, args.warmup, args.stores)
         elif name == "step":

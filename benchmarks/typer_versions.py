@@ -68,20 +68,18 @@ def venv_for(version: str, folder: Path) -> tuple[Path | None, str]:
     return python, holds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("versions", nargs="*", default=["0.28.0", "0.29.2"])
-    parser.add_argument("--runs", type=int, default=21)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument(
-        "--venvs", type=Path, default=Path(tempfile.gettempdir()) / "recover-bench-typer"
-    )
-    args = parser.parse_args()
-    args.venvs.mkdir(parents=True, exist_ok=True)
+VENVS = Path(tempfile.gettempdir()) / "recover-bench-typer"
+DEFAULT_VERSIONS = ["0.28.0", "0.29.2"]
+
+
+def measure(versions: list[str], runs: int, warmup: int, venvs: Path = VENVS) -> list[str]:
+    """The table (Markdown lines) for ``versions``: ``import typer`` and the minimal app
+    in each version's virtualenv, interleaved, medians."""
+    venvs.mkdir(parents=True, exist_ok=True)
     pythons: dict[str, Path] = {}
     notes: list[str] = []
-    for version in args.versions:
-        python, what = venv_for(version, args.venvs)
+    for version in versions:
+        python, what = venv_for(version, venvs)
         if python is None:
             notes.append(f"- typer {version}: not measured: {what}")
         else:
@@ -93,36 +91,46 @@ def main() -> None:
         for kind, argv in (("import", ["-c", "import typer"]), ("app", APP))
     }
     times: dict[tuple[str, str], list[float]] = {key: [] for key in rows}
-    for turn in range(args.warmup + args.runs):
+    for turn in range(warmup + runs):
         for key, argv in rows.items():
             elapsed, _, status = run_piped(argv, dict(os.environ))
             if status != 0:
                 raise SystemExit(f"{' '.join(argv)} exited {status}")
-            if turn >= args.warmup:
+            if turn >= warmup:
                 times[key].append(elapsed)
-    print(
-        f"Python {sys.version.split()[0]}; {args.runs} interleaved runs of each after "
-        f"{args.warmup} untimed rounds; medians (min, max); stdout and stderr on pipes."
-    )
-    print()
-    print("| typer | `python -c \"import typer\"` | minimal app (`benchmarks/minimal_app.py`) "
-          "| ratio app / `import typer` |")  # fmt: skip
-    print("| --- | --- | --- | --- |")
 
     def cell(values: list[float]) -> str:
         low, high = min(values) * 1000, max(values) * 1000
         return f"{statistics.median(values) * 1000:.0f} ms (min {low:.0f}, max {high:.0f})"
 
-    for version in args.versions:
+    lines = [
+        f"Each typer in a virtualenv of its own (`benchmarks/typer_versions.py`), Python "
+        f"{sys.version.split()[0]}; {runs} interleaved runs of each after {warmup} untimed "
+        "rounds; medians (min, max); stdout and stderr on pipes read to the end. The "
+        "minimal app is `benchmarks/minimal_app.py --name Dana --count 2` (one command, a "
+        "str option and an int option).",
+        "",
+        '| typer | `python -c "import typer"` | minimal app | ratio app / `import typer` |',
+        "| --- | --- | --- | --- |",
+    ]
+    for version in versions:
         if version not in pythons:
-            print(f"| {version} | not measured | | |")
+            lines.append(f"| {version} | not measured | | |")
             continue
         base, app = times[(version, "import")], times[(version, "app")]
         ratio = statistics.median(app) / statistics.median(base)
-        print(f"| {version} | {cell(base)} | {cell(app)} | {ratio:.2f}x |")
-    print()
-    print("Each virtualenv holds:")
-    print("\n".join(notes))
+        lines.append(f"| {version} | {cell(base)} | {cell(app)} | {ratio:.2f}x |")
+    return [*lines, "", "Each virtualenv holds:", "", *notes]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("versions", nargs="*", default=DEFAULT_VERSIONS)
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--venvs", type=Path, default=VENVS)
+    args = parser.parse_args()
+    print("\n".join(measure(args.versions, args.runs, args.warmup, args.venvs)))
 
 
 if __name__ == "__main__":
