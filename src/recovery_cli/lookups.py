@@ -15,12 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .errors import RecoverError
 from .followups import HORIZON_DAYS, OVERDUE_DAYS, DueList, count_overdue, due_list
 from .projections import Card
-from .stats import Stats
 from .store import Store
+
+if TYPE_CHECKING:
+    from .stats import Stats
 
 
 def list_cases(
@@ -150,6 +153,8 @@ def count_stats(
 ) -> tuple[Stats, list[str]]:
     """Stats over the cases opened within the dates, and why some files could not be
     read. Counted from the index: no case file is parsed."""
+    from .stats import Stats
+
     found, damaged = Stats(now=now, since=since, until=until), []
     for row in store.stats_rows():
         if row.damaged is not None:

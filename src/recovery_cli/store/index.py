@@ -97,6 +97,7 @@ CREATE INDEX IF NOT EXISTS cases_by_due ON cases (next_due) WHERE next_due IS NO
 CREATE INDEX IF NOT EXISTS cases_by_email ON cases (email) WHERE email != '';
 CREATE INDEX IF NOT EXISTS cases_by_order ON cases (order_ref) WHERE order_ref != '';
 CREATE INDEX IF NOT EXISTS cases_by_name ON cases (name) WHERE name != '';
+CREATE INDEX IF NOT EXISTS cases_damaged ON cases (id) WHERE damaged IS NOT NULL;
 """
 _COLUMNS = (
     "id, mtime_ns, size, damaged, created_at, status, playbook, search, email, order_ref, "
