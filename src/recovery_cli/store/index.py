@@ -598,28 +598,20 @@ class Index:
         with _readable():
             db = self.fresh(thorough=thorough)
             while True:
-                sql = f"SELECT {columns} FROM cases WHERE {condition}"
-                args: tuple[Any, ...] = params
-                if below is not None:
-                    sql += " AND id < ?"
-                    args = (*params, below)
-                rows = db.execute(f"{sql} ORDER BY id DESC LIMIT ?", (*args, chunk)).fetchall()
-                if not rows:
+                try:
+                    rows, last = self._chunk(db, columns, condition, params, below, chunk)
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.OperationalError) and not _is_corrupt(exc):
+                        raise
+                    # Damaged inside, where only a query reaches: rebuilt from the case
+                    # files (once), and the view goes on from where it was.
+                    self.close()
+                    self._discard()
+                    db = self.fresh(thorough=thorough)
+                    rows, last = self._chunk(db, columns, condition, params, below, chunk)
+                if last is None:
                     return
-                below = rows[-1][0]
-                stale = [row[0] for row in rows if row[1] is None and not self._agrees(row)]
-                if stale:
-                    self._reread(db, stale)
-                    marks = ", ".join("?" * len(stale))
-                    again = {
-                        row[0]: row
-                        for row in db.execute(
-                            f"SELECT {columns} FROM cases WHERE id IN ({marks}) AND {condition}",
-                            (*stale, *params),
-                        )
-                    }
-                    redone = set(stale)
-                    rows = [again.get(row[0]) if row[0] in redone else row for row in rows]
+                below = last
                 for row in rows:
                     if row is None:
                         continue
@@ -627,6 +619,49 @@ class Index:
                     good += row[1] is None
                     if limit is not None and good >= limit:
                         return
+
+    def _chunk(
+        self,
+        db: sqlite3.Connection,
+        columns: str,
+        condition: str,
+        params: tuple[Any, ...],
+        below: int | None,
+        size: int,
+    ) -> tuple[list[tuple[Any, ...] | None], int | None]:
+        """The next rows of :meth:`_checked` (ids below ``below``), each compared with
+        its file: one that no longer matches ``condition`` once read again is None; and
+        the lowest id the chunk reached (None: there are no more rows)."""
+        sql = f"SELECT {columns} FROM cases WHERE {condition}"
+        args: tuple[Any, ...] = params
+        if below is not None:
+            sql += " AND id < ?"
+            args = (*params, below)
+        found: list[tuple[Any, ...]] = db.execute(
+            f"{sql} ORDER BY id DESC LIMIT ?", (*args, size)
+        ).fetchall()
+        if not found:
+            return [], None
+        last: int = found[-1][0]
+        rows: list[tuple[Any, ...] | None] = list(found)
+        stale = [
+            row[0] for row in rows if row is not None and row[1] is None and not self._agrees(row)
+        ]
+        if not stale:
+            return rows, last
+        self._reread(db, stale)
+        marks = ", ".join("?" * len(stale))
+        again = {
+            row[0]: row
+            for row in db.execute(
+                f"SELECT {columns} FROM cases WHERE id IN ({marks}) AND {condition}",
+                (*stale, *params),
+            )
+        }
+        redone = set(stale)
+        return [
+            again.get(row[0]) if row is not None and row[0] in redone else row for row in rows
+        ], last
 
     def _agrees(self, row: Sequence[Any]) -> bool:
         """Whether a row's case file is still the one it was read from."""
