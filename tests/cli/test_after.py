@@ -150,6 +150,33 @@ def due_cases(cases: Cases, run: Run, clock: Clock) -> None:
     assert done.exit_code == 0, done.output
 
 
+def test_followups_leaves_out_the_long_overdue_and_says_how_many(
+    cases: Cases, run: Run, clock: Clock
+) -> None:
+    """A store of years keeps follow-ups nobody did: the list shows those overdue for up
+    to four weeks, says how many older (and later) ones it leaves out, and --all, the
+    JSON too, gives every one."""
+    for at, name in [(utc(1, month=10), "Old Overdue"), (utc(10), "Recent Overdue")]:
+        cases.new(at, name=name, email=f"{name.split()[0].lower()}@example.com")
+    clock.set(utc(25, 23))
+    result = run("followups")
+    assert result.exit_code == 0, result.output
+    shown = rows(result.stdout)
+    assert [line for line in shown if "Overdue" in line and "|" in line] == [
+        f"Fri 13 Nov 07:00 | 2 | Recent Overdue | {check_in('Recent')}"
+    ]
+    assert "Not shown: 1 overdue for over 4 weeks (recover followups --all)." in shown
+    every_one = run("followups", "--all")
+    assert "Old Overdue" in every_one.stdout and "Not shown" not in every_one.stdout
+    listed = run("followups", "--json")
+    assert [item["case_id"] for item in json.loads(listed.stdout)] == ["2"]
+    assert "Not shown: 1 overdue for over 4 weeks" in listed.stderr
+    assert [item["case_id"] for item in json.loads(run("followups", "--json", "--all").stdout)] == [
+        "1",
+        "2",
+    ]
+
+
 def test_followups_grouped_overdue_today_upcoming_by_local_date(
     run: Run, home: Path, due_cases: None
 ) -> None:
