@@ -3,8 +3,8 @@
 Exports stream case by case, so memory does not grow with the store. Cases are chosen
 on the summary index (no case file is parsed to choose). JSON and JSONL carry each
 case exactly as stored: a file the index has read at its present mtime and size, and
-found sound, is copied as its bytes into a JSON export, without being parsed again;
-JSON Lines and any other file are parsed (and checked) first. CSV has one row per case
+found sound, is copied as its bytes, without being parsed again (for JSON Lines, with
+its line breaks taken out); any other file is parsed (and checked) first. CSV has one row per case
 with the columns in :data:`~recovery_cli.projections.CSV_COLUMNS` (their names and
 order are an interface: append, never reorder), every text cell made inert for a
 spreadsheet; the rows come from the index, so a CSV export reads no case file at all.
@@ -91,11 +91,13 @@ def pick(store: Store, filters: Filters, *, csv_rows: bool = True) -> Iterator[P
 
 
 def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
-    """A case file's JSON, exactly what it holds, as UTF-8 bytes: for a JSON export, a
-    file the index read at this very mtime and size and found a sound case in is its
-    own bytes, copied without being parsed again; for JSON Lines (``one_line``), and
-    for any other file, it is parsed by orjson with the checks an export needs (and
-    written back compact), else by the full parse, which names the damage."""
+    """A case file's JSON, exactly what it holds, as UTF-8 bytes (``one_line``: on one
+    line, for JSON Lines). A file the index read at this very mtime and size, and found
+    a sound case in, is its own bytes, copied without being parsed again; on one line,
+    with its line breaks taken out, which leaves the same JSON, as valid JSON holds no
+    raw line break inside a string. Any other file is parsed by orjson with the checks
+    an export needs (and written back compact), else by the full parse, which names
+    the damage."""
     path = item.path
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -111,8 +113,8 @@ def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
     finally:
         os.close(fd)
     vouched = (st.st_mtime_ns, st.st_size) == (item.mtime_ns, item.size) and len(raw) == st.st_size
-    if vouched and not one_line:
-        return raw.strip()
+    if vouched:
+        return raw.strip().translate(None, b"\r\n") if one_line else raw.strip()
     import orjson
 
     try:
