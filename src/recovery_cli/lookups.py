@@ -77,29 +77,48 @@ def due_follow_ups(store: Store, now: datetime, *, every_one: bool = False) -> D
     )
 
 
+# Without --all, a customer's history shows this many of their cases, newest first (a
+# query that matches thousands, like a mail domain, still answers at once).
+HISTORY_LIMIT = 100
+
+
 @dataclass
 class History:
-    """A customer's cases (cards), newest first, with what they were given in all."""
+    """A customer's cases (cards), newest first (at most the limit asked), with how
+    many there are in all, who they were opened for, and what they were given in all
+    (both over every case found)."""
 
     query: str
     cases: list[Card] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)
+    total: int = 0
+    names: set[str] = field(default_factory=set)
+    given: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, card: Card, *, keep: bool) -> None:
+        """Count a case in (and keep its card, if ``keep``)."""
+        self.total += 1
+        if keep:
+            self.cases.append(card)
+        customer = card["customer"]
+        name = customer["name"] or customer["email"]
+        if name:
+            self.names.add(name)
+        for remedy in card["remedies"]:
+            if remedy["amount"] is not None:
+                currency = remedy["currency"]
+                self.given[currency] = self.given.get(currency, Decimal(0)) + Decimal(
+                    remedy["amount"]
+                )
 
     @property
     def people(self) -> list[str]:
         """The names (else emails) the cases were opened for."""
-        names = {c["customer"]["name"] or c["customer"]["email"] for c in self.cases}
-        return sorted(name for name in names if name)
+        return sorted(self.names)
 
     def totals(self) -> dict[str, Decimal]:
         """What the remedies cost, per currency (never mixed)."""
-        totals: dict[str, Decimal] = {}
-        for card in self.cases:
-            for remedy in card["remedies"]:
-                if remedy["amount"] is not None:
-                    currency = remedy["currency"]
-                    totals[currency] = totals.get(currency, Decimal(0)) + Decimal(remedy["amount"])
-        return dict(sorted(totals.items()))
+        return dict(sorted(self.given.items()))
 
 
 def matches(card: Card, query: str) -> bool:
@@ -112,14 +131,15 @@ def matches(card: Card, query: str) -> bool:
     )
 
 
-def customer_history(store: Store, query: str) -> History:
-    """Every case whose customer's name, email or order holds ``query``."""
+def customer_history(store: Store, query: str, *, limit: int | None = HISTORY_LIMIT) -> History:
+    """Every case whose customer's name, email or order holds ``query``: the newest
+    ``limit`` of them kept (None: every one), all of them counted."""
     found = History(query)
     for row in store.customer_cards(query):
         if row.damaged is not None:
             found.damaged.append(row.damaged)
         elif matches(row.card, query):
-            found.cases.append(row.card)
+            found.add(row.card, keep=limit is None or len(found.cases) < limit)
     return found
 
 
@@ -140,10 +160,18 @@ def prevention_actions(store: Store, *, done_too: bool = False) -> Prevention:
         if row.damaged is not None:
             damaged.append(row.damaged)
             continue
-        action = row.card.get("prevention")
+        card = row.card
+        action = card.get("prevention")
         if not action or (action["done_at"] is not None and not done_too):
             continue
-        groups.setdefault(action["cause_tag"] or "", []).append(row.card)
+        # Only what the view shows is kept: a store of years holds thousands of these.
+        kept = {
+            "id": card["id"],
+            "customer": {"name": card["customer"]["name"]},
+            "updated_at": card["updated_at"],
+            "prevention": action,
+        }
+        groups.setdefault(action["cause_tag"] or "", []).append(kept)
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0] == "", kv[0]))
     return Prevention(ordered, damaged)
 

@@ -826,12 +826,41 @@ def test_customer_json(run: Run, home: Path, history: None) -> None:
     assert (newer["outcome"], newer["satisfaction"]) == (None, None)
 
 
+def test_customer_shows_the_newest_hundred_and_counts_every_case(
+    run: Run, home: Path, monkeypatch: pytest.MonkeyPatch, history: None
+) -> None:
+    """A query that matches many cases (a mail domain) shows the newest of them, says
+    how many there are, and totals what every one of them was given."""
+    from recovery_cli import lookups
+
+    every_one = json.loads(run("customer", "example", "--json").stdout)
+    assert every_one["total"] == len(every_one["cases"]) > 2
+    monkeypatch.setattr(lookups, "HISTORY_LIMIT", 2)
+    few = json.loads(run("customer", "example", "--json").stdout)
+    assert few["total"] == every_one["total"]
+    assert [c["id"] for c in few["cases"]] == [c["id"] for c in every_one["cases"][:2]]
+    shown = run("customer", "example")
+    lines = rows(shown.stdout)
+    assert lines[0].endswith(f"· {every_one['total']} cases")
+    assert len([line for line in lines if re.match(r"^\d+ \| ", line)]) == 2
+    assert (
+        f"Showing the newest 2 of {every_one['total']} cases "
+        "(recover customer 'example' --all)." in lines
+    )
+    assert lines[-1] == rows(run("customer", "example", "--all").stdout)[-1]
+    assert (
+        len(json.loads(run("customer", "example", "--all", "--json").stdout)["cases"])
+        == (every_one["total"])
+    )
+
+
 def test_customer_without_a_match(run: Run, home: Path, history: None) -> None:
     none = run("customer", "nobody")
     assert none.exit_code == 0
     assert none.stdout == "No cases match 'nobody'.\n"
     assert json.loads(run("customer", "nobody", "--json").stdout) == {
         "query": "nobody",
+        "total": 0,
         "cases": [],
     }
     assert run("customer", "  ").stdout == "No cases match '  '.\n"

@@ -25,16 +25,23 @@ def history(
             show_default=False,
         ),
     ],
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help=f"Every case found (default: the newest {lookups.HISTORY_LIMIT})."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """A customer's history: every case they had, the remedies given, the outcomes."""
     state: State = ctx.obj
+    limit = None if show_all else lookups.HISTORY_LIMIT
     with open_store(state.home) as store:
-        found = lookups.customer_history(store, query)
+        found = lookups.customer_history(store, query, limit=limit)
     notices.damaged(found.damaged)
     if as_json:
         cases = [{key: card[key] for key in HISTORY_KEYS} for card in found.cases]
-        print_json({"query": query, "cases": cases})
+        print_json({"query": query, "total": found.total, "cases": cases})
         return
     out = Output()
     if not found.cases:

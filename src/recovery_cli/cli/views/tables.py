@@ -22,6 +22,9 @@ from ...values import format_money, local_time
 from ..common import age
 from ..plain import Column, Output, Table, grid
 
+# The names a customer's history heading lists before "and N more".
+HISTORY_NAMES = 10
+
 
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
@@ -167,9 +170,11 @@ def _duration(record: Mapping[str, Any]) -> str:
 
 def history(out: Output, found: History) -> None:
     """``recover customer``: who, each case, and what they were given in all."""
-    count = len(found.cases)
-    people = ", ".join(found.people) or found.query
-    out.line(f"{people} · {count} case{'s' if count != 1 else ''}", "bold")
+    count = found.total
+    people = ", ".join(found.people[:HISTORY_NAMES]) or found.query
+    if len(found.people) > HISTORY_NAMES:
+        people += f" and {len(found.people) - HISTORY_NAMES:,} more"
+    out.line(f"{people} · {count:,} case{'s' if count != 1 else ''}", "bold")
     table = Table(
         [
             Column("ID"),
@@ -192,6 +197,12 @@ def history(out: Output, found: History) -> None:
             (outcome + (f" {satisfaction}/5" if satisfaction else "")) if outcome else "",
         )
     out.table(table)
+    if len(found.cases) < found.total:
+        out.line(
+            f"Showing the newest {len(found.cases)} of {found.total:,} cases "
+            f"(recover customer {found.query!r} --all).",
+            "dim",
+        )
     totals = found.totals()
     if totals:
         given = ", ".join(format_money(total, currency) for currency, total in totals.items())
