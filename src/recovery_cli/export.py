@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from .errors import DamagedCaseError
 from .kinds import SCHEMA_VERSION
@@ -27,6 +27,7 @@ from .projections import CSV_COLUMNS
 from .store import Damaged, Store, parse
 
 FORMATS = ("csv", "json", "jsonl")
+_WRITE_SIZE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,7 @@ class Filters:
         return self.until is None or opened <= self.until
 
 
-@dataclass(frozen=True)
-class Picked:
+class Picked(NamedTuple):
     """A case picked from the index for export: its file (read only for JSON and JSON
     Lines) with the mtime and size the index read it at, and, for CSV, its row as the
     index keeps it."""
@@ -79,11 +79,12 @@ def pick(store: Store, filters: Filters, *, csv_rows: bool = True) -> Iterator[P
     reported by the caller. With ``csv_rows`` every file is checked against its row
     first and the rows' cells come along (a CSV export shows what the rows hold); JSON
     exports read each file anyway, and need neither."""
-    for row in store.export_rows(thorough=csv_rows):
+    every_one = filters == Filters()
+    for row in store.export_rows(thorough=csv_rows, cells=csv_rows):
         path = store.file_of(row.id)
         if row.damaged is not None:
             yield Damaged(Path(path), row.damaged)
-        elif filters.match_row(
+        elif every_one or filters.match_row(
             row.created_at, row.status, row.playbook, row.remedy_kinds, row.search
         ):
             cells = json.loads(row.csv) if csv_rows else []
@@ -107,7 +108,9 @@ def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
         return Damaged(Path(path), f"{path}: cannot read: {exc.strerror or exc}")
     try:
         st = os.fstat(fd)
-        raw = _read_all(fd, st.st_size)
+        raw = os.read(fd, st.st_size + 1)
+        if len(raw) > st.st_size:  # it grew while being read: read on to its end
+            raw = _read_rest(fd, raw)
     except OSError as exc:
         return Damaged(Path(path), f"{path}: cannot read: {exc.strerror or exc}")
     finally:
@@ -131,12 +134,9 @@ def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
     return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _read_all(fd: int, size: int) -> bytes:
-    chunks = [os.read(fd, size + 1)]
-    while len(chunks[-1]) > size:  # the file grew while being read: read on to its end
-        more = os.read(fd, 1 << 16)
-        if not more:
-            break
+def _read_rest(fd: int, start: bytes) -> bytes:
+    chunks = [start]
+    while more := os.read(fd, 1 << 16):
         chunks.append(more)
     return b"".join(chunks)
 
@@ -156,9 +156,22 @@ def write(
     binary = getattr(out, "buffer", None)
     if binary is not None:
         out.flush()  # anything written as text so far goes first
-    emit: Callable[[bytes], object] = (
+    sink: Callable[[bytes], object] = (
         binary.write if binary is not None else (lambda data: out.write(data.decode("utf-8")))
     )
+    # Cases go out a megabyte at a time: one write per case costs a system call each.
+    pending: list[bytes] = []
+    held = 0
+
+    def emit(data: bytes) -> None:
+        nonlocal held
+        pending.append(data)
+        held += len(data)
+        if held >= _WRITE_SIZE:
+            sink(b"".join(pending))
+            pending.clear()
+            held = 0
+
     one_line = fmt == "jsonl"
     count = 0
     if not one_line:
@@ -179,6 +192,7 @@ def write(
         on_case()
     if not one_line:
         emit(b"\n]\n" if count else b"]\n")
+    sink(b"".join(pending))
     if binary is not None:
         binary.flush()
     return count

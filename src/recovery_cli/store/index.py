@@ -686,11 +686,14 @@ class Index:
             return False
         return found is not None and found[2] is None and (found[0], found[1]) == (mtime_ns, size)
 
-    def export_rows(self, *, thorough: bool = True) -> Iterator[ExportRow]:
+    def export_rows(self, *, thorough: bool = True, cells: bool = True) -> Iterator[ExportRow]:
         """Every case oldest first, with what an export filters on and its CSV cells
-        (checked against every file first, unless a JSON export reads them anyway)."""
+        (``cells``: else empty; checked against every file first, unless ``thorough``
+        is off: a JSON export checks each file itself)."""
+        csv = "csv" if cells else "''"
         columns = (
-            "id, damaged, created_at, status, playbook, remedy_kinds, search, csv, mtime_ns, size"
+            f"id, damaged, created_at, status, playbook, remedy_kinds, search, {csv}, "
+            "mtime_ns, size"
         )
         with _readable():
             db = self.fresh(thorough=thorough)

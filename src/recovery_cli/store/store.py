@@ -309,9 +309,9 @@ class Store:
         """Every case with follow-ups to do, from the index (see :class:`BriefRow`)."""
         return self.index.follow_up_briefs()
 
-    def export_rows(self, *, thorough: bool = True) -> Iterator[ExportRow]:
+    def export_rows(self, *, thorough: bool = True, cells: bool = True) -> Iterator[ExportRow]:
         """Every case's export row, from the index (see :class:`ExportRow`)."""
-        return self.index.export_rows(thorough=thorough)
+        return self.index.export_rows(thorough=thorough, cells=cells)
 
     def stats_rows(self) -> Iterator[FactsRow]:
         """Every case's stats facts, from the index (see :class:`FactsRow`)."""
