@@ -8,6 +8,7 @@ Nothing here prints, prompts or reads a clock; the screen draws and reads.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,14 +24,7 @@ from .walk import Reply, Walk
 
 def find_playbook(catalog: Catalog, wanted: str) -> Playbook:
     """The playbook in use with this id; its load error, or NotFoundError."""
-    found = catalog.get(wanted)
-    if found is not None:
-        return found
-    broken = catalog.error_for(wanted)
-    if broken is not None:
-        raise broken
-    known = ", ".join(p.id for p in catalog.ordered()) or "none"
-    raise NotFoundError(f"no playbook {wanted!r}", hint=f"Playbooks: {known}")
+    return catalog.find(wanted)
 
 
 def _fresh(
@@ -51,6 +45,20 @@ def start_case(
 ) -> Case:
     """Write a new case for ``customer`` under the next free id; its lock is held."""
     return store.create(lambda case_id: _fresh(case_id, playbook, customer, settings, now))
+
+
+def start_walk(
+    store: Store,
+    playbook: Playbook,
+    details: Mapping[str, str | Decimal | None],
+    settings: Settings,
+    now: datetime,
+) -> LiveWalk:
+    """Write a new case for a customer with these details (checked, as typed or given
+    as options) under the next free id, its lock held, and return its walk."""
+    customer = Customer.model_validate(dict(details))
+    case = start_case(store, playbook, customer, settings, now)
+    return LiveWalk(store, Walk(playbook, case, settings.as_dict()))
 
 
 def case_from_answers(

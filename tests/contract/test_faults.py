@@ -58,7 +58,7 @@ DETAILS = ["Dana Reyes", "dana@example.com", "A-1001", "40", "phone"]
 STEPS = ["Link never came", "", "no", "2,3", "Refund issued", "T-9", ""]
 END = ["n"]
 WALK = [*DETAILS, *STEPS, *END]
-SAVES = 1 + len(DETAILS) + len(STEPS)  # the new case, each detail, each step
+SAVES = len(DETAILS) + len(STEPS)  # each detail (the first writes the new case), each step
 REMEDY = len(DETAILS) + 3  # the prompt (0-based) whose answer picks the remedies
 SAVE_HINT = "Nothing already saved was changed. Free some space or fix permissions, then try again."
 WALK_SAVE_HINT = (
@@ -454,7 +454,9 @@ def test_a_case_that_cannot_be_created_leaves_nothing_and_the_next_try_works(
     path = case_file(home)
     verb = "write" if point == "mkstemp" else "save"
     assert_one_clear_error(result, f"Error: cannot {verb} {path}: {os.strerror(err)}")
-    assert result.prompts == []  # nothing was asked, so nothing typed is lost
+    # With -p, the first detail's prompt is up at once; the case is written when that
+    # detail is entered, and nothing after it was asked.
+    assert result.prompts == ["Name: "]
     assert cases_folder(home) == [], "a case or a temp file was left behind"
     if mode == "always":
         again = invoke(run, "new", "-p", "sample", answers=WALK, fault=Fault(point, err, mode))
@@ -763,7 +765,7 @@ def test_a_file_system_that_really_is_read_only_between_two_sessions(run: Run, h
     assert_one_clear_error(
         as_result(report["created"]), "Error: cannot lock case 2: Read-only file system"
     )
-    assert report["resumed"]["prompts"] == [] and report["created"]["prompts"] == []
+    assert report["resumed"]["prompts"] == [] and report["created"]["prompts"] == ["Name: "]
     listed = report["listed"]
     assert listed["exit_code"] == 0 and [c["id"] for c in json.loads(listed["stdout"])] == ["1"]
     assert report["after"] == report["before"] and report["folder"] == ["1.json"]
@@ -855,7 +857,7 @@ def test_leftover_temp_files_are_never_read_as_cases(run: Run, home: Path, sampl
     resumed = invoke(run, "resume", answers=[":pause"])  # the latest unfinished is case 2
     assert resumed.exit_code == 0 and "Resuming case 2" in resumed.stdout
     fresh = invoke(run, "new", "-p", "sample", "--name", "Real Three", answers=[":pause"])
-    assert fresh.exit_code == 0 and "Case 3 started" in fresh.stdout
+    assert fresh.exit_code == 0 and "Paused. Case 3 is saved." in fresh.stderr
     assert json.loads(case_file(home, "3").read_bytes())["customer"]["name"] == "Real Three"
     for name, data in leftovers.items():
         assert (cases / name).read_bytes() == data  # nothing but doctor touches them

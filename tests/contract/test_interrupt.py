@@ -286,12 +286,16 @@ def expect_prompt(child: pexpect.spawn, prompt: Prompt) -> None:
 
 
 def walk_to(child: pexpect.spawn, path: list[Prompt], index: int) -> None:
-    """Answer the prompts before ``index``; stop with prompt ``index`` waiting for input."""
-    child.expect_exact(f"Case 1 started · {TITLE}")
-    for prompt in path[:index]:
+    """Answer the prompts before ``index``; stop with prompt ``index`` waiting for input.
+    The customer details come first (the case is written with the first one typed, or
+    at a stop), and the case is said to be started before its first step."""
+    child.expect_exact("Customer details")
+    for number, prompt in enumerate(path[: index + 1]):
+        if prompt.step and prompt.number == 1:
+            child.expect_exact(f"Case 1 started · {TITLE}")
         expect_prompt(child, prompt)
-        child.sendline(prompt.typed)
-    expect_prompt(child, path[index])
+        if number < index:
+            child.sendline(prompt.typed)
     wait_reading(child)
 
 

@@ -57,7 +57,7 @@ from typer.testing import CliRunner
 from recovery_cli import doctor, fileio
 from recovery_cli.case import Case
 from recovery_cli.cli import app, prompter
-from recovery_cli.cli.commands import walk as walk_command
+from recovery_cli.playbooks import catalog as catalog_module
 from recovery_cli.playbooks.catalog import load_catalog
 from recovery_cli.store import Damaged, Store, encode
 from tests.conftest import SAMPLE, answer_for
@@ -376,7 +376,7 @@ def child_walk(
         # Loading the playbooks and building the command line are the same for every
         # walker: done once in the parent (see warm_up), not again in each child.
         typer.testing._get_command = lambda _app: WARM["command"]  # type: ignore[attr-defined]
-        walk_command.load_catalog = lambda _home: WARM["catalog"]  # type: ignore[assignment]
+        catalog_module.load_catalog = lambda _home: WARM["catalog"]  # type: ignore[assignment]
         Store.create = reporting_create  # type: ignore[method-assign]
         Store.save = reporting_save  # type: ignore[method-assign]
         operator = Operator(seed, commands=commands, on_prompt=on_prompt)
@@ -722,7 +722,7 @@ def random_kills(root: Path, seed: int, wanted: int) -> Counter[str]:
 def warm_catalog() -> Iterator[None]:
     """The playbooks, loaded once: they do not change while the battery runs."""
     with pytest.MonkeyPatch.context() as patch:
-        for module in (walk_command, doctor):
+        for module in (catalog_module, doctor):
             patch.setattr(module, "load_catalog", lambda _home: WARM["catalog"])
         yield
 

@@ -1,28 +1,36 @@
-"""``recover playbook ...``: list, show, create, edit, check, and the JSON Schema."""
+"""``recover playbook ...``: list, show, create, edit, check, and the JSON Schema.
+
+``playbook list`` is an everyday view: it is drawn from the playbook cache
+(:mod:`recovery_cli.playbooks.cache`, plain JSON) with the plain writer, so it imports
+neither Pydantic, the playbook models nor Rich's console. The other subcommands load
+the models (and Rich) when they run: those imports sit in the functions that need
+them, because Typer builds this whole group, every subcommand's signature, for any
+one of them.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from ...errors import ExitStatus, NotFoundError, Problem, Reported, WalkInterrupted
-from ...playbooks import authoring
-from ...playbooks.catalog import Catalog, files_in_use, load_catalog
-from ...playbooks.lint import check_file, check_text
-from ...playbooks.model import Playbook, json_schema
+from ...playbooks.cache import load_listing
 from .. import State
-from .. import prompter as prompting
 from ..completion import complete_playbook_ids
-from ..console import console, heading, print_json
 from ..options import JsonOption
-from ..prompter import Interrupted, Prompter
+from ..plain import Column, Output, Table
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from ...playbooks import authoring
+    from ...playbooks.catalog import Catalog
+    from ...playbooks.model import Playbook
+    from ..prompter import Prompter
 
 app = typer.Typer(
     add_completion=False,
@@ -35,42 +43,36 @@ PlaybookId = Annotated[
 
 
 def _catalog(state: State) -> Catalog:
+    from ...playbooks.catalog import load_catalog
+
     return load_catalog(state.home)
-
-
-def _origin(catalog: Catalog, playbook: Playbook) -> str:
-    if playbook.origin == "default":
-        return "shipped"
-    return "yours, overrides shipped" if playbook.id in catalog.overridden else "yours"
 
 
 @app.command("list")
 def list_playbooks(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the playbooks in use: id, title, steps, and where each comes from."""
     state: State = ctx.obj
-    catalog = _catalog(state)
+    listing = load_listing(state.home)
     rows = [
         {
             "id": p.id,
             "title": p.title,
-            "steps": len(p.steps),
-            "origin": _origin(catalog, p),
+            "steps": p.steps,
+            "origin": listing.origin_label(p),
             "path": p.source,
         }
-        for p in sorted(catalog.playbooks.values(), key=lambda p: p.id)
+        for p in sorted(listing.playbooks.values(), key=lambda p: p.id)
     ]
-    broken = [{"path": e.problems[0].path, "problems": len(e.problems)} for e in catalog.broken]
+    broken = [{"path": e.problems[0].path, "problems": len(e.problems)} for e in listing.broken]
     if as_json:
         typer.echo(json.dumps({"playbooks": rows, "broken": broken}, indent=2))
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "Title", "Steps", "From"):
-        table.add_column(column, no_wrap=column != "Title")
+    out = Output()
+    table = Table([Column("ID"), Column("Title", wrap=True), Column("Steps"), Column("From")])
     for row in rows:
-        table.add_row(
-            str(row["id"]), Text(str(row["title"])), str(row["steps"]), str(row["origin"])
-        )
-    console().print(table)
+        table.add(str(row["id"]), str(row["title"]), str(row["steps"]), str(row["origin"]))
+    out.table(table)
+    out.flush()
     for item in broken:
         typer.echo(
             f"Warning: {item['path']} does not load ({item['problems']} problems); "
@@ -86,6 +88,10 @@ def show_playbook(
     as_json: JsonOption = False,
 ) -> None:
     """Show a playbook's steps as the operator will see them."""
+    from rich.console import Group
+
+    from ..console import console, heading, print_json
+
     state: State = ctx.obj
     catalog = _catalog(state)
     playbook = catalog.get(playbook_id)
@@ -98,7 +104,7 @@ def show_playbook(
         print_json(
             {
                 **playbook.model_dump(mode="json", exclude_none=True),
-                "origin": _origin(catalog, playbook),
+                "origin": catalog.origin_label(playbook),
                 "path": playbook.source,
                 "hash": playbook.digest,
             }
@@ -110,13 +116,16 @@ def show_playbook(
 
 def _shown(catalog: Catalog, playbook: Playbook) -> list[RenderableType]:
     """A playbook's summary and its steps, each as the operator will see it."""
+    from rich.table import Table as Grid
+    from rich.text import Text
+
     parts: list[RenderableType] = [
-        Text(f"{playbook.summary}\nFrom: {_origin(catalog, playbook)} · {playbook.source}"),
+        Text(f"{playbook.summary}\nFrom: {catalog.origin_label(playbook)} · {playbook.source}"),
     ]
     if playbook.goodwill_limit:
         parts.append(Text(f"Goodwill limit: {playbook.goodwill_limit}"))
     for number, step in enumerate(playbook.steps, start=1):
-        grid = Table.grid(padding=(0, 1))
+        grid = Grid.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True, min_width=7)
         grid.add_column()
         if step.when:
@@ -174,6 +183,8 @@ def new_playbook(
 ) -> None:
     """Write a new playbook into your playbook folder: a commented scaffold, or a copy of
     OTHER. A playbook with the id of a shipped one replaces it everywhere."""
+    from ...playbooks import authoring
+
     state: State = ctx.obj
     catalog = _catalog(state)
     path = authoring.create(state.home, catalog, playbook_id, source)
@@ -191,6 +202,10 @@ def edit_playbook(
 ) -> None:
     """Open a playbook in your editor ($VISUAL or $EDITOR) and check it when you close
     the editor. An invalid file is never put in place: fix it, or discard the change."""
+    from ...playbooks import authoring
+    from .. import prompter as prompting
+    from ..console import console
+
     state: State = ctx.obj
     out = console()
     asker = prompting.open_prompter(out)
@@ -208,6 +223,10 @@ def _edit_until_valid(
 ) -> None:
     """Re-open the editor until the draft checks out (then it is put in place), has no
     changes, or is discarded (exit 3)."""
+    from ...playbooks import authoring
+    from ...playbooks.lint import check_text
+    from ..prompter import Interrupted
+
     while True:
         try:
             authoring.run_editor(command, edit.draft)
@@ -274,6 +293,9 @@ def check_playbooks(
 ) -> None:
     """Check playbooks for errors and warnings, each as path:line:col: message. Exits
     3 when any file has an error."""
+    from ...playbooks.catalog import files_in_use
+    from ...playbooks.lint import check_file
+
     state: State = ctx.obj
     files = [(p, "user") for p in paths] if paths else files_in_use(state.home)
     problems = [problem for path, origin in files for problem in check_file(path, origin=origin)]
@@ -307,4 +329,6 @@ def check_playbooks(
 @app.command("schema")
 def schema(ctx: typer.Context) -> None:
     """Print the JSON Schema of the playbook format (for editor completion and checks)."""
+    from ...playbooks.model import json_schema
+
     typer.echo(json.dumps(json_schema(), indent=2))

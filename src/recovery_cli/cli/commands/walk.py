@@ -1,30 +1,55 @@
-"""``recover new`` and ``recover resume``: the walk on a live call."""
+"""``recover new`` and ``recover resume``: the walk on a live call.
+
+``recover new`` is on screen at once, with the customer talking: its playbook menu
+comes from the playbook cache (plain JSON), and its first prompt needs neither
+Pydantic nor the case and walk models. Those, and the chosen playbook rebuilt from
+the cache, are made ready by :class:`_Loader` on a thread of its own, started as the
+first prompt goes up, while the seller reads the menu and types the customer's
+details. So this module imports at its top only what comes before that; the walk's
+own modules are imported in the functions that use them, after the loader is done
+(the import system's locks keep the two threads apart; the main thread waits for the
+loader before it touches any of them).
+
+The case is written as soon as it can be without keeping the seller waiting
+(:class:`_NewCase`): right after a pick from the menu, the loader having had the time
+the menu was read; with ``-p``, whose first prompt is up before the models can be,
+with the first detail entered (or a stop). "Case N started" is shown once the details
+are in, before the first step.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import signal
+import threading
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from ... import answers as answering
-from ... import casework, clock, walking
-from ...case import Case, Customer, parse_customer_field
-from ...config import ensure_home, load_settings
+from ... import clock
+from ...config import Settings, ensure_home, load_settings
 from ...errors import UsageError
-from ...playbooks.catalog import Catalog, load_catalog
-from ...playbooks.model import Playbook
-from ...store import Store, parse_case_id
-from ...walk import Walk
+from ...playbooks.cache import Entry, Listing, load_listing, rebuild
 from .. import State
 from .. import prompter as prompting
 from ..console import console, open_store
 from ..options import PlaybookOption, ResumeId
 from ..prompter import Prompter
-from ..views import forms, notices
 from ..views.screen import WalkScreen, resume_notes, started_line
+
+if TYPE_CHECKING:
+    from ...case import Case
+    from ...playbooks.model import Playbook
+    from ...store import Store
+    from ...walking import LiveWalk
+
+Detail = str | Decimal | None
 
 AnswersFile = Annotated[
     Path | None,
@@ -78,77 +103,31 @@ def new_case(
     """
     state: State = ctx.obj
     options = {"name": name, "email": email, "order": order, "order_value": value}
-    customer, given = _customer({**options, "channel": channel})
+    given = _given({**options, "channel": channel})
     if no_input and answers_file is None:
         raise UsageError("--no-input needs --answers FILE: there is nothing else to go on")
-    prefill = answering.load(answers_file) if answers_file is not None else None
-    problems: list[str] = []
-    if prefill is not None:
-        customer, given, problems = answering.merged_customer(prefill, customer, given)
-        playbook = playbook or prefill.playbook
+    if answers_file is not None:
+        _from_answers(state, answers_file, playbook, given, no_input, save_answers)
+        return
     out = console()
-    asker = None if no_input else prompting.open_prompter(out)
+    asker = prompting.open_prompter(out)
     home = ensure_home(state.home)
-    settings, catalog = load_settings(home), load_catalog(home)
-    _warn_broken(catalog, skip=playbook)
-    with open_store(home) as store:
-        if asker is None:
-            assert prefill is not None
-            if playbook is None:
-                raise UsageError('no playbook: set playbook = "ID" in the answers file, or -p ID')
-            picked = walking.find_playbook(catalog, playbook)
-            case = walking.case_from_answers(
-                store, picked, customer, prefill, settings, clock.now(), problems=problems
-            )
-            _save_answers(save_answers, case, picked)
-            typer.echo(case.id)
-            return
-        if problems:
-            raise answering.AnswersError(prefill.source if prefill else "", problems)
-        screen = WalkScreen(out, asker, prefill=prefill)
-        with asker.signals():  # SIGTERM or a closed terminal at the menu: a clean stop
-            chosen = screen.choose_playbook(catalog, playbook)
-        case = walking.start_case(store, chosen, customer, settings, clock.now())
-        _walk(out, screen, store, Walk(chosen, case, settings.as_dict()), given, save_answers)
+    settings, listing = load_settings(home), load_listing(home)
+    _warn_broken(listing, skip=playbook)
+    screen = WalkScreen(out, asker)
+    _start(screen, home, settings, listing, playbook, given, save_answers)
 
 
-def _walk(
-    out: Console,
-    screen: WalkScreen,
-    store: Store,
-    walk: Walk,
-    given: set[str],
-    save_answers: Path | None,
-) -> None:
-    """A new case on screen: its id, a tip, the walk, and the outcome offered at its end."""
-    case = walk.case
-    out.print(started_line(case, walk.playbook))
-    missing = [key for key in ("seller", "business") if not walk.settings[key]]
-    if missing:
-        out.print(
-            f"Tip: lines that use ${' and $'.join(missing)} show a gap until you run "
-            f"`recover config set {missing[0]} ...`.",
-            style="dim",
-        )
-    live = walking.LiveWalk(store, walk)
-    with store.session(case.id):
-        try:
-            screen.run(
-                live,
-                details_given=given,
-                before_steps=lambda: notices.returning_customer(out, store, case),
-            )
-        finally:
-            _save_answers(save_answers, case, walk.playbook)
-        _offer_close(out, screen.prompter, store, case)
+def _given(options: dict[str, str | None]) -> dict[str, Detail]:
+    """The customer details given as options, checked like typed answers: a bad one
+    is a usage error before anything is asked."""
+    texts = {key: text for key, text in options.items() if text is not None}
+    if not texts:
+        return {}
+    from ...case import parse_customer_field  # the case models: only for a detail given
 
-
-def _customer(given: dict[str, str | None]) -> tuple[Customer, set[str]]:
-    """The customer from command-line options, checked like typed answers."""
-    filled: dict[str, object] = {}
-    for key, text in given.items():
-        if text is None:
-            continue
+    filled: dict[str, Detail] = {}
+    for key, text in texts.items():
         try:
             value = parse_customer_field(key, text)
         except ValueError as exc:
@@ -156,11 +135,241 @@ def _customer(given: dict[str, str | None]) -> tuple[Customer, set[str]]:
             raise typer.BadParameter(str(exc), param_hint=option) from None
         if value is not None:
             filled[key] = value
-    return Customer.model_validate(filled), set(filled)
+    return filled
+
+
+def _from_answers(
+    state: State,
+    path: Path,
+    playbook: str | None,
+    given: dict[str, Detail],
+    no_input: bool,
+    save_answers: Path | None,
+) -> None:
+    """A case pre-filled from an answers file: walked on screen, or, with --no-input,
+    created from the file alone (its id printed)."""
+    from ... import answers as answering
+    from ... import walking
+    from ...case import Customer
+
+    prefill = answering.load(path)
+    customer, keys, problems = answering.merged_customer(
+        prefill, Customer.model_validate(given), set(given)
+    )
+    playbook = playbook or prefill.playbook
+    out = console()
+    asker = None if no_input else prompting.open_prompter(out)
+    home = ensure_home(state.home)
+    settings, listing = load_settings(home), load_listing(home)
+    _warn_broken(listing, skip=playbook)
+    if asker is None:
+        if playbook is None:
+            raise UsageError('no playbook: set playbook = "ID" in the answers file, or -p ID')
+        picked = rebuild(listing.find(playbook))
+        with open_store(home) as store:
+            case = walking.case_from_answers(
+                store, picked, customer, prefill, settings, clock.now(), problems=problems
+            )
+        _save_answers(save_answers, case, picked)
+        typer.echo(case.id)
+        return
+    if problems:
+        raise answering.AnswersError(prefill.source, problems)
+    filled = {key: getattr(customer, key) for key in keys}
+    screen = WalkScreen(out, asker, prefill=prefill)
+    _start(screen, home, settings, listing, playbook, filled, save_answers)
+
+
+def _start(
+    screen: WalkScreen,
+    home: Path,
+    settings: Settings,
+    listing: Listing[Entry],
+    wanted: str | None,
+    given: dict[str, Detail],
+    save_answers: Path | None,
+) -> None:
+    """Pick the playbook, ask the details not given, and walk it. A playbook picked
+    from the menu has its case written at once, before anything is typed for it (the
+    loader had the time the menu was read); with ``-p``, the first prompt is up before
+    the case can be, and the case is written with the first detail typed."""
+    with contextlib.ExitStack() as stack:
+        new = _NewCase(home, settings, given, stack)
+        with screen.prompter.signals():  # SIGTERM or a closed terminal at the menu: a clean stop
+            new.choose(screen.choose_playbook(listing, wanted, on_screen=new.prepare))
+            if wanted is None:
+                new.live()
+        live = screen.start(new, set(given))
+        _walk(screen, live, save_answers)
+
+
+def _walk(screen: WalkScreen, live: LiveWalk, save_answers: Path | None) -> None:
+    """A new case on screen: its id, a tip, the walk, and the outcome offered at its end."""
+    from ..views import notices
+
+    out, case, store, playbook = screen.console, live.case, live.store, live.walk.playbook
+    out.print(started_line(case, playbook))
+    missing = [key for key in ("seller", "business") if not live.walk.settings[key]]
+    if missing:
+        out.print(
+            f"Tip: lines that use ${' and $'.join(missing)} show a gap until you run "
+            f"`recover config set {missing[0]} ...`.",
+            style="dim",
+        )
+    with store.session(case.id):
+        try:
+            screen.run(live, before_steps=lambda: notices.returning_customer(out, store, case))
+        finally:
+            _save_answers(save_answers, case, playbook)
+        _offer_close(out, screen.prompter, store, case)
+
+
+class _Loader:
+    """What the walk needs, made ready on a thread of its own while the seller reads
+    the menu and types the customer's details: the walk's modules imported (Pydantic,
+    the case and walk models, the store, the screens after the details), then the
+    chosen playbook rebuilt from the cache.
+
+    The thread takes no signals (Ctrl-C and the rest wake the prompt, on the main
+    thread), and whatever it raises is raised again on the main thread where the
+    result is needed, never printed from the thread. The main thread waits for it
+    before it uses any of those modules, and before the command ends.
+    """
+
+    MODULES = (
+        "recovery_cli.walking",
+        "recovery_cli.casework",
+        "recovery_cli.cli.views.forms",
+        "recovery_cli.cli.views.notices",
+        "rich.table",
+    )
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wanted: Entry | None = None
+        self._built: tuple[Entry, Playbook] | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        """Start, unless started already."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="recover-loader", daemon=True)
+            self._thread.start()
+
+    def want(self, entry: Entry) -> None:
+        """The playbook chosen (built on the thread if it has not finished yet)."""
+        with self._lock:
+            self._wanted = entry
+
+    def _run(self) -> None:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            for name in self.MODULES:
+                importlib.import_module(name)
+            # Rich reads its table of wide characters when it first measures one (the
+            # step heading's timer): now, rather than on the way to step 1.
+            cell_len("⏱")
+            with self._lock:
+                wanted = self._wanted
+            if wanted is not None:
+                self._built = (wanted, rebuild(wanted))
+        except BaseException as error:  # raised again on the main thread, where it is needed
+            self._error = error
+
+    def wait(self) -> None:
+        """Wait until it is done (starting it if it was not); raise what it raised."""
+        self.start()
+        assert self._thread is not None
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def playbook(self, entry: Entry) -> Playbook:
+        """The model of the chosen playbook."""
+        self.wait()
+        built = self._built
+        return built[1] if built is not None and built[0] is entry else rebuild(entry)
+
+    def finish(self) -> None:
+        """Let the thread end before the command does (an interpreter shutting down
+        under a thread that is still importing is never safe)."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+class _NewCase:
+    """The case about to start, as the detail prompts fill it in (see
+    :class:`~recovery_cli.cli.views.screen.Details`): the playbook chosen, the details
+    so far. It is written when :meth:`live` is first called: after a pick from the
+    menu, else with the first detail typed, a stop, or the end of the details; each
+    detail after that is saved as soon as it is typed. The store it is written to is
+    opened then, and closed with ``stack``."""
+
+    def __init__(
+        self, home: Path, settings: Settings, given: dict[str, Detail], stack: contextlib.ExitStack
+    ) -> None:
+        self.home = home
+        self.settings = settings
+        self.values: dict[str, Detail] = dict(given)
+        self.loader = _Loader()
+        self.entry: Entry | None = None
+        self._stack = stack
+        self._live: LiveWalk | None = None
+        stack.callback(self.loader.finish)
+
+    @property
+    def currency(self) -> str:
+        """The currency the case will have."""
+        return self.settings.currency
+
+    def prepare(self) -> None:
+        """A prompt is going up: the loader starts (once)."""
+        self.loader.start()
+
+    def choose(self, entry: Entry) -> None:
+        """The playbook the case will walk."""
+        self.entry = entry
+        self.loader.want(entry)
+
+    def ready(self) -> None:
+        """Wait for the loader."""
+        self.loader.wait()
+
+    def shown(self, key: str) -> str:
+        """A detail as it stands, as text."""
+        value = self.values.get(key)
+        return "" if value is None else str(value)
+
+    def set(self, key: str, value: Detail) -> None:
+        """One detail, as typed and checked (None: blank again), saved: with the case
+        written now if it was not yet."""
+        if value is None:
+            value = None if key == "order_value" else ""
+        self.values[key] = value
+        if self._live is None:
+            self.live()
+        else:
+            self._live.set_detail(key, value, clock.now())
+
+    def live(self) -> LiveWalk:
+        """The case's walk, the case written now if it was not yet."""
+        if self._live is None:
+            assert self.entry is not None
+            playbook = self.loader.playbook(self.entry)
+            from ...walking import start_walk
+
+            store = self._stack.enter_context(open_store(self.home))
+            self._live = start_walk(store, playbook, self.values, self.settings, clock.now())
+        return self._live
 
 
 def _offer_close(out: Console, asker: Prompter, store: Store, case: Case) -> None:
     """When the walk reached its end, offer to record the outcome there and then."""
+    from ... import casework
+    from ..views import forms
+
     if case.walk_completed_at is None:
         return
     outcome = forms.offer_outcome(out, asker, case)
@@ -172,11 +381,16 @@ def _offer_close(out: Console, asker: Prompter, store: Store, case: Case) -> Non
 def _save_answers(path: Path | None, case: Case, playbook: Playbook) -> None:
     """Write the walk's answers (also after a pause: a partial walk is a template too)."""
     if path is not None:
+        from ... import answers as answering
+
         answering.save(path, answering.from_case(case, playbook))
 
 
 def resume(ctx: typer.Context, case_id: ResumeId = None) -> None:
     """Carry on with a paused or interrupted case at its first unanswered step."""
+    from ... import casework, walking
+    from ...store import parse_case_id
+
     state: State = ctx.obj
     out = console()
     home = ensure_home(state.home)
@@ -190,6 +404,10 @@ def resume(ctx: typer.Context, case_id: ResumeId = None) -> None:
 
 def _resume(out: Console, store: Store, case: Case, home: Path) -> None:
     """A held case on screen again, from its first unanswered step."""
+    from ... import walking
+    from ...playbooks.catalog import load_catalog
+    from ...walk import Walk
+
     if case.walk_completed_at is not None:
         out.print(f"Case {case.id} was already walked to the end. Details: recover show {case.id}")
         return
@@ -204,7 +422,7 @@ def _resume(out: Console, store: Store, case: Case, home: Path) -> None:
     _offer_close(out, asker, store, case)
 
 
-def _warn_broken(catalog: Catalog, *, skip: str | None = None) -> None:
+def _warn_broken(catalog: Listing[Entry], *, skip: str | None = None) -> None:
     """One line per playbook that failed to load (not the one about to be reported)."""
     for error in catalog.broken:
         if skip is not None and error is catalog.error_for(skip):

@@ -1,39 +1,91 @@
 """The walk on screen: one step at a time, read through the prompter. The decisions
 live in :mod:`recovery_cli.walk`, and every answer is saved by the
 :class:`~recovery_cli.walking.LiveWalk` it is handed to; this module only draws and
-reads."""
+reads.
+
+A new case's playbook menu and its first customer prompt come up before the case and
+walk models (Pydantic) are imported: ``recover new`` has them loaded on a thread of
+its own meanwhile (see :mod:`recovery_cli.cli.commands.walk`). So this module imports
+at its top only what the menu and the detail prompts need; what reading an answer
+and drawing a step need is imported where it is used, once :meth:`Details.ready`
+says it is loaded.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar
 
 from rich.console import Console, Group
-from rich.table import Table
 from rich.text import Text
 
 from ... import clock, values
-from ...answers import Answers
-from ...case import CUSTOMER_FIELDS, STATUS_LABELS, Case, parse_customer_field
 from ...errors import NotFoundError, WalkInterrupted
-from ...playbooks.catalog import Catalog
-from ...playbooks.model import Playbook
 from ...values import local_time
-from ...walk import COMMANDS, StepView, Walk, command_after, parse_command
-from ...walking import LiveWalk, find_playbook
 from ..console import heading, heading_beside, stopwatch
+from ..plain import Column, Output, Table
 from ..prompter import Interrupted, Prompter
-from .forms import yes_no_hint
+
+if TYPE_CHECKING:
+    from rich.table import Table as Grid
+
+    from ...answers import Answers
+    from ...case import Case
+    from ...playbooks.cache import Entry, Listing
+    from ...playbooks.model import Playbook
+    from ...walk import StepView, Walk
+    from ...walking import LiveWalk
 
 T = TypeVar("T")
 
 _TYPE_HINTS = {"money": " (amount)", "number": " (number)"}
 _DETAIL_HINT = "Enter: skip · :back · :pause · :help"
+# The customer details a new case asks for, in order, with their prompts: those of
+# ``recovery_cli.case.CUSTOMER_FIELDS`` (a test keeps the two the same), written here
+# because the first of them is on screen before the case models are imported.
+DETAILS: dict[str, str] = {
+    "name": "Name",
+    "email": "Email",
+    "order": "Order reference",
+    "order_value": "Order value",
+    "channel": "Channel (phone, email, chat...)",
+}
 
 
 def _label(name: str, style: str) -> Text:
     return Text(f"{name:<5}", style=style)
+
+
+class Details(Protocol):
+    """The customer details of a case about to start, as the detail prompts fill them
+    in: the case is written the first time there is something to keep."""
+
+    @property
+    def currency(self) -> str:
+        """The currency of the order value."""
+        ...
+
+    def prepare(self) -> None:
+        """A prompt is about to go up: start loading what the walk needs."""
+        ...
+
+    def ready(self) -> None:
+        """Wait until what reading an answer needs is loaded."""
+        ...
+
+    def shown(self, key: str) -> str:
+        """A detail as it stands, as text (blank: ``""``)."""
+        ...
+
+    def set(self, key: str, value: str | Decimal | None) -> None:
+        """A detail as typed and checked (None: blank again), saved."""
+        ...
+
+    def live(self) -> LiveWalk:
+        """The case's walk: the case written now, if it was not yet."""
+        ...
 
 
 class WalkScreen:
@@ -49,32 +101,42 @@ class WalkScreen:
         self.started = time.monotonic()
 
     # -- before the case exists ------------------------------------------------------
-    def choose_playbook(self, catalog: Catalog, wanted: str | None) -> Playbook:
-        """The playbook named by ``--playbook``, or one picked from a numbered menu."""
+    def choose_playbook(
+        self,
+        listing: Listing[Entry],
+        wanted: str | None,
+        *,
+        on_screen: Callable[[], None] | None = None,
+    ) -> Entry:
+        """The playbook named by ``--playbook``, or one picked from a numbered menu
+        (``on_screen`` is called as its prompt goes up)."""
         if wanted is not None:
-            return find_playbook(catalog, wanted)
-        menu = catalog.ordered()
+            return listing.find(wanted)
+        menu = listing.ordered()
         if not menu:
             raise NotFoundError("no playbook could be loaded, so there is nothing to walk")
-        grid = Table.grid(padding=(0, 2))
-        for number, playbook in enumerate(menu, start=1):
-            grid.add_row(
-                Text(f"{number:>2}", style="bold"),
-                Text(playbook.title, style="bold"),
-                Text(playbook.summary, style="dim"),
-            )
-        self.console.print(Text("Which playbook fits this call?", style="bold"))
-        self.console.print(grid)
+        out = Output()
+        out.line("Which playbook fits this call?", "bold")
+        table = Table(
+            [Column(right=True, style="bold"), Column(wrap=True, style="bold"), Column(wrap=True)],
+            headers=False,
+        )
+        for number, entry in enumerate(menu, start=1):
+            table.add(f"{number:>2}", entry.title, (entry.summary, "dim"))
+        out.table(table)
+        out.flush()
 
-        def parse(line: str) -> Playbook:
+        def parse(line: str) -> Entry:
             text = line.strip()
             if text.isdigit() and 1 <= int(text) <= len(menu):
                 return menu[int(text) - 1]
-            found = catalog.get(text)
+            found = listing.get(text)
             if found is None:
                 raise ValueError(f"Type a number from 1 to {len(menu)}.")
             return found
 
+        if on_screen is not None:
+            on_screen()
         return self._ask_until_valid(f"Playbook number (1-{len(menu)}): ", parse, before_case=True)
 
     def _ask_until_valid(
@@ -96,78 +158,86 @@ class WalkScreen:
                 self.console.print(Text(str(exc), style="yellow"))
 
     # -- customer details ------------------------------------------------------------
-    def ask_customer(self, live: LiveWalk, given: set[str]) -> None:
+    def start(self, details: Details, given: set[str]) -> LiveWalk:
+        """A new case: ask the customer details not ``given`` (the case is written the
+        first time there is something to keep; a stop here leaves it saved, to
+        resume), and return its walk."""
+        with self.prompter.signals():
+            try:
+                self.ask_customer(details, given)
+                return details.live()
+            except Interrupted as stop:
+                self._interrupted(details.live(), stop)
+
+    def ask_customer(self, details: Details, given: set[str]) -> None:
         """Ask each detail not given on the command line. Enter or :skip leaves one
         as it is (blank, the first time), :back returns to the previous one with its
         value on the line to edit (erased, the detail is blank again); each is saved
         as soon as it is typed."""
-        case = live.case
-        keys = [key for key in CUSTOMER_FIELDS if key not in given]
+        keys = [key for key in DETAILS if key not in given]
         if keys:
             self.console.print(Text("Customer details (Enter skips any of them)", style="bold"))
         i = 0
         while i < len(keys):
             key = keys[i]
-            current = getattr(case.customer, key)
-            earlier = "" if current is None else str(current)
-            suffix = f" ({case.currency})" if key == "order_value" else ""
-            line = command_after(
-                earlier,
-                self.prompter.ask(f"{CUSTOMER_FIELDS[key]}{suffix}: ", prefill=earlier).strip(),
-            )
-            command = parse_command(line)
-            if command == "pause":
-                self._pause(live)
-            if command == "help":
-                self._help()
-                continue
-            if command == "back":
-                i = max(0, i - 1)
-                continue
-            if command == "unknown":
-                self.console.print(Text(f"Unknown command. {_DETAIL_HINT}", style="yellow"))
-                continue
-            if command is None and line.strip() != earlier:
-                try:
-                    value = parse_customer_field(key, line)
-                except ValueError as exc:
-                    self.console.print(Text(f"{exc} (Enter skips)", style="yellow"))
-                    continue
-                if value is not None or earlier:
-                    live.set_detail(key, value, clock.now())
-            i += 1
+            earlier = details.shown(key)
+            suffix = f" ({details.currency})" if key == "order_value" else ""
+            details.prepare()
+            line = self.prompter.ask(f"{DETAILS[key]}{suffix}: ", prefill=earlier).strip()
+            details.ready()
+            i = max(0, i + self._detail(details, key, earlier, line))
+
+    def _detail(self, details: Details, key: str, earlier: str, typed: str) -> int:
+        """What a line typed at a detail prompt does; how many details to move on
+        (-1: back, 0: ask this one again, 1: the next)."""
+        from ...case import parse_customer_field
+        from ...walk import command_after, parse_command
+
+        line = command_after(earlier, typed)
+        command = parse_command(line)
+        if command == "pause":
+            self._pause(details.live())
+        if command == "help":
+            self._help()
+            return 0
+        if command == "back":
+            return -1
+        if command == "unknown":
+            self.console.print(Text(f"Unknown command. {_DETAIL_HINT}", style="yellow"))
+            return 0
+        if command is None and line.strip() != earlier:
+            try:
+                value = parse_customer_field(key, line)
+            except ValueError as exc:
+                self.console.print(Text(f"{exc} (Enter skips)", style="yellow"))
+                return 0
+            if value is not None or earlier:
+                details.set(key, value)
+        return 1
 
     # -- the walk --------------------------------------------------------------------
-    def run(
-        self,
-        live: LiveWalk,
-        *,
-        details_given: set[str] | None = None,
-        before_steps: Callable[[], None] | None = None,
-    ) -> None:
-        """Walk to the end, or until paused or interrupted (then raise WalkInterrupted).
-
-        With ``details_given`` (a new case), first ask the customer details not given;
-        ``before_steps`` runs once they are known, before the first step.
-        """
-        case, walk = live.case, live.walk
+    def run(self, live: LiveWalk, *, before_steps: Callable[[], None] | None = None) -> None:
+        """Walk to the end, or until paused or interrupted (then raise WalkInterrupted);
+        ``before_steps`` runs once, before the first step."""
+        walk = live.walk
         live.settle(clock.now())
         with self.prompter.signals():
             try:
-                if details_given is not None:
-                    self.ask_customer(live, details_given)
                 if before_steps is not None:
                     before_steps()
                 while not walk.finished:
                     self._step(live)
             except Interrupted as stop:
-                live.stop(f"interrupted ({stop.reason})", clock.now())
-                raise WalkInterrupted(
-                    f"Stopped. Case {case.id} is saved with every answered step.",
-                    exit_code=stop.exit_code,
-                    hint=f"Resume with: recover resume {case.id}",
-                ) from None
+                self._interrupted(live, stop)
         self.show_summary(walk)
+
+    def _interrupted(self, live: LiveWalk, stop: Interrupted) -> NoReturn:
+        live.stop(f"interrupted ({stop.reason})", clock.now())
+        raise WalkInterrupted(
+            f"Stopped. Case {live.case.id} is saved with every answered step.",
+            exit_code=stop.exit_code,
+            hint=f"Resume with: recover resume {live.case.id}",
+        ) from None
 
     def _step(self, live: LiveWalk) -> None:
         walk = live.walk
@@ -208,6 +278,8 @@ class WalkScreen:
             return None
 
     def _help(self) -> None:
+        from ...walk import COMMANDS
+
         for command, meaning in COMMANDS.items():
             self.console.print(Text(f"  {command:<8} {meaning}"))
 
@@ -223,6 +295,8 @@ class WalkScreen:
         """The question, with the answers it takes and its default: what an empty
         line answers (with an earlier answer on the line, Enter sends that; erased,
         the line is empty and the default stands)."""
+        from .forms import yes_no_hint
+
         default = view.default
         if view.choices:
             hint = f" (1-{len(view.choices)})" + (f" [{default}]" if default else "")
@@ -233,6 +307,8 @@ class WalkScreen:
         return f"{view.prompt}{hint}: "
 
     def _draw(self, view: StepView, currency: str) -> None:
+        from rich.table import Table as Grid
+
         elapsed = stopwatch(time.monotonic() - self.started)
         self.console.print()
         self.console.print(
@@ -243,7 +319,7 @@ class WalkScreen:
                 style="cyan",
             )
         )
-        grid = Table.grid(padding=(0, 1))
+        grid = Grid.grid(padding=(0, 1))
         grid.add_column(no_wrap=True)
         grid.add_column()
         if view.say:
@@ -255,7 +331,7 @@ class WalkScreen:
                 _label("LATER", "bold magenta"),
                 Text(f"Follow up after {view.follow_up_after}: {view.follow_up}"),
             )
-        parts: list[Table | Text] = [grid]
+        parts: list[Grid | Text] = [grid]
         if view.choices:
             for number, choice in enumerate(view.choices, start=1):
                 parts.append(Text(f"  {number}. {choice}"))
@@ -277,6 +353,8 @@ class WalkScreen:
     # -- the end ---------------------------------------------------------------------
     def show_summary(self, walk: Walk) -> None:
         """What was given and promised, and where the case is."""
+        from ...case import STATUS_LABELS
+
         case = walk.case
         summary = walk.summary()
         out = self.console
@@ -315,9 +393,11 @@ class WalkScreen:
         out.print(Text(f"Status: {STATUS_LABELS[case.status]}. Details: recover show {case.id}"))
 
 
-def _bullet(text: str) -> Table:
+def _bullet(text: str) -> Grid:
     """A bullet whose wrapped lines hang under its first word."""
-    grid = Table.grid(padding=(0, 1))
+    from rich.table import Table as Grid
+
+    grid = Grid.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()
     grid.add_row("  •", Text(text))
