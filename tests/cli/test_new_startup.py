@@ -464,7 +464,9 @@ def test_typing_at_once_in_a_real_terminal(
     child.sendline(":pause")
     child.expect(pexpect.EOF)
     child.close()
-    output = child.logfile_read.getvalue()  # type: ignore[union-attr]
+    log = child.logfile_read
+    assert isinstance(log, io.StringIO)
+    output = log.getvalue()
     assert child.exitstatus == 0, output[-2000:]
     assert "Traceback" not in output
     assert output.index("Customer details") < output.index("Case 1 started · HEARD")

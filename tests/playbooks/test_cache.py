@@ -330,8 +330,10 @@ def test_a_record_whose_dump_does_not_validate_is_rebuilt_from_the_file(
     path = write(home, "sample", SAMPLE)
     load_listing(home)
     found = records(home)
-    found[str(path)]["playbook"]["steps"][0]["pick"] = "all of them"
-    found[str(path)]["positions"] = [["not", "a position"]]
+    dump = json.loads(found[str(path)]["playbook"])
+    dump["steps"][0]["pick"] = "all of them"
+    found[str(path)]["playbook"] = json.dumps(dump)
+    found[str(path)]["positions"] = '[["not", "a position"]]'
     the_file(home).write_bytes(signed(found))
     entry = load_listing(home).get("sample")
     assert entry is not None
@@ -439,3 +441,22 @@ def test_a_cache_folder_others_can_write_is_never_read_nor_written(
     assert parsed.count("heard") == 2
     assert list((folder / "playbooks").iterdir()) == []
     assert mode(folder / "playbooks") == 0o777  # someone else's doing: left alone
+
+
+def test_the_cache_digest_is_the_one_a_case_records(home: Path, folder: Path) -> None:
+    for data in (b"", b"abc", SAMPLE.encode() * 50):
+        assert cache.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+    path = write(home, "sample", SAMPLE)
+    entry = load_listing(home).get("sample")
+    assert entry is not None and entry.digest == load_file(path).digest
+
+
+def test_damaged_positions_alone_are_rebuilt_from_the_file(home: Path, folder: Path) -> None:
+    path = write(home, "sample", SAMPLE)
+    load_listing(home)
+    found = records(home)
+    found[str(path)]["positions"] = "{not json"
+    the_file(home).write_bytes(signed(found))
+    entry = load_listing(home).get("sample")
+    assert entry is not None
+    assert rebuild(entry)._positions == load_file(path)._positions

@@ -4,8 +4,9 @@ importing Pydantic or the models (which costs about as much as Typer's import).
 
 What is kept, per file: the sha256 of its bytes (the digest a case records, see
 :func:`~recovery_cli.playbooks.check.parse_playbook`) and what checking those bytes
-found: the checked playbook as Pydantic dumps it, with its key positions, or every
-problem of a file that does not load. A file whose bytes hash differently (changed,
+found: the fields the menu and the list show, with the checked playbook as Pydantic
+dumps it and its key positions (JSON text, read only to walk it: :func:`rebuild`),
+or every problem of a file that does not load. A file whose bytes hash differently (changed,
 or new) is always checked again; a result is only ever used for the exact bytes it
 was made from, read again on every call.
 
@@ -27,12 +28,12 @@ a cache lost in a power cut is rebuilt), the folder 0700 and the file 0600.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import importlib
 import json
 import os
 import stat
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -60,6 +61,27 @@ _CHECKER = (
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
+def _sha256_maker() -> Callable[[bytes], Any]:
+    """SHA-256 as CPython builds it in (``_sha2`` since 3.12, ``_sha256`` before),
+    which loads in a tenth of the time of hashlib's OpenSSL, on every start; the
+    digests are the same (hashlib's where neither is there)."""
+    for name in ("_sha2", "_sha256") if sys.version_info >= (3, 12) else ("_sha256",):
+        with contextlib.suppress(ImportError, AttributeError):
+            found: Callable[[bytes], Any] = importlib.import_module(name).sha256
+            return found
+    import hashlib
+
+    return hashlib.sha256
+
+
+_sha256 = _sha256_maker()
+
+
+def sha256_hex(data: bytes) -> str:
+    """The hex SHA-256 of ``data`` (as ``hashlib.sha256(data).hexdigest()``)."""
+    return str(_sha256(data).hexdigest())
+
+
 def cache_dir() -> Path:
     """The per-machine cache folder: ``$RECOVER_CACHE_DIR``, else the platform's."""
     env = os.environ.get(CACHE_ENV)
@@ -80,7 +102,7 @@ def cache_file(home: Path) -> Path | None:
         return None
     if inside:
         return None
-    key = hashlib.sha256(os.path.abspath(home).encode("utf-8", "surrogatepass")).hexdigest()
+    key = sha256_hex(os.path.abspath(home).encode("utf-8", "surrogatepass"))
     return folder / f"{key[:24]}.json"
 
 
@@ -89,20 +111,47 @@ def _within(path: Path, folder: Path) -> bool:
 
 
 # -- what the menu and the list show -----------------------------------------------------
-@dataclass(frozen=True)
 class Entry:
     """A playbook that loads, as the menu and ``playbook list`` show it, with what
-    rebuilds its model for a walk (:func:`rebuild`)."""
+    rebuilds its model for a walk (:func:`rebuild`). (A plain class: a dataclass of
+    this size costs a millisecond of start-up to define.)"""
 
-    id: str
-    title: str
-    summary: str
-    steps: int
-    origin: str  # "default" (shipped) or "user"
-    source: str  # the file, named as its problems and `playbook list` name it
-    digest: str  # sha256:<hex> of the bytes checked
-    data: dict[str, Any]  # the checked playbook, as ``model_dump(mode="json")``
-    positions: list[Any]  # [[key path], [line, column]] pairs
+    __slots__ = (
+        "digest",
+        "dump",
+        "id",
+        "origin",
+        "positions",
+        "source",
+        "steps",
+        "summary",
+        "title",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        summary: str,
+        steps: int,
+        origin: str,
+        source: str,
+        digest: str,
+        dump: str,
+        positions: str,
+    ) -> None:
+        self.id = id
+        self.title = title
+        self.summary = summary
+        self.steps = steps  # how many
+        self.origin = origin  # "default" (shipped) or "user"
+        self.source = source  # the file, named as its problems and `playbook list` name it
+        self.digest = digest  # sha256:<hex> of the bytes checked
+        self.dump = dump  # the checked playbook, as ``model_dump_json()`` wrote it
+        self.positions = positions  # its key positions, JSON: [[key path], [line, column]]
+
+    def __repr__(self) -> str:
+        return f"Entry({self.id!r}, {self.origin}, {self.source!r})"
 
 
 class Shown(Protocol):
@@ -121,13 +170,19 @@ class Shown(Protocol):
 P = TypeVar("P", bound=Shown)
 
 
-@dataclass
 class Listing(Generic[P]):
-    """Every playbook in use, by id, plus the files that failed to load."""
+    """Every playbook in use, by id, plus the files that failed to load, and the ids
+    of shipped playbooks the seller's own replace (or, broken, hide)."""
 
-    playbooks: dict[str, P]
-    broken: list[PlaybookError]
-    overridden: set[str] = field(default_factory=set)
+    def __init__(
+        self,
+        playbooks: dict[str, P],
+        broken: list[PlaybookError],
+        overridden: set[str] | None = None,
+    ) -> None:
+        self.playbooks = playbooks
+        self.broken = broken
+        self.overridden = overridden if overridden is not None else set()
 
     def get(self, playbook_id: str) -> P | None:
         """The playbook in use with this id (the user's own wins over a default)."""
@@ -206,8 +261,8 @@ def rebuild(entry: Entry) -> Playbook:
     from .model import Playbook
 
     try:
-        playbook = Playbook.model_validate(entry.data)
-        positions = _positions(entry.positions)
+        playbook = Playbook.model_validate_json(entry.dump)
+        positions = _positions(json.loads(entry.positions))
     except (ValidationError, TypeError, ValueError):
         # Only a record damaged in a way its sum did not catch: check the file again.
         from .check import parse_playbook
@@ -226,13 +281,13 @@ def rebuild(entry: Entry) -> Playbook:
 # -- the cache file ----------------------------------------------------------------------
 def _stamp() -> str:
     """This version of recover and of the code that checks playbooks."""
-    digest = hashlib.sha256(f"{FORMAT}:{__version__}".encode())
+    parts = [f"{FORMAT}:{__version__}".encode()]
     for name in _CHECKER:
         try:
-            digest.update((_PACKAGE / name).read_bytes())
+            parts.append(sha256_hex((_PACKAGE / name).read_bytes()).encode())
         except OSError:
-            digest.update(b"-")
-    return digest.hexdigest()
+            parts.append(b"-")
+    return sha256_hex(b"\n".join(parts))
 
 
 def read_file(path: Path) -> bytes:
@@ -277,7 +332,7 @@ class _Cache:
         that does not load."""
         raw = read_file(path)
         label = str(path)
-        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        digest = "sha256:" + sha256_hex(raw)
         record = self.old.get(label)
         if not (isinstance(record, dict) and record.get("digest") == digest):
             record = None
@@ -298,7 +353,7 @@ class _Cache:
             return
         body = json.dumps({"files": self.new}, ensure_ascii=False, separators=(",", ":"))
         data = body.encode("utf-8", "surrogatepass")
-        header = {"format": FORMAT, "stamp": self.stamp, "sum": hashlib.sha256(data).hexdigest()}
+        header = {"format": FORMAT, "stamp": self.stamp, "sum": sha256_hex(data)}
         with contextlib.suppress(OSError):
             _private_dir(self.path.parent)
             _replace(self.path, json.dumps(header).encode() + b"\n" + data)
@@ -348,7 +403,7 @@ def _records(path: Path, stamp: str) -> dict[str, Any]:
     header = json.loads(head)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         return {}
-    if header.get("stamp") != stamp or header.get("sum") != hashlib.sha256(body).hexdigest():
+    if header.get("stamp") != stamp or header.get("sum") != sha256_hex(body):
         return {}
     files = json.loads(body).get("files")
     return files if isinstance(files, dict) else {}
@@ -364,10 +419,16 @@ def _check(raw: bytes, label: str, stem: str, digest: str) -> dict[str, Any]:
     except PlaybookError as error:
         problems = [[p.line, p.column, p.field, p.message, p.severity] for p in error.problems]
         return {"digest": digest, "problems": problems}
+    positions = [[list(path), list(at)] for path, at in playbook._positions.items()]
     return {
         "digest": digest,
-        "playbook": playbook.model_dump(mode="json"),
-        "positions": [[list(path), list(at)] for path, at in playbook._positions.items()],
+        "id": playbook.id,
+        "title": playbook.title,
+        "summary": playbook.summary,
+        "steps": len(playbook.steps),
+        # As text: a listing reads the few fields above, and only a walk these.
+        "playbook": playbook.model_dump_json(),
+        "positions": json.dumps(positions, separators=(",", ":")),
     }
 
 
@@ -376,15 +437,15 @@ def _verdict(record: dict[str, Any], label: str, origin: str) -> Entry | Playboo
     leaves (a damaged or foreign record: the file is checked again)."""
     if "problems" in record:
         return _problems(record["problems"], label)
-    data, positions = record.get("playbook"), record.get("positions")
-    if not (isinstance(data, dict) and isinstance(positions, list)):
-        return None
-    pid, title, summary, steps = (data.get(k) for k in ("id", "title", "summary", "steps"))
+    pid, title, summary, steps, dump, positions = (
+        record.get(k) for k in ("id", "title", "summary", "steps", "playbook", "positions")
+    )
     if not (isinstance(pid, str) and isinstance(title, str) and isinstance(summary, str)):
         return None
-    if not (isinstance(steps, list) and steps):
-        return None  # (the positions are checked by rebuild, the one reader of them)
-    return Entry(pid, title, summary, len(steps), origin, label, record["digest"], data, positions)
+    if not (_ints(steps) and isinstance(dump, str) and isinstance(positions, str)):
+        return None  # (the dump and positions are checked by rebuild, their one reader)
+    assert isinstance(steps, int)
+    return Entry(pid, title, summary, steps, origin, label, record["digest"], dump, positions)
 
 
 def _problems(items: object, label: str) -> PlaybookError | None:
@@ -401,10 +462,12 @@ def _problems(items: object, label: str) -> PlaybookError | None:
     return PlaybookError(found)
 
 
-def _positions(items: list[Any]) -> dict[tuple[str | int, ...], tuple[int, int]]:
+def _positions(items: Any) -> dict[tuple[str | int, ...], tuple[int, int]]:
     """Key positions as a check left them (``[[key path], [line, column]]`` pairs);
     ValueError for anything else."""
     found: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    if not isinstance(items, list):
+        raise ValueError("not a list of key positions")
     for item in items:
         path, (line, column) = item
         if not (isinstance(path, list) and _ints(line, column)):
