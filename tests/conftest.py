@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +22,11 @@ from recovery_cli.case import Case, Customer, PlaybookRef, Remedy, new_case
 from recovery_cli.cli import app, prompter
 from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.playbooks.model import Playbook
+
+# The playbook cache is per machine (~/.cache/recover): a test run keeps its own, so
+# that it never reads or leaves one there. Tests with a home keep one beside it (see
+# ``home``); a process a test starts with an environment of its own is given this.
+os.environ.setdefault("RECOVER_CACHE_DIR", tempfile.mkdtemp(prefix="recover-test-cache-"))
 
 SAMPLE = """\
 id = "sample"
@@ -96,6 +102,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty home, in force through RECOVER_HOME; plain, wide, colourless output."""
     path = tmp_path / "home"
     monkeypatch.setenv("RECOVER_HOME", str(path))
+    # The playbook cache is per machine: each test keeps its own, beside its home.
+    monkeypatch.setenv("RECOVER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("TERM", raising=False)

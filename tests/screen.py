@@ -63,6 +63,7 @@ class Screen:
     def __init__(self, home: Path, *args: str, cols: int = 64, rows: int = 50) -> None:
         env = {
             "RECOVER_HOME": str(home),
+            "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
             "NO_COLOR": "1",
             "TERM": "xterm",
             "COLUMNS": str(cols),

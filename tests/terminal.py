@@ -20,6 +20,7 @@ def spawn(home: Path, *args: str, timeout: float = SAFETY) -> pexpect.spawn:
     as it reads; everything it prints is kept in ``child.logfile_read``."""
     env = {
         "RECOVER_HOME": str(home),
+        "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
         "NO_COLOR": "1",
         "TERM": "xterm",
         "COLUMNS": "120",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -52,7 +53,7 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     exactly one wins.
     """
     try:
-        fd, tmp_name = _mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
@@ -101,7 +102,7 @@ def atomic_text_writer(path: Path) -> Iterator[TextIO]:
     """A text file to stream into that appears at ``path`` (0600) only once complete;
     on any error nothing is left behind and an existing file is untouched."""
     try:
-        fd, tmp_name = _mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
@@ -120,10 +121,3 @@ def atomic_text_writer(path: Path) -> Iterator[TextIO]:
             tmp.unlink()
         raise
     _sync_after_move(path)
-
-
-def _mkstemp(*, dir: Path, prefix: str, suffix: str) -> tuple[int, str]:
-    """A new private file beside its target (tempfile, imported only for a write)."""
-    import tempfile
-
-    return tempfile.mkstemp(dir=dir, prefix=prefix, suffix=suffix)

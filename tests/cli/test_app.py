@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +73,12 @@ def _subprocess(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
-        env={"RECOVER_HOME": str(env_home), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+        env={
+            "RECOVER_HOME": str(env_home),
+            "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+            "PATH": "/usr/bin:/bin",
+            "NO_COLOR": "1",
+        },
     )
 
 

@@ -53,6 +53,7 @@ def recover(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env={
             "RECOVER_HOME": str(home),
+            "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "NO_COLOR": "1",
             "TZ": "UTC",

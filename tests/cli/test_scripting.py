@@ -303,6 +303,7 @@ def test_exit_codes_are_documented_in_one_readme_table() -> None:
 def _complete(home: Path, words: str) -> list[str]:
     env = {
         "RECOVER_HOME": str(home),
+        "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
         "PATH": "/usr/bin:/bin",
         "_RECOVER_COMPLETE": "complete_bash",
         "COMP_WORDS": words,
