@@ -26,9 +26,8 @@ from .kinds import (
     Status,
     StepStatus,
     answer_words,
+    parse_customer_field,
 )
-from .text import strip_controls
-from .values import parse_money
 
 # Re-exported: the words of a case live in .kinds, importable without Pydantic.
 __all__ = [
@@ -61,21 +60,6 @@ __all__ = [
 # damaged or made by hand, and it is reported as such rather than crashing a view.
 Moment = AwareDatetime
 Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
-
-
-def parse_customer_field(key: str, text: str) -> str | Decimal | None:
-    """One customer detail as typed, cleaned and checked; None when left blank.
-
-    Raises ValueError with a message for the operator.
-    """
-    value = strip_controls(text).strip()
-    if not value:
-        return None
-    if key == "email" and ("@" not in value or " " in value):
-        raise ValueError("That does not look like an email address.")
-    if key == "order_value":
-        return parse_money(value)
-    return value
 
 
 class _Record(BaseModel):

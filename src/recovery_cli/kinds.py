@@ -1,5 +1,6 @@
 """The words a case is made of, without the models: statuses, outcomes, follow-up
-results and their labels, and how a step's answer reads.
+results and their labels, how a step's answer reads, and the customer details a walk
+asks for (checked as typed).
 
 The case models (:mod:`recovery_cli.case`) are built with Pydantic, whose import costs
 about as much as Typer's. The everyday views only show what the index keeps, as plain
@@ -9,7 +10,11 @@ JSON, so they take these from here and never import the models.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Literal
+
+from .text import strip_controls
+from .values import parse_money
 
 SCHEMA_VERSION = 1
 
@@ -65,3 +70,18 @@ def follow_up_result_words(result: str | None, happy: str | None, note: str) -> 
     if happy:
         text += f", happy: {HAPPY_LABELS.get(happy, happy)}"
     return f"{text} · {note}" if note else text
+
+
+def parse_customer_field(key: str, text: str) -> str | Decimal | None:
+    """One customer detail as typed, cleaned and checked; None when left blank.
+
+    Raises ValueError with a message for the operator.
+    """
+    value = strip_controls(text).strip()
+    if not value:
+        return None
+    if key == "email" and ("@" not in value or " " in value):
+        raise ValueError("That does not look like an email address.")
+    if key == "order_value":
+        return parse_money(value)
+    return value

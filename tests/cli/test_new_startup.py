@@ -21,9 +21,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from recovery_cli import case as case_module
 from recovery_cli.cli.commands import walk as walk_command
-from recovery_cli.cli.views import screen
 from recovery_cli.errors import PlaybookError, Problem
 from recovery_cli.playbooks import check
 from recovery_cli.playbooks.cache import CACHE_ENV, cache_file
@@ -153,8 +151,10 @@ def test_playbook_list_reads_the_cache_without_pydantic_or_rich_console(
     [
         (["new"], ["sample", *DETAILS, ":pause"], "Playbook number (1-8): "),
         (["new", "-p", "sample"], [*DETAILS, ":pause"], "Name: "),
+        # A detail given as an option is checked without the models too.
+        (["new", "-p", "sample", "--name", DETAILS[0]], [*DETAILS[1:], ":pause"], "Email: "),
     ],
-    ids=["menu", "playbook-option"],
+    ids=["menu", "playbook-option", "detail-option"],
 )
 def test_the_first_prompt_needs_neither_pydantic_nor_the_models(
     home: Path,
@@ -298,10 +298,6 @@ def test_the_loader_thread_takes_no_signals(
     mask = sys.modules.pop("mask_probe").MASK
     assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM} <= mask
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
-
-
-def test_the_detail_prompts_are_the_case_fields() -> None:
-    assert screen.DETAILS == case_module.CUSTOMER_FIELDS
 
 
 # -- the cache through the commands ----------------------------------------------------------

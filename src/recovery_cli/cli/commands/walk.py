@@ -35,6 +35,7 @@ from rich.text import Text
 from ... import clock
 from ...config import Settings, ensure_home, load_settings
 from ...errors import UsageError
+from ...kinds import parse_customer_field
 from ...playbooks.cache import Entry, Listing, load_listing, rebuild
 from .. import State
 from .. import prompter as prompting
@@ -124,7 +125,6 @@ def _given(options: dict[str, str | None]) -> dict[str, Detail]:
     texts = {key: text for key, text in options.items() if text is not None}
     if not texts:
         return {}
-    from ...case import parse_customer_field  # the case models: only for a detail given
 
     filled: dict[str, Detail] = {}
     for key, text in texts.items():

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from ... import clock, values
 from ...errors import NotFoundError, WalkInterrupted
+from ...kinds import CUSTOMER_FIELDS, parse_customer_field
 from ...values import local_time
 from ..console import heading, heading_beside, stopwatch
 from ..plain import Column, Output, Table
@@ -42,16 +43,9 @@ T = TypeVar("T")
 
 _TYPE_HINTS = {"money": " (amount)", "number": " (number)"}
 _DETAIL_HINT = "Enter: skip · :back · :pause · :help"
-# The customer details a new case asks for, in order, with their prompts: those of
-# ``recovery_cli.case.CUSTOMER_FIELDS`` (a test keeps the two the same), written here
-# because the first of them is on screen before the case models are imported.
-DETAILS: dict[str, str] = {
-    "name": "Name",
-    "email": "Email",
-    "order": "Order reference",
-    "order_value": "Order value",
-    "channel": "Channel (phone, email, chat...)",
-}
+# The customer details a new case asks for, in order, with their prompts (from
+# ``kinds``: the first is on screen before the case models are imported).
+DETAILS = CUSTOMER_FIELDS
 
 
 def _label(name: str, style: str) -> Text:
@@ -190,7 +184,6 @@ class WalkScreen:
     def _detail(self, details: Details, key: str, earlier: str, typed: str) -> int:
         """What a line typed at a detail prompt does; how many details to move on
         (-1: back, 0: ask this one again, 1: the next)."""
-        from ...case import parse_customer_field
         from ...walk import command_after, parse_command
 
         line = command_after(earlier, typed)
