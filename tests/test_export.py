@@ -874,6 +874,37 @@ def test_a_lone_surrogate_in_one_case_does_not_abort_the_export(
         assert "\r\n3," in written
 
 
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_files_recover_did_not_write_are_exported_as_valid_utf8_json(
+    home: Path, tmp_path: Path, fmt: str
+) -> None:
+    """A file the index has read, and vouches for, is copied as it is only when its
+    bytes are UTF-8 JSON as recover writes it: one with a byte-order mark or in UTF-16
+    (which JSON readers accept) is written out again; a copy of another case is
+    named as damaged, never exported twice."""
+    for number in (1, 2, 3, 4):
+        save_case(home, make_case(str(number), name="Ann"))
+    cases = home / "cases"
+    one, two, four = cases / "1.json", cases / "2.json", cases / "4.json"
+    one.write_bytes(b"\xef\xbb\xbf" + one.read_bytes())
+    two.write_bytes(two.read_text("utf-8").encode("utf-16"))
+    four.write_bytes((cases / "3.json").read_bytes())
+    env = {**os.environ, "RECOVER_HOME": str(home), "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "recovery_cli"]
+    listed = subprocess.run([*command, "list"], env=env, capture_output=True, timeout=60)
+    assert listed.returncode == 0  # the index has read each file as it is now
+    out = tmp_path / f"out.{fmt}"
+    done = subprocess.run(
+        [*command, "export", "-f", fmt, "-o", str(out)], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    text = out.read_bytes().decode("utf-8")  # strict: every byte is UTF-8
+    found = json.loads(text) if fmt == "json" else [json.loads(x) for x in text.splitlines()]
+    assert [case["id"] for case in found] == ["1", "2", "3"]
+    assert all(case["customer"]["name"] == "Ann" for case in found)
+    assert b"4.json holds another case than case 4" in done.stderr
+
+
 # -- 5. streaming: memory does not grow with the store -------------------------------------
 # Each measurement runs the export command's own path (export.export_cases, index and
 # all) in a fresh interpreter (a clean, comparable heap, and the four runs share both

@@ -25,6 +25,7 @@ from .errors import DamagedCaseError
 from .kinds import SCHEMA_VERSION
 from .projections import CSV_COLUMNS
 from .store import Damaged, Store, parse
+from .store.files import own_case
 
 FORMATS = ("csv", "json", "jsonl")
 _WRITE_SIZE = 1 << 20
@@ -94,11 +95,15 @@ def pick(store: Store, filters: Filters, *, csv_rows: bool = True) -> Iterator[P
 def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
     """A case file's JSON, exactly what it holds, as UTF-8 bytes (``one_line``: on one
     line, for JSON Lines). A file the index read at this very mtime and size, and found
-    a sound case in, is its own bytes, copied without being parsed again; on one line,
-    with its line breaks taken out, which leaves the same JSON, as valid JSON holds no
-    raw line break inside a string. Any other file is parsed by orjson with the checks
-    an export needs (and written back compact), else by the full parse, which names
-    the damage."""
+    a sound case in, is its own bytes if they are UTF-8 text, copied without being
+    parsed again; on one line, with its line breaks taken out, which leaves the same
+    JSON, as valid JSON holds no raw line break inside a string. Any other file is
+    parsed by orjson with the checks an export needs (and written back compact), else
+    by the full parse, which names the damage.
+
+    The index vouches by mtime and size: a file changed in place that kept both (by a
+    failing disk, or an edit undone with ``touch -r``) is copied as it is now;
+    ``recover doctor`` compares every file's content with its row."""
     path = item.path
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -116,7 +121,7 @@ def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
     finally:
         os.close(fd)
     vouched = (st.st_mtime_ns, st.st_size) == (item.mtime_ns, item.size) and len(raw) == st.st_size
-    if vouched:
+    if vouched and _plain_json_object(raw):
         return raw.strip().translate(None, b"\r\n") if one_line else raw.strip()
     import orjson
 
@@ -125,13 +130,39 @@ def _as_stored(item: Picked, *, one_line: bool) -> bytes | Damaged:
     except orjson.JSONDecodeError:
         data = None
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if isinstance(version, int) and not isinstance(version, bool) and version <= SCHEMA_VERSION:
+    own = isinstance(data, dict) and data.get("id") == os.path.basename(path).removesuffix(".json")
+    if (
+        isinstance(version, int)
+        and not isinstance(version, bool)
+        and version <= SCHEMA_VERSION
+        and own
+    ):
         return orjson.dumps(data)
     try:
-        stored, _ = parse(path, raw)
+        stored, case = parse(path, raw)
+        own_case(path, case, os.path.basename(path).removesuffix(".json"))
     except DamagedCaseError as exc:
         return Damaged(Path(path), exc.message, exc.newer)
-    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were never Unicode text (a lone surrogate)
+        return Damaged(
+            Path(path),
+            f"{path} is not a valid case file (text that is not Unicode); it was left untouched",
+        )
+
+
+def _plain_json_object(raw: bytes) -> bool:
+    """Whether a file's bytes are UTF-8 text starting with ``{``, as recover writes
+    them (JSON may also come as UTF-16 or with a byte-order mark: such a file is
+    parsed and written back, never copied)."""
+    if not raw.lstrip().startswith(b"{"):
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_rest(fd: int, start: bytes) -> bytes:

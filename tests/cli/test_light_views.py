@@ -144,3 +144,17 @@ def test_show_of_a_damaged_file_is_one_message_and_exit_5(store: Path) -> None:
     listed = recover(store, "list")
     assert listed.returncode == 0
     assert "is not a valid case file" in listed.stderr and "Dana Reyes" in listed.stdout
+
+
+def test_show_of_a_sound_file_not_written_as_recover_writes_it(store: Path) -> None:
+    """The models accept a time given as a number of seconds; the page is then made
+    from what the models read, not from the file's own JSON."""
+    path = store / "cases" / "2.json"
+    data = json.loads(path.read_text())
+    data["created_at"] = 1781482000  # 2026-06-15 00:06:40 UTC
+    path.write_text(json.dumps(data, indent=2))
+    assert recover(store, "list").returncode == 0  # the index has read it, and vouches
+    shown = recover(store, "show", "2")
+    assert shown.returncode == 0, shown.stderr
+    assert "Opened       Mon 15 Jun 00:06" in shown.stdout and "Zoë Ünal" in shown.stdout
+    assert "recovery_cli.case" in imported(shown)

@@ -92,6 +92,8 @@ def test_a_long_line_is_folded_at_spaces_on_a_terminal() -> None:
         ({"NO_COLOR": "1"}, True, False),
         ({"TERM": "dumb"}, True, False),
         ({"FORCE_COLOR": "1"}, False, True),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True, False),
+        ({"FORCE_COLOR": "1", "TERM": "dumb"}, True, False),
     ],
 )
 def test_colour_only_where_it_is_wanted(
@@ -127,3 +129,34 @@ def test_a_rule_spans_the_terminal_and_is_a_bare_title_when_piped() -> None:
     piped = output(width=None, terminal=False)
     piped.rule("Case 3 · open")
     assert written(piped) == ["Case 3 · open"]
+
+
+def test_a_line_break_in_a_cell_that_does_not_wrap_stays_in_its_column() -> None:
+    table = Table([Column("Customer"), Column("Say", wrap=True)])
+    table.add("Dana\nReyes", "Hello")
+    out = output(width=None, terminal=False)
+    out.table(table)
+    assert written(out) == ["Customer  Say", "Dana      Hello", "Reyes"]
+
+
+def test_columns_that_do_not_wrap_give_way_last_cut_with_an_ellipsis() -> None:
+    table = Table([Column("Status"), Column("Customer", wrap=True), Column("Playbook")])
+    table.add("awaiting follow-up", "Dana Reyes", "stopped-working")
+    out = output(width=30)
+    out.colour = False
+    out.table(table)
+    lines = written(out)
+    assert all(cell_len(line) <= 30 for line in lines), lines
+    assert "…" in lines[1] and lines[1].startswith("awaiting")
+    assert "Dana" in lines[1]
+
+
+def test_a_table_too_wide_leaves_out_its_empty_columns_first() -> None:
+    table = Table([Column("ID"), Column("Remedies"), Column("Customer", wrap=True)])
+    table.add("1", "", "Dana Reyes")
+    wide, narrow = output(width=80), output(width=14)
+    wide.colour = narrow.colour = False
+    wide.table(table)
+    narrow.table(table)
+    assert written(wide)[0].split() == ["ID", "Remedies", "Customer"]
+    assert written(narrow) == ["ID  Customer", "1   Dana Reyes"]

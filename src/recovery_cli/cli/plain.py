@@ -8,10 +8,11 @@ about half of what importing Typer does: more than their whole start-up budget (
 cell-width tables (:mod:`rich.cells`, a light import) to measure wide and combining
 characters the way the walk's screen does. The walk itself keeps Rich.
 
-What reaches the terminal is what the Rich views wrote: every piece of text passes
-through :func:`~recovery_cli.text.strip_controls` (customer text can hold escape
-sequences); colour only on a terminal, never with ``NO_COLOR`` or ``TERM=dumb``, and
-always with ``FORCE_COLOR``; piped output is laid out as wide as its content, so no
+What reaches the terminal is what the Rich views wrote, but for long cells: a table too
+wide for the terminal leaves out its empty columns, wraps the columns that may wrap,
+and at last cuts the others with an ellipsis. Every piece of text passes through :func:`~recovery_cli.text.strip_controls` (customer text can hold escape
+sequences); colour only on a terminal (or with ``FORCE_COLOR``), never with
+``NO_COLOR`` or ``TERM=dumb``; piped output is laid out as wide as its content, so no
 cell is ever wrapped or cut for another program.
 """
 
@@ -43,11 +44,9 @@ MIN_WRAP = 8
 
 
 def _wants_colour(stream: TextIO, is_terminal: bool) -> bool:
-    if os.environ.get("FORCE_COLOR"):
-        return True
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
-    return is_terminal
+    return is_terminal or bool(os.environ.get("FORCE_COLOR"))
 
 
 class Output:
@@ -141,6 +140,10 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def _too_wide(self, width: int) -> bool:
+        natural = self.widths(None)
+        return sum(natural) + len(GAP) * (len(natural) - 1) + self.indent > width
+
     def widths(self, width: int | None) -> list[int]:
         """Each column's width: as wide as its content, and, where that does not fit
         in ``width``, the wrapping columns made narrower (widest first)."""
@@ -162,13 +165,34 @@ class Table:
         while sum(sizes) > room:
             shrinkable = [i for i, c in enumerate(self.columns) if c.wrap and sizes[i] > floor[i]]
             if not shrinkable:
+                # Still too wide: the widest of the other columns gives way, its cells
+                # cut short with an ellipsis (never below its header, or 4 cells).
+                shrinkable = [
+                    i
+                    for i, c in enumerate(self.columns)
+                    if not c.wrap and sizes[i] > max(4, cell_len(c.header))
+                ]
+            if not shrinkable:
                 break
             widest = max(shrinkable, key=lambda i: sizes[i])
             sizes[widest] -= 1
         return sizes
 
     def lines(self, out: Output) -> list[str]:
-        """The table as lines of text, styled for ``out``."""
+        """The table as lines of text, styled for ``out``. A table too wide for the
+        terminal first leaves out the columns with nothing in them."""
+        empty = [i for i in range(len(self.columns)) if not any(row[i][0] for row in self.rows)]
+        if self.rows and empty and out.width is not None and self._too_wide(out.width):
+            keep = [i for i in range(len(self.columns)) if i not in empty]
+            narrower = Table(
+                [self.columns[i] for i in keep],
+                self.title,
+                self.title_style,
+                self.headers,
+                self.indent,
+                [[row[i] for i in keep] for row in self.rows],
+            )
+            return narrower.lines(out)
         sizes = self.widths(out.width)
         pad = " " * self.indent
         lines: list[str] = []
@@ -179,7 +203,9 @@ class Table:
             lines.append(pad + _join(out, heads, ["bold"] * len(heads), sizes, self.columns))
         for row in self.rows:
             cells = [
-                _wrapped(text, sizes[i]) if column.wrap else [text]
+                _wrapped(text, sizes[i])
+                if column.wrap
+                else [_cut(part, sizes[i]) for part in text.split("\n")]
                 for i, ((text, _), column) in enumerate(zip(row, self.columns, strict=True))
             ]
             styles = [
@@ -219,6 +245,13 @@ def _join(
         else:
             cells.append(styled + space)
     return GAP.join(cells).rstrip()
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells: cut between characters, with an ellipsis."""
+    if cell_len(text) <= width:
+        return text
+    return chop_cells(text, max(1, width - 1))[0] + "…"
 
 
 def _wrapped(text: str, width: int) -> list[str]:

@@ -15,19 +15,25 @@ files whenever it cannot be trusted — never trusted blindly:
   copied in, deleted or restored by hand, a save that failed half-way), and a home
   copied or restored from a backup, changes one of them, and the next reader compares
   every file's mtime and size with its row and reads again those that differ. The
-  views that show what the rows hold rather than the files (stats, CSV exports, the
-  follow-ups due) compare every file that way each time, and so see a file changed in
-  place (damaged, or edited by hand) as soon as its size or time changed;
+  views that count or list every case of a kind (stats, CSV exports, prevention)
+  compare every file that way each time, and so see a file changed in place (damaged,
+  or edited by hand) as soon as its size or time changed;
 * an index that is missing, unreadable or of another :data:`FORMAT` is rebuilt from
-  scratch. The format is the rows' own, not the package's version: an upgrade that
-  leaves the rows alone rebuilds nothing.
+  scratch, and so is one whose table turns out damaged in the middle of a query. The
+  format is the rows' own, not the package's version: an upgrade that leaves the
+  rows alone rebuilds nothing.
 
-The views that pick cases by the rows and then read their files (lists, a customer's
-history) show what the files hold, so a file damaged in place is reported there too.
-A case file edited in place by hand keeps the folder's mtime, so such a view may pick
-by its old row until ``recover doctor --fix`` brings the index up to date (``recover
-doctor`` compares every file with its row). Nothing in the index is ever needed to
-read a case: deleting it is always safe.
+The everyday views (lists, a customer's history, the follow-ups due) show what the
+rows keep of each case (its card or brief, see :mod:`recovery_cli.projections`),
+after comparing the mtime and size of each file they show with its row
+(:meth:`Index._checked`): a file changed since is read again first, and reported if it
+is damaged. ``recover show`` and JSON exports take a file's own JSON when the index
+read a file of that mtime and size and found a sound case in it (:meth:`Index.attests`).
+A case file edited in place by hand so that it keeps its size and time, or so that it
+now belongs in a view it was not picked for (a follow-up added by hand), is seen there
+once ``recover doctor --fix`` brings the index up to date (``recover doctor`` compares
+every file's content with its row). Nothing in the index is ever needed to read a
+case: deleting it is always safe.
 
 This is the only module that speaks SQL; the rest of recover asks it by name.
 """

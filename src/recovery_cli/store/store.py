@@ -3,8 +3,9 @@
 It owns the case files (:mod:`.files`) and the summary index (:mod:`.index`) of one
 home, and keeps the two in step: every save marks its case in the index, writes the
 file, then records the new row. Views ask it for cases by what they need (newest,
-a customer's, those with follow-ups to do); it asks the index which cases, and reads
-them from their files, which stay the truth.
+a customer's, those with follow-ups to do); it asks the index, which answers from its
+rows once each row shown is checked against its file (the files stay the truth), and
+a walk or a change reads the case from its file.
 
 A walk holds its case (:meth:`Store.session`) so a second terminal cannot walk the
 same case; every save also checks the case's ``revision`` on disk, so a change made
@@ -185,16 +186,20 @@ class Store:
         """One case with its JSON as stored."""
         return self.files.load(case_id)
 
-    def case_json(self, case_id: str, *, as_stored: bool = False) -> dict[str, Any]:
+    def case_json(
+        self, case_id: str, *, as_stored: bool = False, checked: bool = False
+    ) -> dict[str, Any]:
         """One case as the JSON of its file, for a view that only shows it. When the
         index read this very file (same mtime and size) and found a sound case in it,
         the JSON is taken as it is. Otherwise the file is checked as a walk would load
         it (NotFoundError or DamagedCaseError if it cannot be had), and the JSON given
-        with every default filled in, or ``as_stored`` (unknown fields included)."""
+        with every default filled in, or ``as_stored`` (unknown fields included).
+        ``checked``: always the latter (for a file whose JSON, sound to the models, is
+        not written the way recover writes it: a time as a number, say)."""
         case_id = parse_case_id(case_id)
         path = self.files.path_for(case_id)
         raw, st = self.files.read_raw(case_id)
-        if self.index.attests(int(case_id), st.st_mtime_ns, st.st_size):
+        if not checked and self.index.attests(int(case_id), st.st_mtime_ns, st.st_size):
             with contextlib.suppress(ValueError, RecursionError):
                 data = json.loads(raw)
                 if isinstance(data, dict):

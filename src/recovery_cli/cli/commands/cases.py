@@ -3,7 +3,8 @@ cards and checked case files, without building a case model."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+from typing import Annotated, Any
 
 import typer
 
@@ -47,7 +48,23 @@ def show_case(ctx: typer.Context, case_id: CaseId, as_json: JsonOption = False) 
     state: State = ctx.obj
     with open_store(state.home) as store:
         data = store.case_json(case_id, as_stored=as_json)
-    if as_json:
-        print_json(data)
-        return
-    tables.case_in_full(Output(), data)
+        if as_json:
+            print_json(data)
+            return
+        out = Output()
+        try:
+            page = _page(out, data)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # Sound to the models but not written as recover writes it (a hand-made
+            # file, a time given as a number): shown as the models read it.
+            page = _page(out, store.case_json(case_id, checked=True))
+    out.write(page)
+
+
+def _page(out: Output, data: dict[str, Any]) -> str:
+    """``recover show``'s page for ``out``, made in full before any of it is shown."""
+    buffer = io.StringIO()
+    page = Output(stream=buffer)
+    page.is_terminal, page.colour, page.width = out.is_terminal, out.colour, out.width
+    tables.case_in_full(page, data)
+    return buffer.getvalue()

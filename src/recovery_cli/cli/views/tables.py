@@ -133,7 +133,9 @@ def _facts(case: Mapping[str, Any]) -> Table:
 
 
 def _steps(steps: list[dict[str, Any]], remedies: list[dict[str, Any]]) -> Table:
-    table = Table([Column("Step"), Column(""), Column("Answer or note", wrap=True), Column("Time")])
+    table = Table(
+        [Column("Step", wrap=True), Column(""), Column("Answer or note", wrap=True), Column("Time")]
+    )
     table.title, table.indent = "Steps", 1
     for record in steps:
         status = record["status"]
@@ -244,7 +246,12 @@ def due(out: Output, found: DueList) -> None:
         if not rows:
             continue
         table = Table(
-            [Column("Due"), Column("Case"), Column("Customer"), Column("Say", wrap=True)],
+            [
+                Column("Due"),
+                Column("Case"),
+                Column("Customer", wrap=True),
+                Column("Say", wrap=True),
+            ],
             title=f"{WHEN_LABELS[group]} ({len(rows)})",
             title_style="bold red" if group == "overdue" else "bold",
         )
