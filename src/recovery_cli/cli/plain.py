@@ -8,12 +8,13 @@ about half of what importing Typer does: more than their whole start-up budget (
 cell-width tables (:mod:`rich.cells`, a light import) to measure wide and combining
 characters the way the walk's screen does. The walk itself keeps Rich.
 
-What reaches the terminal is what the Rich views wrote, but for long cells: a table too
-wide for the terminal leaves out its empty columns, wraps the columns that may wrap,
-and at last cuts the others with an ellipsis. Every piece of text passes through :func:`~recovery_cli.text.strip_controls` (customer text can hold escape
-sequences); colour only on a terminal (or with ``FORCE_COLOR``), never with
-``NO_COLOR`` or ``TERM=dumb``; piped output is laid out as wide as its content, so no
-cell is ever wrapped or cut for another program.
+What reaches the terminal is what the Rich views wrote, but for long cells: a table
+too wide for the terminal leaves out its empty columns, wraps the columns that may
+wrap, and at last cuts the others with an ellipsis. Every piece of text passes through
+:func:`~recovery_cli.text.strip_controls` (customer text can hold escape sequences);
+colour only on a terminal (or with ``FORCE_COLOR``), never with ``NO_COLOR`` or
+``TERM=dumb``; piped output is laid out as wide as its content, so no cell is ever
+wrapped or cut for another program.
 """
 
 from __future__ import annotations
