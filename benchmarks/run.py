@@ -302,23 +302,20 @@ def new_timings(runs: int, warmup: int, folder: Path) -> list[str]:
         finally:
             session.close()
 
-    def to_menu() -> float:
-        session = Session(recover_argv("new"), fresh_home())
+    def first_prompt(key: str, *args: str) -> float:
+        session = Session(recover_argv("new", *args), fresh_home())
         try:
             drawn = session.wait_prompt(1)
-            seen["menu"] = session.screen_row()
+            seen[key] = session.screen_row()
             return drawn - session.began
         finally:
             session.close()
 
+    def to_menu() -> float:
+        return first_prompt("menu")
+
     def to_first() -> float:
-        session = Session(recover_argv("new", "-p", "general"), fresh_home())
-        try:
-            drawn = session.wait_prompt(1)
-            seen["first"] = session.screen_row()
-            return drawn - session.began
-        finally:
-            session.close()
+        return first_prompt("first", "-p", "general")
 
     def to_step1() -> float:
         session = Session(recover_argv("new"), fresh_home())

@@ -211,14 +211,7 @@ class CaseFiles:
         """One case with its JSON as stored; NotFoundError or DamagedCaseError."""
         case_id = parse_case_id(case_id)
         path = self.path_for(case_id)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError(
-                f"no case {case_id}", hint="`recover list` shows the cases there are."
-            ) from None
-        except OSError as exc:
-            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raw, _ = self.read_raw(case_id)
         data, case = parse(path, raw)
         return Stored(data, own_case(path, case, case_id))
 
