@@ -23,8 +23,9 @@ import pytest
 
 from recovery_cli.cli.commands import walk as walk_command
 from recovery_cli.errors import PlaybookError, Problem
+from recovery_cli.machine import CACHE_ENV
 from recovery_cli.playbooks import check
-from recovery_cli.playbooks.cache import CACHE_ENV, cache_file
+from recovery_cli.playbooks.cache import cache_file
 from tests.conftest import SAMPLE, Run, read_case
 from tests.terminal import SAFETY
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from recovery_cli.errors import PlaybookError
+from recovery_cli.machine import CACHE_ENV
 from recovery_cli.playbooks import cache, check
-from recovery_cli.playbooks.cache import CACHE_ENV, cache_file, load_listing, rebuild
+from recovery_cli.playbooks.cache import cache_file, load_listing, rebuild
 from recovery_cli.playbooks.catalog import default_dir, load_catalog, load_file, playbook_files
 from tests.conftest import SAMPLE, mode, umask
 

@@ -28,23 +28,21 @@ a cache lost in a power cut is rebuilt), the folder 0700 and the file 0600.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import stat
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .. import __version__
 from ..errors import NotFoundError, PlaybookError, Problem
+from ..machine import home_file, sha256_hex
 from .folders import default_dir, playbook_files, user_dir
 
 if TYPE_CHECKING:
     from .model import Playbook
 
-CACHE_ENV = "RECOVER_CACHE_DIR"
 # Bump when what a cache file holds changes shape.
 FORMAT = 1
 # The code whose verdict the cache keeps: a change to any of these (an edited check
@@ -61,53 +59,10 @@ _CHECKER = (
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
-def _sha256_maker() -> Callable[[bytes], Any]:
-    """SHA-256 as CPython builds it in (``_sha2`` since 3.12, ``_sha256`` before),
-    which loads in a tenth of the time of hashlib's OpenSSL, on every start; the
-    digests are the same (hashlib's where neither is there)."""
-    for name in ("_sha2", "_sha256") if sys.version_info >= (3, 12) else ("_sha256",):
-        with contextlib.suppress(ImportError, AttributeError):
-            found: Callable[[bytes], Any] = importlib.import_module(name).sha256
-            return found
-    import hashlib
-
-    return hashlib.sha256
-
-
-_sha256 = _sha256_maker()
-
-
-def sha256_hex(data: bytes) -> str:
-    """The hex SHA-256 of ``data`` (as ``hashlib.sha256(data).hexdigest()``)."""
-    return str(_sha256(data).hexdigest())
-
-
-def cache_dir() -> Path:
-    """The per-machine cache folder: ``$RECOVER_CACHE_DIR``, else the platform's."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_path
-
-    return user_cache_path("recover", appauthor=False)
-
-
 def cache_file(home: Path) -> Path | None:
     """Where the playbooks of ``home`` are cached; None where that would be inside
     the home (or cannot be told apart from it)."""
-    folder = cache_dir() / "playbooks"
-    try:
-        inside = _within(folder.resolve(), home.resolve())
-    except (OSError, RuntimeError):
-        return None
-    if inside:
-        return None
-    key = sha256_hex(os.path.abspath(home).encode("utf-8", "surrogatepass"))
-    return folder / f"{key[:24]}.json"
-
-
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
+    return home_file(home, "playbooks", ".json")
 
 
 # -- what the menu and the list show -----------------------------------------------------
