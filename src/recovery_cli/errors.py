@@ -20,6 +20,7 @@ class ExitStatus(IntEnum):
     NOT_FOUND = 4  # an id that names nothing
     DAMAGED = 5  # a case file that cannot be read
     BUSY = 6  # the case is open in another terminal
+    BAD_INPUT = 7  # an input file (an order export) that cannot be read as asked
     HANGUP = 129  # the terminal closed
     INTERRUPTED = 130  # Ctrl-C or end of input
     TERMINATED = 143  # SIGTERM
@@ -74,6 +75,14 @@ class CaseBusyError(RecoverError):
     """The case is open in another terminal, or was changed by one since it was read."""
 
     exit_code: int = ExitStatus.BUSY
+
+
+class InputFileError(RecoverError):
+    """A file given to read (an order export) is not in a shape recover can read:
+    an unknown header, a missing column, an encoding it cannot tell. Nothing of it
+    was imported."""
+
+    exit_code: int = ExitStatus.BAD_INPUT
 
 
 class ConfigError(RecoverError):
