@@ -52,16 +52,8 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     nothing is changed) if it does — two processes can race for the same name and
     exactly one wins.
     """
+    tmp = stage(path, data)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
-    except OSError as exc:
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         if exclusive:
             os.link(tmp, path)
             # The file is in place: a temp name that cannot be removed now (a disk
@@ -83,6 +75,35 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
             "then try again.",
         ) from None
     _sync_after_move(path)
+
+
+def stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` whole to a temporary file beside ``path`` (0600, synced) and
+    return its name, for a caller that moves several files into place together (see
+    :mod:`recovery_cli.orders.book`). On failure nothing is left behind."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(
+            f"cannot save {path}: {exc.strerror or exc}",
+            hint="Nothing already saved was changed. Free some space or fix permissions, "
+            "then try again.",
+        ) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
 
 
 def _sync_after_move(path: Path) -> None:
