@@ -19,6 +19,7 @@ from typing import Literal
 from .config import config_path, load_settings
 from .errors import RecoverError, StorageError
 from .fileio import is_temp_file
+from .orders import book as orders_book
 from .playbooks.catalog import load_catalog, user_dir
 from .store import Damaged, Notify, Store
 
@@ -60,6 +61,7 @@ class Report:
     fixed: list[str] = field(default_factory=list)
     cases: int = 0
     playbooks: int = 0
+    orders: int = 0
 
     @property
     def needs_attention(self) -> bool:
@@ -72,6 +74,7 @@ class Report:
             "home": str(self.home),
             "cases": self.cases,
             "playbooks": self.playbooks,
+            "orders": self.orders,
             "needs_attention": self.needs_attention,
             "findings": [finding.as_json() for finding in self.findings],
             "fixed": self.fixed,
@@ -95,6 +98,12 @@ def _private_paths(home: Path, store: Store) -> Iterator[tuple[Path, int]]:
     path = config_path(home)
     if path.is_file() and not path.is_symlink():
         yield path, 0o600
+    folder = orders_book.folder_of(home)
+    if folder.is_dir() and not folder.is_symlink():
+        yield folder, 0o700
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False) and not is_temp_file(entry.name):
+                yield Path(entry.path), 0o600
 
 
 def check_permissions(home: Path, store: Store) -> list[Finding]:
@@ -123,7 +132,9 @@ def stale_temp_files(home: Path, store: Store, now: float) -> list[Path]:
     the cases folder, those whose case no process holds; anywhere in the home, those
     older than a minute."""
     found = list(store.leftover_temp_files(now, STALE_TMP_SECONDS))
-    for folder in (home, user_dir(home)):
+    orders = orders_book.folder_of(home)
+    pending = (orders / orders_book.JOURNAL).exists()  # its files are the commit's
+    for folder in (home, user_dir(home), *([] if pending else [orders])):
         if not folder.is_dir():
             continue
         for entry in os.scandir(folder):
@@ -147,6 +158,54 @@ def check_temp_files(home: Path, store: Store, now: float) -> list[Finding]:
         )
         for path in stale_temp_files(home, store, now)
     ]
+
+
+def check_orders(home: Path) -> tuple[list[Finding], int]:
+    """The order book: an import cut short at its commit, files or lines that are not
+    orders; and how many orders it holds."""
+    found: list[Finding] = []
+    folder = orders_book.folder_of(home)
+    journal = folder / orders_book.JOURNAL
+    if journal.exists():
+        found.append(
+            Finding(
+                "orders",
+                "warning",
+                "an order import was stopped in the middle of saving: some platform files "
+                "are new, some old",
+                advice="recover doctor --fix (or any orders command) finishes it.",
+                path=journal,
+                fixable=True,
+            )
+        )
+    count = 0
+    for platform, path in orders_book.book_files(home).items():
+        try:
+            for number, order in orders_book.read_book(path):
+                if order is None:
+                    found.append(
+                        Finding(
+                            "orders",
+                            "error",
+                            f"{path} line {number} is not an order",
+                            advice="Import that platform's export again after "
+                            f"`recover orders forget --platform {platform}`.",
+                            path=path,
+                        )
+                    )
+                else:
+                    count += 1
+        except RecoverError as exc:
+            found.append(
+                Finding(
+                    "orders",
+                    "error",
+                    exc.message,
+                    advice=f"Move it aside, then import the {platform} export again.",
+                    path=path,
+                )
+            )
+    return found, count
 
 
 def check_cases(store: Store, playbook_ids: set[str]) -> tuple[list[Finding], int]:
@@ -284,6 +343,8 @@ def examine(home: Path, now: float) -> Report:
         report.findings += check_permissions(home, store)
         report.findings += check_temp_files(home, store, now)
         report.findings += check_config(home)
+        order_findings, report.orders = check_orders(home)
+        report.findings += order_findings
         playbook_findings, ids, report.playbooks = check_playbooks(home)
         report.findings += playbook_findings
         case_findings, report.cases = check_cases(store, ids)
@@ -323,6 +384,9 @@ def fix(report: Report, now: float, warn: Notify | None = None) -> Report:
             elif finding.check == "temp-files" and _still_stale(report.home, path, now):
                 path.unlink()
                 done.append(f"removed {path}")
+            elif finding.check == "orders":
+                with orders_book.locked(report.home):
+                    done.append("finished the order import that was cut short")
             elif finding.check == "index":
                 done.append(f"rebuilt the summary index ({_rebuild(report.home, warn)} cases)")
         except FileNotFoundError:

@@ -23,6 +23,9 @@ from .projections import Card
 from .store import Store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .orders.book import Order
     from .stats import Stats
 
 
@@ -143,6 +146,15 @@ def customer_history(store: Store, query: str, *, limit: int | None = HISTORY_LI
     return found
 
 
+def customer_orders(home: Path, query: str) -> list[Order]:
+    """The imported orders whose name, email or reference holds ``query``, newest
+    first (none without an order book)."""
+    from .orders.customers import Orders
+
+    with Orders(home) as orders:
+        return orders.matching(query)
+
+
 @dataclass
 class Prevention:
     """Cases (cards) with a prevention action, grouped by cause tag (the biggest group
@@ -181,12 +193,16 @@ def count_stats(
 ) -> tuple[Stats, list[str]]:
     """Stats over the cases opened within the dates, and why some files could not be
     read. Counted from the index: no case file is parsed."""
+    from .orders.customers import Orders
     from .stats import Stats
 
     found, damaged = Stats(now=now, since=since, until=until), []
-    for row in store.stats_rows():
-        if row.damaged is not None:
-            damaged.append(row.damaged)
-        elif found.wants(row.facts):
-            found.add(row.facts)
+    with Orders(store.home) as orders:
+        for row in store.stats_rows():
+            if row.damaged is not None:
+                damaged.append(row.damaged)
+            elif found.wants(row.facts):
+                found.add(row.facts)
+                if orders.present:
+                    found.add_orders(row.facts, orders.of(*row.facts["customer"]))
     return found, damaged

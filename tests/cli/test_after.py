@@ -862,6 +862,8 @@ def test_customer_without_a_match(run: Run, home: Path, history: None) -> None:
         "query": "nobody",
         "total": 0,
         "cases": [],
+        "orders": [],  # no orders imported
+        "lifetime": None,
     }
     assert run("customer", "  ").stdout == "No cases match '  '.\n"
 

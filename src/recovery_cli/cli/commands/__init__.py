@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "close": ("close:close_case", "Record how a case ended, and how to prevent it."),
     "prevent": ("prevent:app", "Prevention actions across cases; mark one done."),
     "customer": ("customer:history", "A customer's history: cases, remedies, outcomes."),
+    "orders": ("orders:app", "Import order exports; list, show or forget orders."),
     "stats": ("stats:stats", "What recoveries cost and return, with charts."),
     "export": ("export:export", "Export cases as CSV, JSON or JSON Lines."),
     "playbook": ("playbook:app", "List, show, create, edit and check playbooks."),

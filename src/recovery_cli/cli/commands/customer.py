@@ -12,7 +12,7 @@ from .. import State
 from ..common import open_store, print_json
 from ..options import JsonOption
 from ..plain import Output
-from ..views import notices, tables
+from ..views import notices, orders, tables
 
 
 def history(
@@ -38,13 +38,15 @@ def history(
     limit = None if show_all else lookups.HISTORY_LIMIT
     with open_store(state.home) as store:
         found = lookups.customer_history(store, query, limit=limit)
+    bought = lookups.customer_orders(state.home, query)
     notices.damaged(found.damaged)
     if as_json:
         cases = [{key: card[key] for key in HISTORY_KEYS} for card in found.cases]
-        print_json({"query": query, "total": found.total, "cases": cases})
+        print_json({"query": query, "total": found.total, "cases": cases, **orders.as_json(bought)})
         return
     out = Output()
     if not found.cases:
         out.line(f"No cases match {query!r}.")
-        return
-    tables.history(out, found)
+    else:
+        tables.history(out, found)
+    orders.customer_orders(out, bought, limit)

@@ -52,7 +52,8 @@ def doctor(
 def _show(report: doctoring.Report, *, fixing: bool) -> None:
     out = console()
     out.print(Text(f"Home: {report.home}", style="bold"))
-    out.print(f"{report.cases} case files, {report.playbooks} playbooks in use.")
+    orders = f", {report.orders:,} imported orders" if report.orders else ""
+    out.print(f"{report.cases} case files, {report.playbooks} playbooks in use{orders}.")
     for line in report.fixed:
         out.print(Text(f"Fixed: {line}", style="green"))
     for finding in report.findings:
