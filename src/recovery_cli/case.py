@@ -11,7 +11,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from .kinds import (
     CUSTOMER_FIELDS,
@@ -66,14 +73,32 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# What a customer takes from an imported order beyond the details typed on a call.
+ORDER_FACTS = ("order_date", "items", "platform")
+
+
 class Customer(_Record):
-    """Who is upset; every field may be left blank on the call."""
+    """Who is upset; every field may be left blank on the call. The order's date, its
+    items and its platform come from an imported order (``recover orders import``)."""
 
     name: str = ""
     email: str = ""
     order: str = ""
     order_value: Money | None = None
     channel: str = ""
+    order_date: Moment | None = None
+    items: list[str] = Field(default_factory=list)
+    platform: str = ""
+
+    @model_serializer(mode="wrap")
+    def _without_blank_order_facts(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A case whose customer came from no imported order is written as before.
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in ORDER_FACTS:
+                if data.get(key) in (None, [], ""):
+                    data.pop(key, None)
+        return data
 
 
 class PlaybookRef(_Record):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .case import STATUS_LABELS, Case, Customer
+from .orders.summary import Lifetime
 
 # "3rd case in 90 days": the window the repeat notice counts in.
 REPEAT_WINDOW_DAYS = 90
@@ -50,10 +51,26 @@ class Repeat:
                 count += f" ({ordinal(self.total + 1)} in all)"
         else:
             count = f"{ordinal(self.total + 1)} case"
+        return f"{count}; {self.last_time()}"
+
+    def last_time(self) -> str:
+        """``last time: Wrong item shipped, refunded (case 12, 3 Nov 2026)``."""
         last = self.last
         how = last.outcome.result if last.outcome is not None else STATUS_LABELS[last.status]
         when = last.created_at.astimezone().strftime("%d %b %Y").lstrip("0")
-        return f"{count}; last time: {last.playbook.title}, {how} (case {last.id}, {when})"
+        return f"last time: {last.playbook.title}, {how} (case {last.id}, {when})"
+
+
+def notice_line(repeat: Repeat | None, bought: Lifetime | None, now: datetime) -> str | None:
+    """The returning-customer notice: ``4 orders since Mar 2025, 212.00 USD in all;
+    1 earlier case (last time: ...)`` with imported orders, else the repeat line
+    alone; None for someone new (no earlier case, at most one order)."""
+    if bought is None or (bought.orders < 2 and repeat is None):
+        return repeat.line(now) if repeat is not None else None
+    if repeat is None:
+        return f"{bought.line()}; no earlier case"
+    earlier = f"{repeat.total} earlier case{'' if repeat.total == 1 else 's'}"
+    return f"{bought.line()}; {earlier} ({repeat.last_time()})"
 
 
 def repeat_of(customer: Customer, earlier: Iterable[Case], now: datetime) -> Repeat | None:

@@ -28,36 +28,51 @@ def find_playbook(catalog: Catalog, wanted: str) -> Playbook:
 
 
 def _fresh(
-    case_id: str, playbook: Playbook, customer: Customer, settings: Settings, now: datetime
+    case_id: str,
+    playbook: Playbook,
+    customer: Customer,
+    settings: Settings,
+    now: datetime,
+    currency: str | None = None,
 ) -> Case:
     ref = PlaybookRef(id=playbook.id, title=playbook.title, hash=playbook.digest)
     return new_case(
         case_id,
         customer=customer.model_copy(deep=True),
         playbook=ref,
-        currency=settings.currency,
+        currency=currency or settings.currency,
         now=now,
     )
 
 
 def start_case(
-    store: Store, playbook: Playbook, customer: Customer, settings: Settings, now: datetime
+    store: Store,
+    playbook: Playbook,
+    customer: Customer,
+    settings: Settings,
+    now: datetime,
+    currency: str | None = None,
 ) -> Case:
-    """Write a new case for ``customer`` under the next free id; its lock is held."""
-    return store.create(lambda case_id: _fresh(case_id, playbook, customer, settings, now))
+    """Write a new case for ``customer`` under the next free id (in ``currency``, else
+    the settings'); its lock is held."""
+    return store.create(
+        lambda case_id: _fresh(case_id, playbook, customer, settings, now, currency)
+    )
 
 
 def start_walk(
     store: Store,
     playbook: Playbook,
-    details: Mapping[str, str | Decimal | None],
+    details: Mapping[str, object],
     settings: Settings,
     now: datetime,
+    currency: str | None = None,
 ) -> LiveWalk:
     """Write a new case for a customer with these details (checked, as typed or given
-    as options) under the next free id, its lock held, and return its walk."""
+    as options, or from an imported order) under the next free id, its lock held, and
+    return its walk."""
     customer = Customer.model_validate(dict(details))
-    case = start_case(store, playbook, customer, settings, now)
+    case = start_case(store, playbook, customer, settings, now, currency)
     return LiveWalk(store, Walk(playbook, case, settings.as_dict()))
 
 
@@ -70,11 +85,14 @@ def case_from_answers(
     now: datetime,
     *,
     problems: list[str],
+    currency: str | None = None,
 ) -> Case:
     """A case walked from an answers file alone, written once, whole. A dry run on a
     scratch case finds every problem first (AnswersError), so nothing is written for
     a file that does not fit the playbook."""
-    scratch = Walk(playbook, _fresh("0", playbook, customer, settings, now), settings.as_dict())
+    scratch = Walk(
+        playbook, _fresh("0", playbook, customer, settings, now, currency), settings.as_dict()
+    )
     problems = problems + answering.fill(scratch, prefill, now)
     if problems:
         raise answering.AnswersError(prefill.source, problems)
@@ -82,7 +100,7 @@ def case_from_answers(
     def filled(case_id: str) -> Case:
         # Filled before it is written: the one write holds the whole case, so a failed
         # save leaves no empty case behind for a retry to duplicate.
-        new = _fresh(case_id, playbook, customer, settings, now)
+        new = _fresh(case_id, playbook, customer, settings, now, currency)
         answering.fill(Walk(playbook, new, settings.as_dict()), prefill, now)
         return new
 
@@ -156,6 +174,18 @@ class LiveWalk:
         if value is None:
             value = None if key == "order_value" else ""
         setattr(self.case.customer, key, value)
+        self.case.touch(now)
+        self.save()
+
+    def set_details(
+        self, details: Mapping[str, object], currency: str | None, now: datetime
+    ) -> None:
+        """Several customer details at once (an imported order's), and the case's
+        currency with them; one save."""
+        filled = Customer.model_validate({**self.case.customer.model_dump(), **details})
+        self.case.customer = filled
+        if currency:
+            self.case.currency = currency
         self.case.touch(now)
         self.save()
 

@@ -25,6 +25,10 @@ CASE_FIELDS: dict[str, str] = {
     "email": "the customer's email",
     "order": "the order reference",
     "order_value": "the order value",
+    "item": "the first (or only) item of the order (from an imported order)",
+    "items": "every item of the order, like 'Blue Mug, Tea Towel and Card' (imported)",
+    "order_date": "the date of the order, like '5 Mar 2025' (from an imported order)",
+    "platform": "where the order was placed: Shopify, Etsy... (from an imported order)",
     "channel": "where the customer got in touch (phone, email, chat...)",
     "seller": "your name (recover config set seller ...)",
     "business": "your business name (recover config set business ...)",
@@ -59,6 +63,13 @@ def render(text: str, values: Mapping[str, str]) -> str:
     return strip_controls(Template(text).safe_substitute(filled))
 
 
+def spoken_list(names: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def placeholder_values(case: Case, settings: Mapping[str, str]) -> dict[str, str]:
     """What placeholders are filled with: case fields, settings, and answers so far."""
     customer = case.customer
@@ -70,6 +81,14 @@ def placeholder_values(case: Case, settings: Mapping[str, str]) -> dict[str, str
         "order_value": (
             format_money(customer.order_value) if customer.order_value is not None else ""
         ),
+        "item": customer.items[0] if customer.items else "",
+        "items": spoken_list(customer.items),
+        "order_date": (
+            customer.order_date.astimezone().strftime("%d %b %Y").lstrip("0")
+            if customer.order_date is not None
+            else ""
+        ),
+        "platform": customer.platform,
         "channel": customer.channel,
         "currency": case.currency,
         "case_id": case.id,

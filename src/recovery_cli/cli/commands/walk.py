@@ -45,9 +45,11 @@ from ..prompter import Prompter
 from ..views.screen import WalkScreen, resume_notes, started_line
 
 if TYPE_CHECKING:
-    from ...case import Case
+    from ...case import Case, Customer
+    from ...orders.book import Order
     from ...playbooks.model import Playbook
     from ...store import Store
+    from ...store.ordercache import OrderCache
     from ...walking import LiveWalk
 
 Detail = str | Decimal | None
@@ -166,9 +168,17 @@ def _from_answers(
         if playbook is None:
             raise UsageError('no playbook: set playbook = "ID" in the answers file, or -p ID')
         picked = rebuild(listing.find(playbook))
+        currency = _from_order(home, customer, given)
         with open_store(home) as store:
             case = walking.case_from_answers(
-                store, picked, customer, prefill, settings, clock.now(), problems=problems
+                store,
+                picked,
+                customer,
+                prefill,
+                settings,
+                clock.now(),
+                problems=problems,
+                currency=currency,
             )
         _save_answers(save_answers, case, picked)
         typer.echo(case.id)
@@ -178,6 +188,48 @@ def _from_answers(
     filled = {key: getattr(customer, key) for key in keys}
     screen = WalkScreen(out, asker, prefill=prefill)
     _start(screen, home, settings, listing, playbook, filled, save_answers)
+
+
+def _from_order(home: Path, customer: Customer, given: dict[str, Detail]) -> str | None:
+    """With --no-input, the order --order or --email names fills the customer's
+    details (those given as options stay); the order's currency. Several orders is a
+    usage error: there is no one to ask which."""
+    from ...orders import has_orders
+
+    query = str(given.get("order") or given.get("email") or "")
+    if not query or not has_orders(home):
+        return None
+    from ...orders.summary import details_of
+    from ...store.ordercache import OrderCache
+
+    with OrderCache(home) as cache:
+        found = matching_orders(cache, query, str(given.get("email") or ""))
+    if len(found) > 1:
+        option = "--order" if given.get("order") else "--email"
+        raise UsageError(
+            f"{option} matches {len(found)} orders, and there is no one to ask which",
+            hint="Name one with --order REF (and --email, for a reference used twice).",
+        )
+    if found:
+        details, currency = details_of(found[0])
+        for key, value in details.items():
+            if key not in given or key == "order":  # the order's own spelling of its ref
+                setattr(customer, key, value)
+        return currency
+    return None
+
+
+def matching_orders(cache: OrderCache, text: str, email: str) -> list[Order]:
+    """The orders ``text`` names; an email already known narrows an order
+    reference's matches to that customer's (when any of them is theirs)."""
+    from ...store.ordercache import email_key
+
+    found = cache.find(text)
+    if found and email and "@" not in text:
+        wanted = email_key(email)
+        narrowed = [o for o in found if email_key(str(o.get("email") or "")) == wanted]
+        found = narrowed or found
+    return found
 
 
 def _start(
@@ -216,9 +268,13 @@ def _walk(screen: WalkScreen, live: LiveWalk, save_answers: Path | None) -> None
             f"`recover config set {missing[0]} ...`.",
             style="dim",
         )
+
+    def notice() -> None:
+        screen.worth = notices.returning_customer(out, store, case)
+
     with store.session(case.id):
         try:
-            screen.run(live, before_steps=lambda: notices.returning_customer(out, store, case))
+            screen.run(live, before_steps=notice)
         finally:
             _save_answers(save_answers, case, playbook)
         _offer_close(out, screen.prompter, store, case)
@@ -241,10 +297,14 @@ class _Loader:
         "recovery_cli.casework",
         "recovery_cli.cli.views.forms",
         "recovery_cli.cli.views.notices",
+        "recovery_cli.orders.customers",
         "rich.table",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, orders_of: Path | None = None) -> None:
+        """``orders_of``: a home with an order book, whose look-up table is brought up
+        to date here too (so the first look-up on the call finds it ready)."""
+        self._orders_of = orders_of
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._wanted: Entry | None = None
@@ -271,12 +331,22 @@ class _Loader:
             # Rich reads its table of wide characters when it first measures one (the
             # step heading's timer): now, rather than on the way to step 1.
             cell_len("⏱")
+            if self._orders_of is not None:
+                self._warm_orders(self._orders_of)
             with self._lock:
                 wanted = self._wanted
             if wanted is not None:
                 self._built = (wanted, rebuild(wanted))
         except BaseException as error:  # raised again on the main thread, where it is needed
             self._error = error
+
+    @staticmethod
+    def _warm_orders(home: Path) -> None:
+        from ...errors import RecoverError
+        from ...store.ordercache import OrderCache
+
+        with contextlib.suppress(RecoverError, OSError), OrderCache(home) as cache:
+            cache.fresh()
 
     def wait(self) -> None:
         """Wait until it is done (starting it if it was not); raise what it raised."""
@@ -310,19 +380,56 @@ class _NewCase:
     def __init__(
         self, home: Path, settings: Settings, given: dict[str, Detail], stack: contextlib.ExitStack
     ) -> None:
+        from ...orders import has_orders
+
         self.home = home
         self.settings = settings
-        self.values: dict[str, Detail] = dict(given)
-        self.loader = _Loader()
+        self.values: dict[str, object] = dict(given)
+        self._orders = has_orders(home)
+        self.loader = _Loader(home if self._orders else None)
         self.entry: Entry | None = None
         self._stack = stack
         self._live: LiveWalk | None = None
+        self._currency: str | None = None
+        self._cache: OrderCache | None = None
         stack.callback(self.loader.finish)
 
     @property
     def currency(self) -> str:
-        """The currency the case will have."""
-        return self.settings.currency
+        """The currency the case will have: its order's, else the settings'."""
+        return self._currency or self.settings.currency
+
+    @property
+    def has_orders(self) -> bool:
+        """Whether orders were imported into the home."""
+        return self._orders
+
+    def orders_for(self, text: str) -> list[Order]:
+        """The orders ``text`` names; an email already known narrows an order
+        reference's matches to that customer's. A look-up that fails finds nothing:
+        the call goes on as without orders."""
+        if not self._orders:
+            return []
+        from ...errors import RecoverError
+        from ...store.ordercache import OrderCache
+
+        if self._cache is None:
+            self._cache = self._stack.enter_context(OrderCache(self.home))
+        try:
+            return matching_orders(self._cache, text, str(self.values.get("email") or ""))
+        except (RecoverError, OSError):
+            return []
+
+    def use_order(self, order: Order) -> None:
+        """The details (and the currency) an imported order gives, saved."""
+        from ...orders.summary import details_of
+
+        details, self._currency = details_of(order)
+        self.values.update(details)
+        if self._live is None:
+            self.live()
+        else:
+            self._live.set_details(details, self._currency, clock.now())
 
     def prepare(self) -> None:
         """A prompt is going up: the loader starts (once)."""
@@ -361,7 +468,9 @@ class _NewCase:
             from ...walking import start_walk
 
             store = self._stack.enter_context(open_store(self.home))
-            self._live = start_walk(store, playbook, self.values, self.settings, clock.now())
+            self._live = start_walk(
+                store, playbook, self.values, self.settings, clock.now(), self._currency
+            )
         return self._live
 
 
@@ -418,8 +527,19 @@ def _resume(out: Console, store: Store, case: Case, home: Path) -> None:
     if notes:
         out.print(resume_notes(notes))
     out.print(f"Resuming case {case.id} · {walk.playbook.title}")
-    WalkScreen(out, asker).run(walking.LiveWalk(store, walk))
+    screen = WalkScreen(out, asker)
+    screen.worth = _worth(home, case)
+    screen.run(walking.LiveWalk(store, walk))
     _offer_close(out, asker, store, case)
+
+
+def _worth(home: Path, case: Case) -> str:
+    """What the customer's imported orders add up to ("" without any)."""
+    from ...orders.customers import lifetime_of
+
+    customer = case.customer
+    bought = lifetime_of(home, customer.email, customer.name, customer.order)
+    return bought.line() if bought.orders else ""
 
 
 def _warn_broken(catalog: Listing[Entry], *, skip: str | None = None) -> None:

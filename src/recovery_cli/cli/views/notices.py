@@ -36,13 +36,21 @@ def overdue(store: Store) -> None:
         typer.echo(f"{count} follow-up{plural} overdue: recover followups", err=True)
 
 
-def returning_customer(out: Console, store: Store, case: Case) -> None:
-    """Before the first step: tell the seller this customer has been upset before."""
+def returning_customer(out: Console, store: Store, case: Case) -> str:
+    """Before the first step: tell the seller this customer has been upset before, or
+    has bought before (imported orders). Returns what the customer's orders add up to
+    (for the offer steps; "" without orders)."""
     from rich.text import Text
 
     from ... import casework
+    from ...customers import notice_line
+    from ...orders.customers import lifetime_of
 
     now = clock.now()
     repeat = casework.returning_customer(store, case, now)
-    if repeat is not None:
-        out.print(Text(f"! Returning customer: {repeat.line(now)}", style="bold yellow"))
+    customer = case.customer
+    bought = lifetime_of(store.home, customer.email, customer.name, customer.order)
+    line = notice_line(repeat, bought if bought.orders else None, now)
+    if line is not None:
+        out.print(Text(f"! Returning customer: {line}", style="bold yellow"))
+    return bought.line() if bought.orders else ""

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from ...answers import Answers
     from ...case import Case
+    from ...orders.book import Order
     from ...playbooks.cache import Entry, Listing
     from ...playbooks.model import Playbook
     from ...walk import StepView, Walk
@@ -46,6 +47,10 @@ _DETAIL_HINT = "Enter: skip · :back · :pause · :help"
 # The customer details a new case asks for, in order, with their prompts (from
 # ``kinds``: the first is on screen before the case models are imported).
 DETAILS = CUSTOMER_FIELDS
+# The details an imported order fills (the prompts it saves), and those at whose
+# prompt an order reference or an email is looked up.
+FROM_ORDER = ("name", "email", "order", "order_value")
+LOOKED_UP = ("name", "email", "order")
 
 
 def _label(name: str, style: str) -> Text:
@@ -81,6 +86,20 @@ class Details(Protocol):
         """The case's walk: the case written now, if it was not yet."""
         ...
 
+    @property
+    def has_orders(self) -> bool:
+        """Whether there is an order book to look the customer up in."""
+        ...
+
+    def orders_for(self, text: str) -> list[Order]:
+        """The imported orders ``text`` names (an order reference, or an email's
+        orders), newest first; none without an order book."""
+        ...
+
+    def use_order(self, order: Order) -> None:
+        """Fill the details from an imported order (and the case's currency), saved."""
+        ...
+
 
 class WalkScreen:
     """Draws steps on ``console`` and reads answers through ``prompter``."""
@@ -93,6 +112,9 @@ class WalkScreen:
         self.prefill = prefill
         self._prefilled: set[str] = set()
         self.started = time.monotonic()
+        # What the customer's imported orders add up to, shown beside the goodwill
+        # limit on offer steps ("": no orders).
+        self.worth = ""
 
     # -- before the case exists ------------------------------------------------------
     def choose_playbook(
@@ -167,7 +189,13 @@ class WalkScreen:
         """Ask each detail not given on the command line. Enter or :skip leaves one
         as it is (blank, the first time), :back returns to the previous one with its
         value on the line to edit (erased, the detail is blank again); each is saved
-        as soon as it is typed."""
+        as soon as it is typed. With an order book, an order reference or an email
+        (typed, or given as --order / --email) fills the card from the order, once the
+        seller confirms it."""
+        if details.has_orders and given & {"order", "email"}:
+            query = details.shown("order") or details.shown("email")
+            if self.order_card(details, query):
+                given = given | set(FROM_ORDER)
         keys = [key for key in DETAILS if key not in given]
         if keys:
             self.console.print(Text("Customer details (Enter skips any of them)", style="bold"))
@@ -176,14 +204,23 @@ class WalkScreen:
             key = keys[i]
             earlier = details.shown(key)
             suffix = f" ({details.currency})" if key == "order_value" else ""
+            label = DETAILS[key]
+            if key == "name" and details.has_orders:
+                label = "Name, email or order"
             details.prepare()
-            line = self.prompter.ask(f"{DETAILS[key]}{suffix}: ", prefill=earlier).strip()
+            line = self.prompter.ask(f"{label}{suffix}: ", prefill=earlier).strip()
             details.ready()
-            i = max(0, i + self._detail(details, key, earlier, line))
+            moved = self._detail(details, key, earlier, line)
+            if moved is None:  # filled from an order: on to what it does not fill
+                later = [n for n, k in enumerate(keys) if n > i and k not in FROM_ORDER]
+                i = later[0] if later else len(keys)
+            else:
+                i = max(0, i + moved)
 
-    def _detail(self, details: Details, key: str, earlier: str, typed: str) -> int:
+    def _detail(self, details: Details, key: str, earlier: str, typed: str) -> int | None:
         """What a line typed at a detail prompt does; how many details to move on
-        (-1: back, 0: ask this one again, 1: the next)."""
+        (-1: back, 0: ask this one again, 1: the next; None: the card was filled
+        from an order)."""
         from ...walk import command_after, parse_command
 
         line = command_after(earlier, typed)
@@ -199,14 +236,47 @@ class WalkScreen:
             self.console.print(Text(f"Unknown command. {_DETAIL_HINT}", style="yellow"))
             return 0
         if command is None and line.strip() != earlier:
+            if details.has_orders and key in LOOKED_UP and self.order_card(details, line):
+                return None
+            field = _field_of(line) if key == "name" and details.has_orders else key
             try:
-                value = parse_customer_field(key, line)
+                value = parse_customer_field(field, line)
             except ValueError as exc:
                 self.console.print(Text(f"{exc} (Enter skips)", style="yellow"))
                 return 0
             if value is not None or earlier:
-                details.set(key, value)
+                details.set(field, value)
+            if field != key:  # an email or an order that matched nothing: ask the name still
+                return 0
         return 1
+
+    def order_card(self, details: Details, text: str) -> bool:
+        """Look ``text`` up in the order book; on a match (picked from a short list,
+        newest first, when there are several), show the card and fill the details
+        once the seller confirms. Whether they were filled."""
+        from .orders import order_card, order_choice
+
+        text = text.strip()
+        found = details.orders_for(text) if text else []
+        if not found:
+            return False
+        if len(found) > 1:
+            self.console.print(order_choice(found))
+            picked = self._ask_until_valid(
+                f"Which order? (1-{len(found)}, Enter: none of these): ",
+                lambda line: _pick(line, len(found)),
+            )
+            if picked is None:
+                return False
+            order = found[picked]
+        else:
+            order = found[0]
+        self.console.print(order_card(order))
+        answer = self.prompter.ask("Use these details? (Enter: yes · n: type them): ").strip()
+        if answer.casefold() in ("n", "no"):
+            return False
+        details.use_order(order)
+        return True
 
     # -- the walk --------------------------------------------------------------------
     def run(self, live: LiveWalk, *, before_steps: Callable[[], None] | None = None) -> None:
@@ -236,7 +306,7 @@ class WalkScreen:
         walk = live.walk
         view = walk.view()
         walk.begin(clock.now())
-        self._draw(view, walk.case.currency)
+        self._draw(view, walk.case.currency, walk.playbook.goodwill_limit)
         auto = self._from_file(walk)
         while True:
             if auto is not None:
@@ -299,7 +369,7 @@ class WalkScreen:
             hint = _TYPE_HINTS.get(view.capture, "")
         return f"{view.prompt}{hint}: "
 
-    def _draw(self, view: StepView, currency: str) -> None:
+    def _draw(self, view: StepView, currency: str, limit: str | None = None) -> None:
         from rich.table import Table as Grid
 
         elapsed = stopwatch(time.monotonic() - self.started)
@@ -338,6 +408,13 @@ class WalkScreen:
             if offer.chosen:
                 line.append("  ✓ chosen", style="green")
             parts.append(line)
+        if view.offers and (limit or self.worth):
+            beside = (
+                [f"Goodwill limit {values.format_money(Decimal(limit), currency)}"] if limit else []
+            )
+            if self.worth:
+                beside.append(f"this customer: {self.worth}")
+            parts.append(Text(" · ".join(beside), style="dim"))
         if view.previous in ("skipped", "declined"):
             parts.append(Text(f"Before: {view.previous}", style="dim"))
         parts.append(Text(view.hint, style="dim"))
@@ -384,6 +461,26 @@ class WalkScreen:
         if summary.skipped:
             out.print(Text(f"Skipped: {', '.join(summary.skipped)}", style="dim"))
         out.print(Text(f"Status: {STATUS_LABELS[case.status]}. Details: recover show {case.id}"))
+
+
+def _field_of(line: str) -> str:
+    """Where a line typed at the first prompt goes when no order matched it: an email
+    to the email, an order reference (``#1042``) to the order, anything else is a name."""
+    text = line.strip()
+    if "@" in text and " " not in text:
+        return "email"
+    if text.startswith("#"):
+        return "order"
+    return "name"
+
+
+def _pick(line: str, count: int) -> int | None:
+    text = line.strip()
+    if not text:
+        return None
+    if text.isdigit() and 1 <= int(text) <= count:
+        return int(text) - 1
+    raise ValueError(f"Type a number from 1 to {count}, or Enter for none of these.")
 
 
 def _bullet(text: str) -> Grid:

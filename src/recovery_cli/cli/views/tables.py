@@ -122,6 +122,12 @@ def _facts(case: Mapping[str, Any]) -> Table:
             rows.append((label, customer[key]))
     if customer.get("order_value") is not None:
         rows.append(("Order value", _money(customer["order_value"], case.get("currency", "USD"))))
+    if customer.get("order_date"):
+        rows.append(("Order date", _when(customer["order_date"])))
+    if customer.get("items"):
+        rows.append(("Items", ", ".join(str(item) for item in customer["items"])))
+    if customer.get("platform"):
+        rows.append(("Platform", customer["platform"]))
     ref = case["playbook"]
     rows.append(("Playbook", f"{ref['title']} ({ref['id']}, {ref['hash'][:15]})"))
     rows.append(("Opened", _when(case["created_at"])))
