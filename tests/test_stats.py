@@ -169,6 +169,7 @@ def test_exact_figures_over_the_generated_cases() -> None:
         "playbooks": {"sample": 5, "wrong-item": 2, "not-delivered": 1},
         "cause_tags": {"email": 3, "packaging": 2, "courier": 1},
         "satisfaction": {"1": 1, "2": 1, "3": 1, "4": 1, "5": 2},
+        "bought_again": None,  # no orders imported
     }
 
 
@@ -366,6 +367,7 @@ STATS_KEYS = {
     "follow_ups",
     "playbooks",
     "cause_tags",
+    "bought_again",
     "satisfaction",
 }
 
@@ -477,6 +479,7 @@ def test_stats_json_has_exactly_the_documented_keys_and_the_known_figures(
         "playbooks": {"other": 2, "sample": 2},
         "cause_tags": {"email": 2, "courier": 1},
         "satisfaction": {"1": 1, "2": 1, "3": 0, "4": 0, "5": 1},
+        "bought_again": None,
     }
 
 

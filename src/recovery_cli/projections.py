@@ -52,6 +52,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "steps_skipped",
     "closed_at",
     "prevention_done_at",
+    "order_date",
+    "items",
+    "platform",
 )
 
 # OWASP CSV injection: a cell starting with one of these may run as a formula.
@@ -126,6 +129,8 @@ def csv_row(case: Case) -> list[str]:
         "root_cause": outcome.root_cause if outcome else "",
         "cause_tag": outcome.cause_tag if outcome else "",
         "prevention": outcome.prevention if outcome else "",
+        "items": "; ".join(case.customer.items),
+        "platform": case.customer.platform,
     }
     plain = {
         "id": case.id,
@@ -142,6 +147,7 @@ def csv_row(case: Case) -> list[str]:
         "steps_skipped": str(sum(r.status == "skipped" for r in case.steps)),
         "closed_at": _time(case.closed_at),
         "prevention_done_at": _time(outcome.prevention_done_at if outcome else None),
+        "order_date": _time(case.customer.order_date),
     }
     return [neutralise(text[c]) if c in text else plain[c] for c in CSV_COLUMNS]
 
@@ -210,6 +216,7 @@ def facts_of(case: Case) -> Facts:
         "cause_tag": outcome.cause_tag if outcome else "",
         "currency": case.currency,
         "order_value": str(value) if value is not None else None,
+        "customer": [case.customer.email, case.customer.name, case.customer.order],
         "refunds": str(refunds),
         "goodwill": str(goodwill),
         "follow_ups": [

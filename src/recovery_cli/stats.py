@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from .followups import local_date
@@ -18,6 +18,9 @@ from .kinds import OUTCOMES
 from .projections import ZERO, Facts
 
 TOP_CAUSES = 10
+# "Bought again within 90 days of the case": the window, and the outcomes it is told for.
+AGAIN_DAYS = 90
+AGAIN_OUTCOMES = ("kept", "refunded", "lost")
 
 
 @dataclass
@@ -40,6 +43,41 @@ class Money:
 
 
 @dataclass
+class Again:
+    """Of the cases with one outcome: how many customers bought again within
+    :data:`AGAIN_DAYS` of the case, and what those later orders brought in."""
+
+    cases: int = 0
+    bought: int = 0
+    waiting: int = 0  # cases whose window is still open (not a "no" yet)
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def share(self) -> float | None:
+        """Customers who bought again, as a share of the cases."""
+        return self.bought / self.cases if self.cases else None
+
+    def add(self, created: datetime, now: datetime, orders: list[dict[str, object]]) -> None:
+        """One case opened at ``created``, with its customer's orders (any dates)."""
+        from .orders.summary import is_sale, moment, net
+
+        self.cases += 1
+        end = created + timedelta(days=AGAIN_DAYS)
+        later = [
+            order
+            for order in orders
+            if is_sale(order) and (when := moment(order)) is not None and created < when <= end
+        ]
+        if later:
+            self.bought += 1
+            for order in later:
+                currency = str(order.get("currency") or "")
+                self.revenue[currency] = self.revenue.get(currency, ZERO) + net(order)
+        elif now < end:
+            self.waiting += 1
+
+
+@dataclass
 class Stats:
     """Counters over a run of cases; feed them with :meth:`add`."""
 
@@ -55,6 +93,8 @@ class Stats:
     money: dict[str, Money] = field(default_factory=dict)
     follow_ups: Counter[str] = field(default_factory=Counter)
     hours_to_close: array[float] = field(default_factory=lambda: array("d"))
+    # None: no orders imported, so nothing to tell.
+    again: dict[str, Again] | None = None
 
     def wants(self, facts: Facts) -> bool:
         """Whether the case was opened within the dates asked for."""
@@ -95,6 +135,15 @@ class Stats:
                 self.follow_ups["missed"] += 1
             else:
                 self.follow_ups["pending"] += 1
+
+    def add_orders(self, facts: Facts, orders: list[dict[str, object]]) -> None:
+        """For a case already counted, whether its customer bought again (their
+        orders, from the order book)."""
+        if self.again is None:
+            self.again = {outcome: Again() for outcome in AGAIN_OUTCOMES}
+        result = facts["outcome"]
+        if result in self.again:
+            self.again[result].add(_moment(facts["created"]), self.now, orders)
 
     # -- results -----------------------------------------------------------------------
     @property
@@ -154,6 +203,20 @@ class Stats:
             "playbooks": dict(self.playbooks_ranked()),
             "cause_tags": dict(self.top_causes()),
             "satisfaction": {str(score): self.satisfaction[score] for score in range(1, 6)},
+            "bought_again": (
+                {
+                    outcome: {
+                        "cases": again.cases,
+                        "bought_again": again.bought,
+                        "share": _round(again.share),
+                        "window_open": again.waiting,
+                        "revenue": {c: f"{v:.2f}" for c, v in sorted(again.revenue.items())},
+                    }
+                    for outcome, again in self.again.items()
+                }
+                if self.again is not None
+                else None
+            ),
         }
 
 

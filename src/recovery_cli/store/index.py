@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 # The format of the rows (their columns, and what the projections put in them). Bump it
 # whenever either changes: an index of another format is rebuilt from the case files,
 # and an upgrade that leaves the rows alone rebuilds nothing.
-FORMAT = "4"
+FORMAT = "5"
 FILE_NAME = "index.sqlite3"
 # Rows written in one transaction while catching up, so a long rebuild never holds the
 # database against a walk's save for long.

@@ -5,7 +5,7 @@ everyday views."""
 from __future__ import annotations
 
 from ...kinds import OUTCOMES
-from ...stats import Stats
+from ...stats import AGAIN_DAYS, Stats
 from ...values import format_money
 from ..plain import Column, Output, Table, grid
 
@@ -79,6 +79,7 @@ def render(out: Output, stats: Stats) -> None:
     )
     out.table(grid(facts))
     out.line()
+    bought_again(out, stats)
     chart(out, "Outcomes", [(o, stats.outcomes[o]) for o in OUTCOMES])
     chart(out, "Cases per playbook", stats.playbooks_ranked())
     chart(out, "Root-cause tags", stats.top_causes(), empty="no tags yet")
@@ -88,6 +89,31 @@ def render(out: Output, stats: Stats) -> None:
         [(f"{score}/5", stats.satisfaction[score]) for score in range(5, 0, -1)],
         empty="no scores yet",
     )
+
+
+def bought_again(out: Output, stats: Stats) -> None:
+    """Did recovery work: of each outcome's customers, who bought again within
+    90 days of the case, and what they spent (only once orders are imported)."""
+    if stats.again is None:
+        return
+    out.line(f"Bought again within {AGAIN_DAYS} days of the case", "bold")
+    table = Table(
+        [
+            Column("Outcome"),
+            Column("Bought again", right=True),
+            Column("Share", right=True),
+            Column("Revenue", wrap=True),
+        ],
+        indent=2,
+    )
+    for outcome, again in stats.again.items():
+        revenue = " + ".join(format_money(v, c) for c, v in sorted(again.revenue.items()))
+        count = f"{again.bought} of {again.cases}"
+        if again.waiting:
+            count += f" ({again.waiting} still in their window)"
+        table.add(outcome, count, _percent(again.share), revenue or "—")
+    out.table(table)
+    out.line()
 
 
 def bar(count: int, top: int, width: int = BAR_WIDTH) -> str:
