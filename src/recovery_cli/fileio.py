@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -77,10 +77,11 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     _sync_after_move(path)
 
 
-def stage(path: Path, data: bytes) -> Path:
-    """Write ``data`` whole to a temporary file beside ``path`` (0600, synced) and
-    return its name, for a caller that moves several files into place together (see
-    :mod:`recovery_cli.orders.book`). On failure nothing is left behind."""
+def stage(path: Path, data: bytes | Iterable[bytes]) -> Path:
+    """Write ``data`` (or its pieces, one after the other) whole to a temporary file
+    beside ``path`` (0600, synced) and return its name, for a caller that moves
+    several files into place together (see :mod:`recovery_cli.orders.book`). On
+    failure nothing is left behind."""
     try:
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     except OSError as exc:
@@ -88,7 +89,10 @@ def stage(path: Path, data: bytes) -> Path:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                handle.writelines(data)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
