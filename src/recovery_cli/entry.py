@@ -17,6 +17,12 @@ def main() -> None:
 
         sys.stdout.write(f"recover {__version__}\n")
         return
-    from .cli import main as run_cli
+    try:
+        from .cli import main as run_cli
 
-    run_cli()
+        run_cli()
+    except KeyboardInterrupt:
+        # Ctrl-C while Python was still loading the command (a command's own Ctrl-C
+        # is handled where it runs): the same words and status, never a traceback.
+        sys.stderr.write("Interrupted.\n")
+        raise SystemExit(130) from None

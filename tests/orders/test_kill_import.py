@@ -185,12 +185,41 @@ def test_soak_a_200_mb_export_is_streamed(tmp_path: Path) -> None:
     """A 200 MB export imports whole (its memory is a benchmark figure:
     ``python benchmarks/run.py --only orders --big``)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from orders import shopify_export  # type: ignore[import-not-found]
+    from orders import BIG_ROWS, shopify_export  # type: ignore[import-not-found]
 
     export = tmp_path / "big.csv"
-    orders = shopify_export(export, 560_000, seed=16)
+    orders = shopify_export(export, BIG_ROWS, seed=16)
     assert export.stat().st_size > 200 * 2**20
     home, cache = tmp_path / "home", tmp_path / "cache"
     assert recover(home, cache, "orders", "import", str(export)).wait(timeout=600) == 0
     with OrderCache(home) as found:
         assert found.count() == orders
+
+
+def test_ctrl_c_during_an_import_says_so_and_keeps_one_whole_book(
+    books_before_and_after: tuple[Path, Path, dict[str, bytes], list[Path]], tmp_path: Path
+) -> None:
+    old_home, cache, new, new_exports = books_before_and_after
+    old = books(old_home)
+    env = {**os.environ, "RECOVER_CACHE_DIR": str(cache)}
+    argv = [sys.executable, "-m", "recovery_cli", "orders", "import", *map(str, new_exports)]
+    seen = set()
+    for attempt, delay in enumerate((0.05, 0.2, 0.35, 0.5, 0.7)):  # start-up, reading, commit
+        home = tmp_path / f"home-{attempt}"
+        shutil.copytree(old_home, home)
+        child = subprocess.Popen(
+            argv, env={**env, "RECOVER_HOME": str(home)}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+        label = f"Ctrl-C after {delay} s"
+        # -2: the signal came while Python was starting or shutting down, when SIGINT
+        # has its default action (the process ends, silently); the book is whole still.
+        assert child.returncode in (0, 130, -signal.SIGINT), (label, child.returncode, err)
+        assert "Traceback" not in err.decode(), (label, err)
+        if child.returncode == 130:
+            assert err.decode().strip().splitlines()[-1] == "Interrupted.", label
+        seen.add(check_whole(home, old, new, label))
+    assert seen
