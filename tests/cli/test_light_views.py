@@ -158,3 +158,23 @@ def test_show_of_a_sound_file_not_written_as_recover_writes_it(store: Path) -> N
     assert shown.returncode == 0, shown.stderr
     assert "Opened       Mon 15 Jun 00:06" in shown.stdout and "Zoë Ünal" in shown.stdout
     assert "recovery_cli.case" in imported(shown)
+
+
+def test_the_order_views_build_no_case_model(store: Path, tmp_path: Path) -> None:
+    from recovery_cli.orders.importing import import_files
+    from tests.orders.exports import write_shopify
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    import_files(store, [write_shopify(exports)])
+    for args, shows in (
+        (("orders", "list"), "2 × Blue Mug, Tea Towel"),
+        (("orders", "list", "--json"), '"ref": "#1042"'),
+        (("orders", "show", "#1042"), "Order #1042 · Shopify"),
+        (("customer", "dana"), "Orders: 3 orders since Mar 2025"),
+        (("stats", "--json"), '"bought_again": {'),
+    ):
+        result = recover(store, *args)
+        assert result.returncode == 0, result.stderr
+        assert shows in result.stdout, result.stdout
+        assert imported(result) == [], (args, result.stderr)
