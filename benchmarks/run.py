@@ -3,7 +3,8 @@
     python benchmarks/run.py                 # everything, written to RESULTS.md
     python benchmarks/run.py --sizes 1000    # a quick look at scale
     python benchmarks/run.py --only startup  # some parts (comma-separated): startup,
-                                             # typer, new, step, peer, scale; printed only
+                                             # typer, new, step, peer, scale, orders;
+                                             # printed only
     python benchmarks/run.py --only peer --write  # ...and put into RESULTS.md
 
 Every figure is a whole process (or, for walk steps, the real engine + store + screen
@@ -722,7 +723,7 @@ def scale(sizes: Sequence[int], folder: Path, runs: int) -> list[str]:
     return rows
 
 
-SECTIONS = ["startup", "typer", "new", "step", "peer", "scale"]
+SECTIONS = ["startup", "typer", "new", "step", "peer", "scale", "orders"]
 TITLES = {
     "startup": "## Start-up",
     "typer": "## A minimal Typer app, by typer release",
@@ -730,6 +731,7 @@ TITLES = {
     "step": "## One walk step (answer → durable save → next step shown)",
     "peer": "## Against Taskwarrior",
     "scale": "## Scale (median wall time · peak memory of the process)",
+    "orders": "## Orders (import, look-up, `recover new` with an order book)",
 }
 
 
@@ -781,6 +783,9 @@ def main() -> None:
     parser.add_argument("--scale-runs", type=int, default=3, help="runs per scale figure")
     parser.add_argument("--walks", type=int, default=28, help="walks for the step figure")
     parser.add_argument(
+        "--big", action="store_true", help="orders: also import a 200 MB export (slow)"
+    )
+    parser.add_argument(
         "--stores", type=Path, default=Path(tempfile.gettempdir()) / "recover-bench-stores"
     )
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
@@ -826,6 +831,10 @@ def main() -> None:
                 "",
                 *scale(sizes, args.stores, args.scale_runs),
             ]
+        elif name == "orders":
+            from orders import measure as measure_orders
+
+            made[name] = measure_orders(recover_argv()[0], args.stores, args.scale_runs, args.big)
     if args.only is None or args.write:
         text = write_results(args.out, head, made, whole=args.only is None)
         print(f"wrote {args.out}")
