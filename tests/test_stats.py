@@ -551,3 +551,38 @@ def test_stats_on_an_empty_home(run: Run, home: Path) -> None:
     assert result.stdout == "Recoveries\nNo cases yet.\n"
     data = json.loads(run("stats", "--json").stdout)
     assert set(data) == STATS_KEYS and data["cases"] == 0 and data["kept_rate"] is None
+
+
+def test_bought_again_counts_sales_within_90_days_and_waits_for_open_windows() -> None:
+    from recovery_cli.stats import Again
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    again = Again()
+    # Bought again 10 days after: yes (the case's own order, before it, is not counted).
+    again.add(datetime(2026, 1, 1, tzinfo=UTC), now, [
+        ("2025-12-20T00:00:00Z", "10.00", "USD"),
+        ("2026-01-11T00:00:00Z", "6.00", "USD"),
+    ])  # fmt: skip
+    # Bought again only after 90 days: no.
+    again.add(datetime(2026, 1, 1, tzinfo=UTC), now, [("2026-04-15T00:00:00Z", "1.00", "USD")])
+    # Opened 10 days ago, nothing since: still in its window, not a "no" yet.
+    again.add(datetime(2026, 5, 22, tzinfo=UTC), now, [])
+    assert (again.cases, again.bought, again.waiting) == (3, 1, 1)
+    assert again.share == 0.5  # 1 of the 2 cases that can tell
+    assert again.revenue == {"USD": Decimal("6.00")}
+
+
+def test_sales_are_found_by_email_by_name_without_one_and_by_an_orders_buyer() -> None:
+    from recovery_cli.orders.customers import Sales
+
+    sales = Sales(
+        [
+            ("a@x.com", "ann lee", "2026-01-02T00:00:00Z", "6.00", "USD"),
+            (None, "bo", "2026-01-04T00:00:00Z", "5.00", "GBP"),
+        ],
+        lambda ref: ("A@x.com", "Ann Lee") if ref == "#1" else None,
+    )
+    assert sales.of("A@X.com ", "", "") == [("2026-01-02T00:00:00Z", "6.00", "USD")]
+    assert sales.of("", "", "#1") == sales.of("a@x.com", "", "")  # the buyer of order 1
+    assert sales.of("", "", "#2") == []
+    assert sales.of("", "Bo", "") == [("2026-01-04T00:00:00Z", "5.00", "GBP")]

@@ -381,6 +381,12 @@ def fix(report: Report, now: float, warn: Notify | None = None) -> Report:
             if finding.check == "permissions":
                 os.chmod(path, 0o700 if path.is_dir() else 0o600)
                 done.append(f"made {path} private")
+            elif finding.check == "temp-files" and path.parent == orders_book.folder_of(
+                report.home
+            ):
+                # Under the book's lock, which an import holds from its first write.
+                with orders_book.locked(report.home):
+                    done.append(f"removed {path}")
             elif finding.check == "temp-files" and _still_stale(report.home, path, now):
                 path.unlink()
                 done.append(f"removed {path}")

@@ -146,13 +146,24 @@ def customer_history(store: Store, query: str, *, limit: int | None = HISTORY_LI
     return found
 
 
-def customer_orders(home: Path, query: str) -> list[Order]:
-    """The imported orders whose name, email or reference holds ``query``, newest
-    first (none without an order book)."""
+@dataclass
+class Bought:
+    """The orders of the customers a query finds (see
+    :meth:`~recovery_cli.orders.customers.Orders.of_matching`)."""
+
+    orders: list[Order]
+    customers: int
+    damaged: list[str]
+
+
+def customer_orders(home: Path, query: str) -> Bought:
+    """The imported orders of the customers ``query`` finds, newest first (none
+    without an order book), and the order-book files that could not be read."""
     from .orders.customers import Orders
 
-    with Orders(home) as orders:
-        return orders.matching(query)
+    with Orders(home) as book:
+        orders, customers = book.of_matching(query)
+        return Bought(orders, customers, list(book.damaged))
 
 
 @dataclass
@@ -198,11 +209,15 @@ def count_stats(
 
     found, damaged = Stats(now=now, since=since, until=until), []
     with Orders(store.home) as orders:
+        sales = orders.sales() if orders.present else None
+        if sales is not None:
+            found.with_orders()
         for row in store.stats_rows():
             if row.damaged is not None:
                 damaged.append(row.damaged)
             elif found.wants(row.facts):
                 found.add(row.facts)
-                if orders.present:
-                    found.add_orders(row.facts, orders.of(*row.facts["customer"]))
+                if sales is not None and found.wants_orders(row.facts):
+                    found.add_orders(row.facts, sales.of(*row.facts["customer"]))
+        damaged += orders.damaged
     return found, damaged

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from .followups import local_date
@@ -18,6 +19,9 @@ from .kinds import OUTCOMES
 from .projections import ZERO, Facts
 
 TOP_CAUSES = 10
+# One sale of a customer's: when (ISO 8601 UTC, as the order book writes it), what it
+# brought in less refunds (a decimal string), its currency.
+Sale = tuple[str, str, str]
 # "Bought again within 90 days of the case": the window, and the outcomes it is told for.
 AGAIN_DAYS = 90
 AGAIN_OUTCOMES = ("kept", "refunded", "lost")
@@ -54,25 +58,25 @@ class Again:
 
     @property
     def share(self) -> float | None:
-        """Customers who bought again, as a share of the cases."""
-        return self.bought / self.cases if self.cases else None
+        """Customers who bought again, as a share of the cases that can tell: a case
+        whose window is still open, and who has not bought yet, is not a "no" yet."""
+        decided = self.cases - self.waiting
+        return self.bought / decided if decided else None
 
-    def add(self, created: datetime, now: datetime, orders: list[dict[str, object]]) -> None:
-        """One case opened at ``created``, with its customer's orders (any dates)."""
-        from .orders.summary import is_sale, moment, net
-
+    def add(self, created: datetime, now: datetime, sales: Sequence[Sale]) -> None:
+        """One case opened at ``created``, with its customer's sales (any dates)."""
         self.cases += 1
         end = created + timedelta(days=AGAIN_DAYS)
-        later = [
-            order
-            for order in orders
-            if is_sale(order) and (when := moment(order)) is not None and created < when <= end
-        ]
+        # Compared as text: both in the book's one form of a moment (a string per sale
+        # is cheaper to hold and to compare than a datetime, at 100,000 sales).
+        later = []
+        if sales:
+            start_text, end_text = _utc_text(created), _utc_text(end)
+            later = [sale for sale in sales if start_text < sale[0] <= end_text]
         if later:
             self.bought += 1
-            for order in later:
-                currency = str(order.get("currency") or "")
-                self.revenue[currency] = self.revenue.get(currency, ZERO) + net(order)
+            for _when, value, currency in later:
+                self.revenue[currency] = self.revenue.get(currency, ZERO) + Decimal(value)
         elif now < end:
             self.waiting += 1
 
@@ -136,14 +140,23 @@ class Stats:
             else:
                 self.follow_ups["pending"] += 1
 
-    def add_orders(self, facts: Facts, orders: list[dict[str, object]]) -> None:
+    def wants_orders(self, facts: Facts) -> bool:
+        """Whether a case counts for "bought again" (its outcome is one it is told for)."""
+        return facts["outcome"] in AGAIN_OUTCOMES
+
+    def add_orders(self, facts: Facts, sales: Sequence[Sale]) -> None:
         """For a case already counted, whether its customer bought again (their
-        orders, from the order book)."""
+        sales, from the order book)."""
         if self.again is None:
             self.again = {outcome: Again() for outcome in AGAIN_OUTCOMES}
         result = facts["outcome"]
         if result in self.again:
-            self.again[result].add(_moment(facts["created"]), self.now, orders)
+            self.again[result].add(_moment(facts["created"]), self.now, sales)
+
+    def with_orders(self) -> None:
+        """Orders are imported: "bought again" is told (even with no case to tell it for)."""
+        if self.again is None:
+            self.again = {outcome: Again() for outcome in AGAIN_OUTCOMES}
 
     # -- results -----------------------------------------------------------------------
     @property
@@ -218,6 +231,10 @@ class Stats:
                 else None
             ),
         }
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _moment(text: str) -> datetime:

@@ -53,9 +53,9 @@ def test_import_prints_the_detection_and_a_summary(run: Run, home: Path, tmp_pat
     assert result.stdout.splitlines() == [
         "orders.csv: Shopify orders export, 6 rows → 5 orders",
         "EtsySoldOrders2025.csv: Etsy Sold Orders, 1 row → 1 order",
-        "  It has no email: its orders are found by order reference or name.",
+        "  It has no email: the walk finds its orders by order reference.",
         "EtsySoldOrderItems2025.csv: Etsy Sold Order Items, 2 rows → 1 order",
-        "  It has no email: its orders are found by order reference or name.",
+        "  It has no email: the walk finds its orders by order reference.",
         "Imported: 6 new orders, 0 updated, 0 unchanged.",
     ]
     again = run("orders", "import", str(shopify))
@@ -229,6 +229,7 @@ def test_customer_shows_orders_and_lifetime_value(run: Run, home: Path, shop: Pa
     assert [o["ref"] for o in data["orders"]] == ["#1077", "#1042", "#1001"]
     # 66 + 48 + (30 refunded in full); the voided order of Sam's is not a sale.
     assert data["lifetime"] == {
+        "customers": 1,
         "orders": 3,
         "since": "2025-03-02T15:00:00Z",
         "value": {"USD": "114.00"},
@@ -399,3 +400,132 @@ def test_order_and_email_options_fill_the_card(
     assert "matches 3 orders" in several.stderr and "--order" in several.stderr
     assert "dana@example.com" not in several.stderr
     assert not (home / "cases" / "3.json").exists()
+
+
+# -- found in review ---------------------------------------------------------------------
+def test_an_order_with_a_bad_row_is_skipped_whole_and_a_fix_brings_it_once(
+    run: Run, home: Path, tmp_path: Path
+) -> None:
+    bad_first = SHOPIFY_ROWS[1].replace(",48.00,,0.00,Standard", ",forty,,0.00,Standard")
+    broken = write_shopify(tmp_path, [SHOPIFY_ROWS[0], bad_first, SHOPIFY_ROWS[2]], "bad.csv")
+    result = run("orders", "import", str(broken))
+    assert result.exit_code == 1
+    assert "1 a bad amount or date, 1 of an order with a bad row" in result.stdout
+    assert run("orders", "show", "1042").exit_code == 4  # not half of it
+    fixed = write_shopify(tmp_path, SHOPIFY_ROWS[:3], "fixed.csv")
+    assert run("orders", "import", str(fixed)).exit_code == 0
+    (order,) = json.loads(run("orders", "show", "1042", "--json").stdout)
+    assert [i["name"] for i in order["items"]] == ["Blue Mug", "Tea Towel"]
+    assert order["items"][0] == {"name": "Blue Mug", "quantity": 2, "price": "12.00", "sku": "BM-1"}
+
+
+def test_every_bad_row_is_listed(run: Run, home: Path, tmp_path: Path) -> None:
+    rows = [
+        SHOPIFY_ROWS[0].replace("#1001", f"#{n}").replace(",66.00,,", ",lots,,")
+        for n in range(2000, 2025)
+    ]
+    path = write_shopify(tmp_path, rows, "many.csv")
+    result = run("orders", "import", str(path))
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if "is not an amount" in line] == [
+        f"  {path}:{n}: Total is not an amount" for n in range(2, 27)
+    ]
+
+
+def test_a_pipe_is_refused(run: Run, home: Path) -> None:
+    result = run("orders", "import", "/dev/stdin")
+    assert (
+        result.exit_code == 7 or "is a pipe" in result.stderr or "cannot be read" in result.stderr
+    )
+
+
+def test_commands_work_at_the_card_and_the_choice(
+    run: Run, home: Path, shop: Path, playbook: Path
+) -> None:
+    # :pause at the card: what was typed is saved; nothing from the order is.
+    paused = run("new", "-p", "sample", answers=["#1042", ":pause"])
+    assert paused.exit_code == 0 and "Paused. Case 1 is saved." in paused.output
+    customer = read_case(home)["customer"]
+    assert customer["order"] == "#1042" and customer["name"] == ""
+    # A typo at the card asks again; :back at the choice returns to the prompt.
+    result = run(
+        "new", "-p", "sample",
+        answers=["#1042", "maybe", "", "", ":pause"],
+    )  # fmt: skip
+    assert "Enter uses these details; n types them by hand." in result.stdout
+    assert read_case(home, "2")["customer"]["name"] == "Dana Reyes"
+    back = run(
+        "new", "-p", "sample",
+        answers=["dana@example.com", ":back", "Someone", "", "", "", "", ":pause"],
+    )  # fmt: skip
+    assert back.exit_code == 0, back.output
+    assert back.stdout.count("3 orders match:") == 1
+    customer = read_case(home, "3")["customer"]
+    assert customer["name"] == "Someone" and customer["email"] == "dana@example.com"
+    assert "items" not in customer
+
+
+def test_options_given_stay_when_the_card_fills(
+    run: Run, home: Path, shop: Path, playbook: Path
+) -> None:
+    result = run(
+        "new", "-p", "sample", "--order", "1042", "--value", "20", "--name", "Dee",
+        answers=["", "", ":pause"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    customer = read_case(home)["customer"]
+    assert (customer["name"], customer["order_value"], customer["order"]) == (
+        "Dee", "20.00", "#1042",
+    )  # fmt: skip
+    assert customer["email"] == "dana@example.com" and customer["items"] == [
+        "Blue Mug", "Tea Towel",
+    ]  # fmt: skip
+
+
+def test_another_order_typed_after_the_card_drops_the_first_orders_items(
+    run: Run, home: Path, shop: Path, playbook: Path
+) -> None:
+    # The card fills from #1042; back at the order prompt, #9999 is typed by hand.
+    result = run(
+        "new",
+        "-p",
+        "sample",
+        answers=["#1042", "", ":back", ":back", "\x15#9999", "", "", ":pause"],
+    )
+    assert result.exit_code == 0, result.output
+    customer = read_case(home)["customer"]
+    assert customer["order"] == "#9999" and "items" not in customer
+
+
+def test_no_input_looks_up_the_order_of_the_answers_file(
+    run: Run, home: Path, shop: Path, playbook: Path, tmp_path: Path
+) -> None:
+    path = answers(tmp_path)
+    path.write_text(
+        path.read_text().replace("[answers]", '[customer]\norder = "#1050"\n\n[answers]')
+    )
+    result = run("new", "--answers", str(path), "--no-input")
+    assert result.exit_code == 0, result.output
+    case = read_case(home)
+    assert case["customer"]["name"] == "Sam Lee" and case["currency"] == "EUR"
+
+
+def test_a_damaged_order_book_is_named_and_the_case_views_go_on(
+    run: Run, home: Path, shop: Path
+) -> None:
+    (home / "orders" / "shopify.jsonl").write_text("garbled\n")
+    for args in (("stats",), ("customer", "dana"), ("stats", "--json"), ("orders", "list")):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "shopify.jsonl is not an order book file" in result.stderr
+    assert json.loads(run("customer", "ana", "--json").stdout)["lifetime"]["orders"] == 1
+
+
+def test_customer_sums_every_order_of_the_customer_a_query_finds(
+    run: Run, home: Path, shop: Path
+) -> None:
+    data = json.loads(run("customer", "#1042", "--json").stdout)
+    assert [o["ref"] for o in data["orders"]] == ["#1077", "#1042", "#1001"]
+    assert data["lifetime"]["customers"] == 1 and data["lifetime"]["value"] == {"USD": "114.00"}
+    everyone = run("customer", "a")  # in every customer's name or email
+    assert "Orders (of 3 customers): " in everyone.stdout

@@ -222,3 +222,55 @@ def test_forget_deletes_for_real(home: Path, tmp_path: Path) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for path in cache.path.parent.iterdir():
         assert b"dana@example.com" not in path.read_bytes(), path.name
+
+
+def test_overlapping_exports_in_one_import_never_double_the_items(
+    home: Path, tmp_path: Path
+) -> None:
+    first = write_shopify(tmp_path)
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(first.read_bytes())
+    import_files(home, [first, copy])
+    with OrderCache(home) as cache:
+        (mug,) = cache.by_ref("#1042")
+    assert [i["name"] for i in mug["items"]] == ["Blue Mug", "Tea Towel"]
+
+
+def test_forget_before_a_date_keeps_lines_it_cannot_date(home: Path, tmp_path: Path) -> None:
+    import_files(home, [write_shopify(tmp_path)])
+    path = book.folder_of(home) / "shopify.jsonl"
+    path.write_bytes(path.read_bytes() + b"{damaged\n")
+    assert book.forget(home, before=datetime(2025, 7, 1, 12, tzinfo=UTC)) == 3
+    assert path.read_bytes().endswith(b"\n{damaged\n")
+
+
+def test_a_second_import_waits_for_the_first_and_says_so(home: Path, tmp_path: Path) -> None:
+    import threading
+
+    said: list[str] = []
+    with book.locked(home):
+        worker = threading.Thread(
+            target=import_files,
+            args=(home, [write_shopify(tmp_path)]),
+            kwargs={"waiting": lambda: said.append("waiting")},
+        )
+        worker.start()
+        worker.join(timeout=0.5)
+        assert worker.is_alive() and said == ["waiting"]
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    with OrderCache(home) as cache:
+        assert cache.count() == 5
+
+
+def test_a_damaged_platform_file_is_named_and_the_others_still_answer(
+    home: Path, tmp_path: Path
+) -> None:
+    import_files(home, [write_shopify(tmp_path), *write_etsy(tmp_path)])
+    (book.folder_of(home) / "shopify.jsonl").write_bytes(b"not a book\n")
+    with OrderCache(home) as cache:
+        assert cache.find("#1042") == []
+        assert [o["platform"] for o in cache.find("2871234567")] == ["etsy"]
+        assert cache.damaged == [
+            f"{book.folder_of(home) / 'shopify.jsonl'} is not an order book file"
+        ]

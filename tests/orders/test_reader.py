@@ -510,12 +510,12 @@ def test_every_bad_row_is_listed_with_its_line() -> None:
         "a bad amount or date": 3,
         "a bad quantity": 1,
         "no order reference or email": 1,
+        "of an order with a bad row": 1,
     }
-    assert (report.rows, report.orders) == (9, 4)
-    assert list(orders) == ["#2001", "#2003", "#2004", "#2007"]
-    # The good second row of an order whose first row was bad still counts.
-    assert orders["#2004"].items == [Item("Saucer", 1, Decimal("4.00"))]
-    assert orders["#2004"].total is None
+    assert (report.rows, report.orders) == (9, 3)
+    # An order with a bad row is skipped whole: its good second row (#2004's Saucer)
+    # too, so that a corrected export brings the order once, never beside a half.
+    assert list(orders) == ["#2001", "#2003", "#2007"]
 
 
 def test_problems_never_carry_a_cell() -> None:
@@ -666,3 +666,54 @@ def test_the_formats_name_only_fields_the_reader_reads() -> None:
     for known in formats.KNOWN:
         assert set(known.columns) <= set(formats.FIELDS), known.label
     assert formats.detect([]) is None
+
+
+# -- edges found in review ---------------------------------------------------------------
+MAPPED = {"Order": "ref", "Email": "email", "Total": "total", "Date": "date", "Qty": "quantity"}
+
+
+def test_a_windows_1252_byte_far_into_an_ascii_file_is_windows_1252(tmp_path: Path) -> None:
+    rows = [f"A-{n},c{n}@example.com,1.00,2025-01-01,1" for n in range(3000)]  # > 64 KiB
+    rows.append("A-9999,zoe@example.com,2.00,2025-01-02,1")
+    path = tmp_path / "late.csv"
+    text = "Order,Email,Total,Date,Qty,Note\r\n" + "\r\n".join(f"{r}," for r in rows)
+    path.write_bytes(
+        text.encode("ascii")
+        + "\r\nA-10000,z@example.com,3.00,2025-01-03,1,Zoë\r\n".encode("cp1252")
+    )
+    assert path.stat().st_size > 64 * 1024
+    with open_export(path, mapping={**MAPPED, "Note": "item"}) as reader:
+        records = list(reader.records())
+        assert reader.report.encoding == "cp1252"
+    assert records[-1].items == [Item("Zoë", 1)]  # no price column mapped
+
+
+def test_dates_and_quantities_out_of_range_are_row_problems(tmp_path: Path) -> None:
+    path = tmp_path / "edges.csv"
+    path.write_text(
+        "Order,Email,Total,Date,Qty\r\n"
+        "A-1,a@example.com,1.00,0001-01-01T00:00:00+05:00,1\r\n"
+        "A-2,b@example.com,1.00,9999-12-31T23:00:00-05:00,1\r\n"
+        "A-3,c@example.com,1.00,2025-01-01,99999999999999999999999\r\n"
+        "A-4,d@example.com,1.00,2025-01-01,-2\r\n"
+        "A-5,e@example.com,1.00,2025-01-01,2\r\n",
+        "utf-8",
+    )
+    orders, report = read(path, mapping=MAPPED)
+    assert list(orders) == ["A-5"]
+    assert [(p.line, p.message) for p in report.problems] == [
+        (2, "Date is not a date"),
+        (3, "Date is not a date"),
+        (4, "Qty is not a quantity"),
+        (5, "Qty is not a quantity"),
+    ]
+
+
+def test_a_pipe_is_refused_with_one_message(tmp_path: Path) -> None:
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+    with pytest.raises(InputFileError, match="is a pipe, not a file"):
+        open_export(Path(f"/dev/fd/{read_end}"))
+    os.close(read_end)

@@ -17,7 +17,8 @@ import that never reached its commit, and is removed.
 Re-importing updates orders in place, keyed by (platform, key): a field the new
 export carries replaces the stored one, a field it lacks keeps its value (Etsy's
 Sold Order Items fill the items of its Sold Orders). Items are replaced by a later
-import, and gathered within one import (the rows of an order split across files).
+file, in this import or a later one (two overlapping exports never double them), and
+gathered within one file (the rows of one order, apart from each other).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -156,10 +157,11 @@ def _parsed(raw: bytes) -> Order | None:
 
 # -- the lock and the journal ---------------------------------------------------------------
 @contextlib.contextmanager
-def locked(home: Path) -> Iterator[Path]:
+def locked(home: Path, *, waiting: Callable[[], None] | None = None) -> Iterator[Path]:
     """The book held against other imports (an advisory lock that the kernel drops
     with the process), with any commit a killed import left half done finished first.
-    Yields the book's folder (made, 0700)."""
+    Yields the book's folder (made, 0700). ``waiting`` is called when another process
+    holds it (then this one waits its turn)."""
     where = folder_of(home)
     ensure_private_dir(where)
     try:
@@ -167,7 +169,12 @@ def locked(home: Path) -> Iterator[Path]:
     except OSError as exc:
         raise StorageError(f"cannot open {where / LOCK}: {exc.strerror or exc}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         finish_commit(where)
         yield where
     finally:
@@ -185,22 +192,31 @@ def finish_commit(where: Path) -> None:
         moves = None
     except (OSError, orjson.JSONDecodeError) as exc:
         raise StorageError(f"cannot read {journal}: {exc}") from None
-    if moves is not None:
-        _move(where, [(tmp, target) for tmp, target in moves])
-        journal.unlink()
-        fsync_dir(where)
-    for name in os.listdir(where):
-        if is_temp_file(name) and name != LOCK:
-            with contextlib.suppress(FileNotFoundError):
-                (where / name).unlink()
+    try:
+        if moves is not None:
+            _move(where, [(tmp, target) for tmp, target in moves])
+            journal.unlink()
+            fsync_dir(where)
+        for name in os.listdir(where):
+            if is_temp_file(name) and name != LOCK:
+                with contextlib.suppress(FileNotFoundError):
+                    (where / name).unlink()
+    except OSError as exc:
+        raise StorageError(
+            f"cannot finish saving the order book in {where}: {exc.strerror or exc}",
+            hint="Fix the folder's permissions or free some space, then run any "
+            "`recover orders` command.",
+        ) from None
 
 
-def _move(where: Path, moves: list[tuple[str | None, str]]) -> None:
+def _move(where: Path, moves: list[tuple[str | None, str]], *, again: bool = True) -> None:
+    """Make the moves. ``again``: finishing a journal, where a move already made (its
+    temporary file gone) is skipped; else every temporary file must be there."""
     for tmp, target in moves:
         if tmp is None:
             with contextlib.suppress(FileNotFoundError):
                 (where / target).unlink()
-        elif (where / tmp).exists():
+        elif not again or (where / tmp).exists():
             os.replace(where / tmp, where / target)
 
 
@@ -208,20 +224,32 @@ def commit(where: Path, files: Mapping[str, Iterable[bytes] | None]) -> None:
     """Put every platform file of ``files`` in place at once (None: remove it); see
     the module's note. Call with the book locked."""
     moves: list[tuple[str | None, str]] = []
-    try:
+    try:  # until the journal is written, nothing has changed
         for platform, data in files.items():
             target = where / f"{platform}{SUFFIX}"
             moves.append((None if data is None else stage(target, data).name, target.name))
         if len(moves) > 1:
             write_atomic(where / JOURNAL, orjson.dumps(moves))
-        _move(where, moves)
+    except BaseException:
+        for tmp, _target in moves:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    (where / tmp).unlink()
+        raise
+    try:
+        _move(where, moves, again=False)
         if len(moves) > 1:
             (where / JOURNAL).unlink()
         fsync_dir(where)
     except OSError as exc:
+        hint = (
+            "The new order book is saved; the next `recover orders` command (or "
+            "`recover doctor --fix`) finishes putting it in place."
+            if len(moves) > 1
+            else "The order book is as it was before this import."
+        )
         raise StorageError(
-            f"cannot save the order book in {where}: {exc.strerror or exc}",
-            hint="The order book is as it was before this import.",
+            f"cannot save the order book in {where}: {exc.strerror or exc}", hint=hint
         ) from None
 
 
@@ -233,7 +261,8 @@ class _Platform:
     lines: dict[str, bytes] = field(default_factory=dict)
     new: set[str] = field(default_factory=set)
     updated: set[str] = field(default_factory=set)
-    itemized: set[str] = field(default_factory=set)  # took items in this import
+    itemized: dict[str, int] = field(default_factory=dict)  # took items from this source
+    seen: set[str] = field(default_factory=set)
     changed: bool = False
 
 
@@ -254,7 +283,6 @@ class Importer:
     def __init__(self, where: Path) -> None:
         self.where = where
         self._books: dict[str, _Platform] = {}
-        self._seen: set[tuple[str, str]] = set()
 
     def _book(self, platform: str) -> _Platform:
         found = self._books.get(platform)
@@ -272,8 +300,10 @@ class Importer:
             self._books[platform] = found
         return found
 
-    def add(self, record: OrderRecord) -> None:
-        """Merge one record into the book (see the module's note)."""
+    def add(self, record: OrderRecord, source: int = 0) -> None:
+        """Merge one record into the book (see the module's note). ``source`` names
+        the file it came from: the items of one order met twice in one file (its rows
+        apart) are gathered; a later file's replace them, as a later import's do."""
         book = self._book(record.platform)
         incoming = order_of(record)
         key = record.key
@@ -284,17 +314,17 @@ class Importer:
         else:
             old = orjson.loads(before)
             merged = {**old, **incoming}
-            if "items" in incoming and key in book.itemized and "items" in old:
+            if "items" in incoming and book.itemized.get(key) == source and "items" in old:
                 merged["items"] = _gathered(old["items"], incoming["items"])
         if "items" in incoming:
-            book.itemized.add(key)
+            book.itemized[key] = source
         line = line_of(merged)
         if line != before:
             book.lines[key] = line
             book.changed = True
             if key not in book.new:
                 book.updated.add(key)
-        self._seen.add((record.platform, key))
+        book.seen.add(key)
 
     def result(self) -> Merged:
         """The counts so far: orders new to the book, changed, and met unchanged."""
@@ -303,7 +333,7 @@ class Importer:
         return Merged(
             new=new,
             updated=updated,
-            unchanged=len(self._seen) - new - updated,
+            unchanged=sum(len(b.seen) for b in self._books.values()) - new - updated,
             platforms=[p for p, b in self._books.items() if b.changed],
         )
 
@@ -346,11 +376,11 @@ def forget(home: Path, *, platform: str | None = None, before: datetime | None =
             if platform is not None and name != platform:
                 continue
             kept: list[bytes] = []
-            for _number, order in read_book(path):
-                if order is None:
-                    gone += 1  # a damaged line goes too: it cannot be told from old data
-                elif before is not None and not _dated_before(order, before):
-                    kept.append(line_of(order))
+            for _number, order, raw in book_lines(path):
+                if order is None and before is not None:
+                    kept.append(raw)  # damaged: its date cannot be told (doctor names it)
+                elif order is not None and before is not None and not _dated_before(order, before):
+                    kept.append(raw)
                 else:
                     gone += 1
             files[name] = _file_bytes(name, kept) if kept else None

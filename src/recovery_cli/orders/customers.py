@@ -10,12 +10,17 @@ order. With no order book, there are no orders, and nothing is opened.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from . import has_orders
 from .book import Order
 from .summary import Lifetime, lifetime
+
+if TYPE_CHECKING:
+    from ..stats import Sale
 
 
 class Orders:
@@ -29,7 +34,25 @@ class Orders:
         if self.present:
             from ..store.ordercache import OrderCache
 
-            self._cache = OrderCache(home)
+            # One command, one look at the book: checked once, then trusted.
+            self._cache = OrderCache(home, snapshot=True)
+
+    def sales(self) -> Sales:
+        """Every sale of the book, by customer (for ``stats``)."""
+        cache = self._cache
+        assert cache is not None
+
+        def buyer(ref: str) -> tuple[str, str] | None:
+            for found in cache.by_ref(ref):
+                return str(found.get("email") or ""), str(found.get("name") or "")
+            return None
+
+        return Sales(cache.sales(), buyer)
+
+    @property
+    def damaged(self) -> list[str]:
+        """Platform files met that are not an order book (their orders are left out)."""
+        return self._cache.damaged if self._cache is not None else []
 
     def __enter__(self) -> Orders:
         return self
@@ -54,11 +77,62 @@ class Orders:
                 break
         return self._cache.of_customer(email, name)
 
-    def matching(self, query: str) -> list[Order]:
-        """Orders whose name, email or reference holds ``query``, newest first."""
+    def of_matching(self, query: str) -> tuple[list[Order], int]:
+        """Every order of the customers whose name, email or order reference holds
+        ``query`` (an order of theirs matching is enough: ``#1042`` finds all of its
+        buyer's orders), newest first; and how many customers that is."""
         if self._cache is None:
-            return []
-        return list(self._cache.listing(customer=query))
+            return [], 0
+        people: dict[str, tuple[str, str]] = {}
+        for order in self._cache.listing(customer=query):
+            email, name = str(order.get("email") or ""), str(order.get("name") or "")
+            who = (
+                f"email:{email.strip().casefold()}"
+                if email
+                else f"name:{' '.join(name.split()).casefold()}"
+            )
+            people.setdefault(who, (email, name))
+        found: dict[tuple[str, str], Order] = {}
+        for email, name in people.values():
+            for order in self._cache.of_customer(email, name):
+                found.setdefault((str(order["platform"]), str(order["key"])), order)
+        ordered = sorted(found.values(), key=lambda o: str(o.get("date") or ""), reverse=True)
+        return ordered, len(people)
+
+
+class Sales:
+    """Every sale of the book, by customer, held for a command that asks about every
+    case (``stats``): one pass over the look-up table, then dictionary look-ups. A
+    case with an order reference and no email asks the table who bought that order."""
+
+    def __init__(
+        self,
+        rows: Iterable[tuple[str | None, str | None, str, str, str]],
+        buyer: Callable[[str], tuple[str, str] | None],
+    ) -> None:
+        self._by_email: dict[str, list[Sale]] = {}
+        self._by_name: dict[str, list[Sale]] = {}  # orders without an email
+        self._buyer = buyer
+        for email, name, date, value, currency in rows:
+            sale = (date, value, currency)
+            if email:
+                self._by_email.setdefault(email, []).append(sale)
+            elif name:
+                self._by_name.setdefault(name, []).append(sale)
+
+    def of(self, email: str, name: str, order: str) -> list[Sale]:
+        """The sales of the customer with this email, name or order (as Orders.of)."""
+        from ..store.ordercache import email_key, name_key
+
+        email_norm, name_norm = email_key(email), name_key(name)
+        if not email_norm and order.strip():
+            found = self._buyer(order)
+            if found is not None:
+                email_norm, name_norm = email_key(found[0]), name_norm or name_key(found[1])
+        sales = list(self._by_email.get(email_norm, ())) if email_norm else []
+        if name_norm:
+            sales += self._by_name.get(name_norm, ())
+        return sales
 
 
 def orders_of(home: Path, email: str, name: str, order: str) -> list[Order]:

@@ -22,9 +22,6 @@ from ..errors import InputFileError, RecoverError
 from . import book
 from .reader import ExportReader, FileReport, RowProblem, open_export
 
-# How many problems an error message lists before it says "and N more".
-PROBLEMS_SHOWN = 20
-
 Progress = Callable[[Path, int], None]
 
 
@@ -48,11 +45,9 @@ class ImportReport:
 
 
 def problems_text(problems: Sequence[RowProblem]) -> str:
-    """The problems, one per line, the first :data:`PROBLEMS_SHOWN` of them."""
-    lines = [f"  {problem}" for problem in problems[:PROBLEMS_SHOWN]]
-    if len(problems) > PROBLEMS_SHOWN:
-        lines.append(f"  ... and {len(problems) - PROBLEMS_SHOWN} more")
-    return "\n".join(lines)
+    """The problems, one per line: every one of them, so that they can all be fixed
+    in one go."""
+    return "\n".join(f"  {problem}" for problem in problems)
 
 
 def import_files(
@@ -64,6 +59,7 @@ def import_files(
     dry_run: bool = False,
     strict: bool = False,
     progress: Progress | None = None,
+    waiting: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Import ``paths`` into the order book of ``home`` (see the module's note)."""
     with contextlib.ExitStack() as stack:
@@ -79,14 +75,18 @@ def import_files(
             readers.append(
                 stack.enter_context(open_export(path, platform=platform, mapping=mapping))
             )
-        where = stack.enter_context(book.locked(home)) if not dry_run else book.folder_of(home)
+        where = (
+            stack.enter_context(book.locked(home, waiting=waiting))
+            if not dry_run
+            else book.folder_of(home)
+        )
         importer = book.Importer(where)
         problems: list[RowProblem] = []
-        for reader in readers:
+        for source, reader in enumerate(readers):
             path = reader.report.path
             tick = (lambda done, path=path: progress(path, done)) if progress else None
             for record in reader.records(tick):
-                importer.add(record)
+                importer.add(record, source)
             problems += reader.report.problems
         if strict and problems:
             raise InputFileError(

@@ -58,6 +58,7 @@ _DELIMITERS = (",", ";", "\t")
 _PAID = frozenset({"paid", "completed", "complete", "processing"})
 
 BAD_VALUE = "a bad amount or date"
+SAME_ORDER = "of an order with a bad row"
 BAD_QUANTITY = "a bad quantity"
 NO_REFERENCE = "no order reference or email"
 TOTALS_ROW = "the Totals row"
@@ -212,6 +213,10 @@ class ExportReader:
         width = plan.width
         drafts: dict[str, _Draft] = {}
         current: _Draft | None = None
+        # An order with a row that cannot be read is skipped whole (its other rows
+        # too): half an order would be stored under another key, beside the whole one
+        # a corrected export brings later.
+        spoiled: set[str] = set()
         held_blank = False  # a row naming no order, held back: the Totals row if last
         last_line = rows.line_num
         for row in rows:
@@ -232,6 +237,17 @@ class ExportReader:
                 continue
             read = self._read_row(row, line)
             if read is None:
+                group = _first(row, plan.group)
+                if group is not None:
+                    spoiled.add(group)
+                    if current is not None and current.group == group:
+                        report.skipped[SAME_ORDER] += current.rows
+                        current = None
+                    if group in drafts:
+                        report.skipped[SAME_ORDER] += drafts.pop(group).rows
+                continue
+            if read.group is not None and read.group in spoiled:
+                report.skipped[SAME_ORDER] += 1
                 continue
             if read.group is None:
                 if plan.totals_marker:
@@ -251,6 +267,8 @@ class ExportReader:
                 if current is not None:
                     report.orders += 1
                     yield current.finish(export.default_status, plan.header_currency)
+                    if not export.by_key:
+                        spoiled.clear()  # consecutive rows: an order's rows are behind us
                 current = _Draft(export.platform, read)
         if held_blank:
             report.skipped[TOTALS_ROW] += 1
@@ -665,7 +683,7 @@ def _says_totals(row: list[str], indexes: tuple[int, ...]) -> bool:
 
 def _open_binary(path: Path, name: str) -> BinaryIO:
     try:
-        return open(path, "rb")
+        binary = open(path, "rb")  # noqa: SIM115 (closed by the reader)
     except FileNotFoundError:
         raise InputFileError(f"{name} does not exist") from None
     except IsADirectoryError:
@@ -674,6 +692,10 @@ def _open_binary(path: Path, name: str) -> BinaryIO:
         raise InputFileError(f"{name} cannot be read: permission denied") from None
     except OSError as error:
         raise InputFileError(f"{name} cannot be read ({error.strerror})") from None
+    if not binary.seekable():  # a pipe: its start is read twice (encoding, then rows)
+        binary.close()
+        raise InputFileError(f"{name} is a pipe, not a file: save the export as a file first")
+    return binary
 
 
 def _encoding(head: bytes, path: Path, name: str) -> tuple[str, str, int]:
@@ -696,11 +718,19 @@ def _encoding(head: bytes, path: Path, name: str) -> tuple[str, str, int]:
             where = f"{name}:{line}" if line is not None else name
             raise InputFileError(_not_text(where, label)) from None
         return codec, label, skip
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _CHUNK)
-        return "utf-8", "utf-8", 0
-    except UnicodeDecodeError:
-        pass
+    if head.isascii() and len(head) == _CHUNK:
+        # Nothing to tell by yet: the first byte past ASCII further on decides.
+        decided = _first_non_ascii(path)
+        if decided == "cp1252":
+            head = b""  # checked as Windows-1252 text below (every row is, as it is read)
+        else:
+            return "utf-8", "utf-8", 0
+    else:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _CHUNK)
+            return "utf-8", "utf-8", 0
+        except UnicodeDecodeError:
+            pass
     try:
         head.decode("cp1252")
     except UnicodeDecodeError:
@@ -708,6 +738,26 @@ def _encoding(head: bytes, path: Path, name: str) -> tuple[str, str, int]:
             f"{name} is not UTF-8 and not Windows-1252 text; save it as UTF-8 and import again"
         ) from None
     return "cp1252", "cp1252", 0
+
+
+def _first_non_ascii(path: Path) -> str | None:
+    """How the first bytes past ASCII in the file decode: ``utf-8`` when they are a
+    UTF-8 sequence, else ``cp1252``; None for a file that is ASCII throughout (one
+    pass over the file, a megabyte at a time)."""
+    with open(path, "rb") as binary:
+        while True:
+            chunk = binary.read(1 << 20)
+            if not chunk:
+                return None
+            if chunk.isascii():
+                continue
+            start = next(i for i, byte in enumerate(chunk) if byte >= 0x80)
+            piece = chunk[start : start + 4] + binary.read(4)
+            try:
+                codecs.getincrementaldecoder("utf-8")().decode(piece[:4], final=False)
+            except UnicodeDecodeError:
+                return "cp1252"
+            return "utf-8"
 
 
 def _not_text(where: str, encoding: str) -> str:

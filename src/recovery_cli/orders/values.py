@@ -247,7 +247,10 @@ def parse_date(text: str, *, day_first: bool = False) -> datetime | None:
             raise ValueError("not a date") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset, 9999-12-31 with a negative
+        raise ValueError("not a date") from None
 
 
 def _parse_written_date(text: str, day_first: bool) -> datetime:
@@ -328,18 +331,20 @@ _STATUS_WORDS = {
 }
 
 
+# More of one item than any order holds: a cell past this is not a quantity.
+MAX_QUANTITY = 10**9
+
+
 def parse_quantity(text: str) -> int | None:
     """A count of items: ``2``, ``2.0``. Empty text is None; raises ValueError else."""
     text = text.strip()
     if not text:
         return None
-    if text.isdigit():
-        return int(text)
     try:
-        number = parse_amount(text)
+        number = int(text) if text.isdigit() and len(text) < 12 else parse_amount(text)
     except ValueError:
         raise ValueError("not a quantity") from None
-    if number is None or number != number.to_integral_value():
+    if number is None or not 0 <= number <= MAX_QUANTITY or number != int(number):
         raise ValueError("not a quantity")
     return int(number)
 

@@ -25,13 +25,14 @@ from typing import Any
 
 import orjson
 
-from ..errors import StorageError
+from ..errors import DamagedCaseError, StorageError
 from ..machine import home_file
 from ..orders import book
 from ..orders.book import Order
+from ..orders.summary import amount, is_sale, net
 from .index import _transaction
 
-FORMAT = "1"
+FORMAT = "2"  # 2: what each sale brought in (net, currency), for stats
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +45,8 @@ CREATE TABLE IF NOT EXISTS orders (
     email TEXT,
     name TEXT,
     date TEXT,
+    net TEXT,
+    currency TEXT,
     line BLOB NOT NULL,
     PRIMARY KEY (platform, key)
 );
@@ -82,10 +85,18 @@ def _stamp(path: Path) -> str:
 class OrderCache:
     """The look-up table of one home's order book; a context manager."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, snapshot: bool = False) -> None:
+        """``snapshot``: the table is checked against the book once, on first use, and
+        then trusted for this object's life (a command that asks about every case);
+        else before every question (the walk, which lives through an import)."""
         self.home = home
         self.path = home_file(home, "orders", ".sqlite3")
         self._db: sqlite3.Connection | None = None
+        self._snapshot = snapshot
+        self._checked = False
+        # Platform files that are not an order book (named by every view that meets
+        # them, and left alone: their orders are not looked up; doctor says more).
+        self.damaged: list[str] = []
 
     def __enter__(self) -> OrderCache:
         return self
@@ -156,6 +167,8 @@ class OrderCache:
     def fresh(self) -> sqlite3.Connection:
         """The table, brought up to date with the book's files first."""
         db = self._open()
+        if self._snapshot and self._checked:
+            return db
         if (book.folder_of(self.home) / book.JOURNAL).exists():
             with book.locked(self.home):
                 pass  # finishing a commit a killed import left
@@ -167,7 +180,12 @@ class OrderCache:
             for platform, path in files.items():
                 stamp = _stamp(path)
                 if known.get(platform) != stamp:
-                    self._load(db, platform, path, stamp)
+                    try:
+                        self._load(db, platform, path, stamp)
+                    except DamagedCaseError as exc:
+                        self._drop(db, platform)
+                        if exc.message not in self.damaged:
+                            self.damaged.append(exc.message)
         except sqlite3.Error as exc:
             raise StorageError(
                 f"the order look-up table cannot be used ({type(exc).__name__})",
@@ -175,6 +193,7 @@ class OrderCache:
             ) from None
         except OSError as exc:
             raise StorageError(f"cannot read the order book: {exc.strerror or exc}") from None
+        self._checked = True
         return db
 
     @staticmethod
@@ -190,6 +209,8 @@ class OrderCache:
                 if order is None:
                     continue  # a damaged line: doctor names it
                 email, name = order.get("email"), order.get("name")
+                date = order.get("date") if isinstance(order.get("date"), str) else None
+                sold = is_sale(order) and amount(order, "total") is not None
                 yield (
                     platform,
                     order["key"],
@@ -197,7 +218,9 @@ class OrderCache:
                     ref_key(order["key"]),
                     email_key(email) if isinstance(email, str) else None,
                     name_key(name) if isinstance(name, str) else None,
-                    order.get("date") if isinstance(order.get("date"), str) else None,
+                    date,
+                    str(net(order)) if sold else None,
+                    str(order.get("currency") or ""),
                     raw,
                 )
 
@@ -207,7 +230,7 @@ class OrderCache:
             # keeping them up to date row by row, at 100,000 orders.
             for name in _INDEXES:
                 db.execute(f"DROP INDEX IF EXISTS {name}")
-            db.executemany("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?)", rows())
+            db.executemany("INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?)", rows())
             for statement in _INDEX_SQL:
                 db.execute(statement)
             db.execute("INSERT OR REPLACE INTO stamps VALUES (?, ?)", (platform, stamp))
@@ -280,6 +303,14 @@ class OrderCache:
         sql += " ORDER BY date DESC, platform, key"
         for platform, line in db.execute(sql, args):
             yield _order(platform, line)
+
+    def sales(self) -> Iterator[tuple[str | None, str | None, str, str, str]]:
+        """Every dated sale as (email, name, date, net, currency); email and name as
+        looked up (normalised), the date in ISO 8601 UTC, net a decimal string."""
+        yield from self.fresh().execute(
+            "SELECT email, name, date, net, currency FROM orders"
+            " WHERE net IS NOT NULL AND date IS NOT NULL"
+        )
 
     def count(self) -> int:
         """How many orders the book holds."""

@@ -39,7 +39,7 @@ def history(
     with open_store(state.home) as store:
         found = lookups.customer_history(store, query, limit=limit)
     bought = lookups.customer_orders(state.home, query)
-    notices.damaged(found.damaged)
+    notices.damaged([*found.damaged, *bought.damaged])
     if as_json:
         cases = [{key: card[key] for key in HISTORY_KEYS} for card in found.cases]
         print_json({"query": query, "total": found.total, "cases": cases, **orders.as_json(bought)})

@@ -11,9 +11,10 @@ import typer
 from ...errors import NotFoundError, UsageError
 from ...orders.records import MAP_FIELDS, PLATFORMS
 from .. import State
-from ..common import print_json
+from ..common import print_json, warn
 from ..options import JsonOption
 from ..plain import Output
+from ..views import notices
 from ..views import orders as views
 
 app = typer.Typer(
@@ -103,6 +104,7 @@ def import_orders(
             dry_run=dry_run,
             strict=strict,
             progress=tick,
+            waiting=lambda: warn("Another import is saving orders; waiting for it to finish."),
         )
     views.import_summary(Output(), report)
     views.import_problems(report)
@@ -127,6 +129,7 @@ def list_orders(
     state: State = ctx.obj
     with OrderCache(state.home) as cache:
         found = list(cache.listing(customer=customer, since=_utc(since)))
+    notices.damaged(cache.damaged)
     if as_json:
         print_json([views.order_json(order) for order in found])
         return
@@ -145,6 +148,7 @@ def show_order(
     state: State = ctx.obj
     with OrderCache(state.home) as cache:
         found = cache.by_ref(ref)
+    notices.damaged(cache.damaged)
     if not found:
         raise NotFoundError(
             "no imported order has that reference", hint="See them all: recover orders list"

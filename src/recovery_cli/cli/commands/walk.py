@@ -168,7 +168,7 @@ def _from_answers(
         if playbook is None:
             raise UsageError('no playbook: set playbook = "ID" in the answers file, or -p ID')
         picked = rebuild(listing.find(playbook))
-        currency = _from_order(home, customer, given)
+        currency = _from_order(home, customer, set(keys))
         with open_store(home) as store:
             case = walking.case_from_answers(
                 store,
@@ -190,24 +190,32 @@ def _from_answers(
     _start(screen, home, settings, listing, playbook, filled, save_answers)
 
 
-def _from_order(home: Path, customer: Customer, given: dict[str, Detail]) -> str | None:
-    """With --no-input, the order --order or --email names fills the customer's
-    details (those given as options stay); the order's currency. Several orders is a
-    usage error: there is no one to ask which."""
+def _from_order(home: Path, customer: Customer, given: set[str]) -> str | None:
+    """With --no-input, the order that the customer's order reference or email (as
+    options or in the answers file) names fills the other details (those ``given``
+    stay); the order's currency. Several orders is a usage error: there is no one to
+    ask which. An order book that cannot be read is a warning: the case is made
+    without it."""
     from ...orders import has_orders
 
-    query = str(given.get("order") or given.get("email") or "")
+    query = customer.order or customer.email
     if not query or not has_orders(home):
         return None
+    from ...errors import RecoverError
     from ...orders.summary import details_of
     from ...store.ordercache import OrderCache
+    from ..common import warn
 
-    with OrderCache(home) as cache:
-        found = matching_orders(cache, query, str(given.get("email") or ""))
+    try:
+        with OrderCache(home) as cache:
+            found = matching_orders(cache, query, customer.email)
+    except RecoverError as exc:
+        warn(f"{exc.message}; the case is made without the order book")
+        return None
     if len(found) > 1:
-        option = "--order" if given.get("order") else "--email"
+        what = "the order reference" if customer.order else "the email"
         raise UsageError(
-            f"{option} matches {len(found)} orders, and there is no one to ask which",
+            f"{what} matches {len(found)} orders, and there is no one to ask which",
             hint="Name one with --order REF (and --email, for a reference used twice).",
         )
     if found:
@@ -385,6 +393,7 @@ class _NewCase:
         self.home = home
         self.settings = settings
         self.values: dict[str, object] = dict(given)
+        self._given = set(given)  # as options: an order fills the others
         self._orders = has_orders(home)
         self.loader = _Loader(home if self._orders else None)
         self.entry: Entry | None = None
@@ -392,6 +401,7 @@ class _NewCase:
         self._live: LiveWalk | None = None
         self._currency: str | None = None
         self._cache: OrderCache | None = None
+        self._order_ref: str | None = None  # the reference of the order used, if one was
         stack.callback(self.loader.finish)
 
     @property
@@ -425,7 +435,11 @@ class _NewCase:
         from ...orders.summary import details_of
 
         details, self._currency = details_of(order)
+        # What was given as an option stays; the order's own spelling of its
+        # reference replaces the one typed.
+        details = {k: v for k, v in details.items() if k not in self._given or k == "order"}
         self.values.update(details)
+        self._order_ref = str(details["order"])
         if self._live is None:
             self.live()
         else:
@@ -455,6 +469,14 @@ class _NewCase:
         if value is None:
             value = None if key == "order_value" else ""
         self.values[key] = value
+        if key == "order" and self._order_ref is not None and value != self._order_ref:
+            # Another order typed by hand: what the imported one brought goes.
+            self._order_ref = None
+            blank: dict[str, object] = {"order_date": None, "items": [], "platform": ""}
+            self.values.update(blank)
+            if self._live is not None:
+                self._live.set_details({**blank, key: value}, None, clock.now())
+                return
         if self._live is None:
             self.live()
         else:

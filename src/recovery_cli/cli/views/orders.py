@@ -18,6 +18,7 @@ from ...values import format_money
 from ..plain import Column, Output, Table, grid
 
 if TYPE_CHECKING:
+    from ...lookups import Bought
     from ...orders.importing import ImportReport
 
 # Files smaller than this import in a blink: no bar for them.
@@ -72,7 +73,10 @@ def import_summary(out: Output, report: ImportReport) -> None:
         out.line(line)
         if file.missing:
             what = " and ".join(file.missing)
-            out.line(f"  It has no {what}: its orders are found by order reference or name.", "dim")
+            how = (
+                ": the walk finds its orders by order reference" if "email" in file.missing else ""
+            )
+            out.line(f"  It has no {what}{how}.", "dim")
     for path in report.same_files:
         out.line(f"{path.name}: the same file as above, read once.", "dim")
     merged = report.merged
@@ -145,7 +149,11 @@ def order_json(order: Order) -> dict[str, Any]:
         "refunded": order.get("refunded"),
         "currency": order.get("currency"),
         "status": order.get("status"),
-        "items": order.get("items") or [],
+        "items": [
+            {key: item.get(key) for key in ("name", "quantity", "price", "sku")}
+            for item in order.get("items") or []
+            if isinstance(item, dict)
+        ],
     }
 
 
@@ -210,22 +218,26 @@ def order_details(out: Output, orders: Sequence[Order]) -> None:
             out.table(table)
 
 
-def customer_orders(out: Output, orders: Sequence[Order], limit: int | None) -> None:
+def customer_orders(out: Output, bought: Bought, limit: int | None) -> None:
     """A customer's orders under their history: lifetime value, then the newest."""
+    orders = bought.orders
     if not orders:
         return
     out.line()
-    out.line(f"Orders: {summary.lifetime(orders).line()}", "bold")
+    whose = f" (of {bought.customers} customers)" if bought.customers > 1 else ""
+    out.line(f"Orders{whose}: {summary.lifetime(orders).line()}", "bold")
     order_table(out, orders[:limit] if limit is not None else orders)
 
 
-def as_json(orders: Sequence[Order]) -> dict[str, Any]:
+def as_json(bought: Bought) -> dict[str, Any]:
     """The order keys of ``recover customer --json``: the orders, and their lifetime
     value (null without imported orders)."""
+    orders = bought.orders
     total = summary.lifetime(orders)
     return {
         "orders": [order_json(order) for order in orders],
         "lifetime": {
+            "customers": bought.customers,
             "orders": total.orders,
             "since": total.first.strftime("%Y-%m-%dT%H:%M:%SZ") if total.first else None,
             "value": {c: f"{v:.2f}" for c, v in sorted(total.value.items())},

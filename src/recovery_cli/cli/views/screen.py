@@ -194,7 +194,7 @@ class WalkScreen:
         seller confirms it."""
         if details.has_orders and given & {"order", "email"}:
             query = details.shown("order") or details.shown("email")
-            if self.order_card(details, query):
+            if self.order_card(details, query) == "filled":
                 given = given | set(FROM_ORDER)
         keys = [key for key in DETAILS if key not in given]
         if keys:
@@ -236,47 +236,86 @@ class WalkScreen:
             self.console.print(Text(f"Unknown command. {_DETAIL_HINT}", style="yellow"))
             return 0
         if command is None and line.strip() != earlier:
-            if details.has_orders and key in LOOKED_UP and self.order_card(details, line):
-                return None
-            field = _field_of(line) if key == "name" and details.has_orders else key
-            try:
-                value = parse_customer_field(field, line)
-            except ValueError as exc:
-                self.console.print(Text(f"{exc} (Enter skips)", style="yellow"))
-                return 0
-            if value is not None or earlier:
-                details.set(field, value)
-            if field != key:  # an email or an order that matched nothing: ask the name still
-                return 0
+            return self._typed_detail(details, key, earlier, line)
         return 1
 
-    def order_card(self, details: Details, text: str) -> bool:
+    def _typed_detail(self, details: Details, key: str, earlier: str, line: str) -> int | None:
+        """A detail typed: saved at once (nothing typed is lost), then, with an order
+        book, looked up: an order reference or an email that matches fills the card."""
+        field = _field_of(line) if key == "name" and details.has_orders else key
+        problem: ValueError | None = None
+        try:
+            value = parse_customer_field(field, line)
+        except ValueError as exc:
+            problem = exc
+        else:
+            if value is not None or earlier:
+                details.set(field, value)
+        if details.has_orders and key in LOOKED_UP:
+            done = self.order_card(details, line)
+            if done == "filled":
+                return None
+            if done == "back":
+                return 0
+        if problem is not None:
+            self.console.print(Text(f"{problem} (Enter skips)", style="yellow"))
+            return 0
+        # An email or an order reference typed where the name is asked: ask the name still.
+        return 0 if field != key else 1
+
+    def order_card(self, details: Details, text: str) -> str:
         """Look ``text`` up in the order book; on a match (picked from a short list,
         newest first, when there are several), show the card and fill the details
-        once the seller confirms. Whether they were filled."""
+        once the seller confirms: ``filled``, ``declined`` (also: no match) or
+        ``back`` (``:back`` typed at the list or the card). ``:pause`` and ``:help``
+        work there as at every prompt."""
         from .orders import order_card, order_choice
 
         text = text.strip()
         found = details.orders_for(text) if text else []
         if not found:
-            return False
+            return "declined"
+        order = found[0]
         if len(found) > 1:
             self.console.print(order_choice(found))
-            picked = self._ask_until_valid(
+            picked = self._ask_at_card(
+                details,
                 f"Which order? (1-{len(found)}, Enter: none of these): ",
                 lambda line: _pick(line, len(found)),
             )
-            if picked is None:
-                return False
+            if picked in ("back", None):
+                return "back" if picked == "back" else "declined"
+            assert isinstance(picked, int)
             order = found[picked]
-        else:
-            order = found[0]
         self.console.print(order_card(order))
-        answer = self.prompter.ask("Use these details? (Enter: yes · n: type them): ").strip()
-        if answer.casefold() in ("n", "no"):
-            return False
+        answer = self._ask_at_card(
+            details, "Use these details? (Enter: yes · n: type them): ", _yes_or_no
+        )
+        if answer == "back":
+            return "back"
+        if answer is not True:
+            return "declined"
         details.use_order(order)
-        return True
+        return "filled"
+
+    def _ask_at_card(self, details: Details, prompt: str, parse: Callable[[str], object]) -> object:
+        """Ask until ``parse`` takes the line; ``back`` for :back, :pause pauses."""
+        from ...walk import parse_command
+
+        while True:
+            line = self.prompter.ask(prompt)
+            command = parse_command(line)
+            if command == "pause":
+                self._pause(details.live())
+            if command == "back":
+                return "back"
+            if command == "help":
+                self._help()
+                continue
+            try:
+                return parse(line)
+            except ValueError as exc:
+                self.console.print(Text(str(exc), style="yellow"))
 
     # -- the walk --------------------------------------------------------------------
     def run(self, live: LiveWalk, *, before_steps: Callable[[], None] | None = None) -> None:
@@ -472,6 +511,15 @@ def _field_of(line: str) -> str:
     if text.startswith("#"):
         return "order"
     return "name"
+
+
+def _yes_or_no(line: str) -> bool:
+    text = line.strip().casefold()
+    if text in ("", "y", "yes"):
+        return True
+    if text in ("n", "no"):
+        return False
+    raise ValueError("Enter uses these details; n types them by hand.")
 
 
 def _pick(line: str, count: int) -> int | None:
