@@ -137,7 +137,7 @@ def test_import_killed_at_random_moments(
 def test_soak_import_killed_at_random_moments(
     books_before_and_after: tuple[Path, Path, dict[str, bytes], list[Path]], tmp_path: Path
 ) -> None:
-    kill_at_random(books_before_and_after, tmp_path, kills=60, seed=1015)
+    kill_at_random(books_before_and_after, tmp_path, kills=30, seed=1015)
 
 
 KILL_AT_MOVE = """
