@@ -11,6 +11,7 @@ commands start in about the time Python takes to import Typer. Changing a case i
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -159,6 +160,10 @@ class Bought:
 def customer_orders(home: Path, query: str) -> Bought:
     """The imported orders of the customers ``query`` finds, newest first (none
     without an order book), and the order-book files that could not be read."""
+    from .orders import has_orders
+
+    if not has_orders(home):  # one listing: the order modules are not even imported
+        return Bought([], 0, [])
     from .orders.customers import Orders
 
     with Orders(home) as book:
@@ -204,13 +209,18 @@ def count_stats(
 ) -> tuple[Stats, list[str]]:
     """Stats over the cases opened within the dates, and why some files could not be
     read. Counted from the index: no case file is parsed."""
-    from .orders.customers import Orders
+    from .orders import has_orders
     from .stats import Stats
 
     found, damaged = Stats(now=now, since=since, until=until), []
-    with Orders(store.home) as orders:
-        sales = orders.sales() if orders.present else None
-        if sales is not None:
+    with contextlib.ExitStack() as stack:
+        sales = None
+        if has_orders(store.home):  # else the order modules are not even imported
+            from .orders.customers import Orders
+
+            orders = stack.enter_context(Orders(store.home))
+            sales = orders.sales()
+            damaged += orders.damaged
             found.with_orders()
         for row in store.stats_rows():
             if row.damaged is not None:
@@ -219,5 +229,4 @@ def count_stats(
                 found.add(row.facts)
                 if sales is not None and found.wants_orders(row.facts):
                     found.add_orders(row.facts, sales.of(*row.facts["customer"]))
-        damaged += orders.damaged
     return found, damaged

@@ -178,3 +178,18 @@ def test_the_order_views_build_no_case_model(store: Path, tmp_path: Path) -> Non
         assert result.returncode == 0, result.stderr
         assert shows in result.stdout, result.stdout
         assert imported(result) == [], (args, result.stderr)
+
+
+def test_without_orders_no_view_imports_the_order_book(store: Path) -> None:
+    """With no order imported, what a view pays for orders is one directory listing:
+    the order book's modules (and orjson) are never imported."""
+    probe = PROBE.replace(repr(HEAVY), repr(("recovery_cli.orders.book", "orjson")))
+    for args in (("stats",), ("customer", "dana"), ("list",), ("show", "1")):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={"RECOVER_HOME": str(store), "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1"},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert imported(result) == [], (args, result.stderr)

@@ -14,6 +14,19 @@ from pathlib import Path
 FOLDER = "orders"
 SUFFIX = ".jsonl"
 
+PLATFORMS = ("shopify", "etsy", "gumroad", "woocommerce", "stripe", "csv")
+PLATFORM_LABELS = {
+    "shopify": "Shopify",
+    "etsy": "Etsy",
+    "gumroad": "Gumroad",
+    "woocommerce": "WooCommerce",
+    "stripe": "Stripe",
+    "csv": "CSV",
+}
+
+# Statuses whose order was never a sale: they count for look-up, not for value.
+NOT_SALES = frozenset({"cancelled", "failed", "voided", "declined", "pending"})
+
 
 def has_orders(home: Path) -> bool:
     """Whether any order was ever imported into ``home``: one listing of a small

@@ -13,15 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-PLATFORMS = ("shopify", "etsy", "gumroad", "woocommerce", "stripe", "csv")
-PLATFORM_LABELS = {
-    "shopify": "Shopify",
-    "etsy": "Etsy",
-    "gumroad": "Gumroad",
-    "woocommerce": "WooCommerce",
-    "stripe": "Stripe",
-    "csv": "CSV",
-}
+from . import NOT_SALES, PLATFORM_LABELS, PLATFORMS
+
+__all__ = ["MAP_FIELDS", "NOT_SALES", "PLATFORMS", "PLATFORM_LABELS", "Item", "OrderRecord"]
 
 # The fields a --map can name, in the order --help lists them.
 MAP_FIELDS = (
@@ -41,9 +35,6 @@ MAP_FIELDS = (
     "price",
     "sku",
 )
-
-# Statuses whose order was never a sale: they count for look-up, not for value.
-NOT_SALES = frozenset({"cancelled", "failed", "voided", "declined", "pending"})
 
 
 @dataclass(slots=True)

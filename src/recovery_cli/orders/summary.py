@@ -12,11 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from ..text import strip_controls
 from ..values import CENT, format_money
-from .book import Order
-from .records import NOT_SALES, PLATFORM_LABELS
+from . import NOT_SALES, PLATFORM_LABELS
+
+if TYPE_CHECKING:
+    from .book import Order
 
 
 def amount(order: Order, name: str) -> Decimal | None:

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...orders import summary
-from ...orders.book import Order
 from ...values import format_money
 from ..plain import Column, Output, Table, grid
 
 if TYPE_CHECKING:
     from ...lookups import Bought
+    from ...orders.book import Order
     from ...orders.importing import ImportReport
 
 # Files smaller than this import in a blink: no bar for them.
