@@ -93,9 +93,14 @@ def check_whole(home: Path, old: dict[str, bytes], new: dict[str, bytes], label:
     found = books(home)
     assert found in (old, new), f"{label}: a mix of the old and the new order book"
     assert count == ROWS + 1, label
-    leftovers = [p.name for p in book.folder_of(home).iterdir() if p.name.endswith(".tmp")]
-    assert not leftovers and not (book.folder_of(home) / book.JOURNAL).exists(), label
+    # A journal is finished by the reader; a temporary file of an import killed before
+    # its commit may stay (never read as orders) until the next import removes it.
+    assert not (book.folder_of(home) / book.JOURNAL).exists(), label
     return "old" if found == old else "new"
+
+
+def leftovers(home: Path) -> list[str]:
+    return [p.name for p in book.folder_of(home).iterdir() if p.name.endswith(".tmp")]
 
 
 def kill_at_random(
@@ -123,7 +128,7 @@ def kill_at_random(
         seen.add(check_whole(home, old, new, f"seed {seed}, attempt {attempt}, {delay:.3f}s"))
         # And the import runs again from there as if nothing had happened.
         assert recover(home, cache, *args).wait(timeout=60) == 0
-        assert books(home) == new
+        assert books(home) == new and leftovers(home) == []
     assert seen  # which ones depends on the machine's speed: both are fine
 
 
