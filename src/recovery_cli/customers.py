@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .case import STATUS_LABELS, Case, Customer
-from .orders.summary import Lifetime
+from .values import day_words
+
+if TYPE_CHECKING:
+    from .orders.summary import Lifetime
 
 # "3rd case in 90 days": the window the repeat notice counts in.
 REPEAT_WINDOW_DAYS = 90
@@ -57,7 +61,7 @@ class Repeat:
         """``last time: Wrong item shipped, refunded (case 12, 3 Nov 2026)``."""
         last = self.last
         how = last.outcome.result if last.outcome is not None else STATUS_LABELS[last.status]
-        when = last.created_at.astimezone().strftime("%d %b %Y").lstrip("0")
+        when = day_words(last.created_at)
         return f"last time: {last.playbook.title}, {how} (case {last.id}, {when})"
 
 

@@ -69,12 +69,16 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise StorageError(
-            f"cannot save {path}: {exc.strerror or exc}",
-            hint="Nothing already saved was changed. Free some space or fix permissions, "
-            "then try again.",
-        ) from None
+        raise _not_saved(path, exc) from None
     _sync_after_move(path)
+
+
+def _not_saved(path: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"cannot save {path}: {exc.strerror or exc}",
+        hint="Nothing already saved was changed. Free some space or fix permissions, "
+        "then try again.",
+    )
 
 
 def stage(path: Path, data: bytes | Iterable[bytes]) -> Path:
@@ -98,11 +102,7 @@ def stage(path: Path, data: bytes | Iterable[bytes]) -> Path:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise StorageError(
-            f"cannot save {path}: {exc.strerror or exc}",
-            hint="Nothing already saved was changed. Free some space or fix permissions, "
-            "then try again.",
-        ) from None
+        raise _not_saved(path, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

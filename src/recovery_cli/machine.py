@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -68,3 +69,23 @@ def home_file(home: Path, folder: str, suffix: str) -> Path | None:
 
 def _within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def private(found: os.stat_result) -> bool:
+    """Owned by this user, and writable by nobody else."""
+    getuid = getattr(os, "getuid", None)
+    return (getuid is None or found.st_uid == getuid()) and not found.st_mode & 0o022
+
+
+def private_dir(folder: Path) -> None:
+    """A cache's own folder, made 0700 if it is new (and its parent); OSError when it
+    is not this user's alone, so that nothing private is cached there."""
+    for made in (folder.parent, folder):
+        if not made.is_dir():
+            made.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(made, 0o700)  # mkdir's mode is filtered by the umask
+    found = folder.lstat()
+    if not (stat.S_ISDIR(found.st_mode) and private(found)):
+        raise OSError("the cache folder is not private")
+    if stat.S_IMODE(found.st_mode) != 0o700:
+        os.chmod(folder, 0o700)

@@ -146,9 +146,8 @@ class Stats:
 
     def add_orders(self, facts: Facts, sales: Sequence[Sale]) -> None:
         """For a case already counted, whether its customer bought again (their
-        sales, from the order book)."""
-        if self.again is None:
-            self.again = {outcome: Again() for outcome in AGAIN_OUTCOMES}
+        sales, from the order book; :meth:`with_orders` first)."""
+        assert self.again is not None
         result = facts["outcome"]
         if result in self.again:
             self.again[result].add(_moment(facts["created"]), self.now, sales)

@@ -71,6 +71,11 @@ def parse_delay(text: str) -> timedelta:
     return timedelta(**{_DELAY_UNITS[unit]: amount})
 
 
+def day_words(moment: datetime) -> str:
+    """The local date as people write it: ``5 Mar 2025``."""
+    return moment.astimezone().strftime("%d %b %Y").lstrip("0")
+
+
 def local_time(moment: datetime) -> str:
     """A moment in the local time zone, as people read it: ``Tue 25 Nov 14:05``."""
     return moment.astimezone().strftime("%a %d %b %H:%M")

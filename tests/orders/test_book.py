@@ -274,3 +274,14 @@ def test_a_damaged_platform_file_is_named_and_the_others_still_answer(
         assert cache.damaged == [
             f"{book.folder_of(home) / 'shopify.jsonl'} is not an order book file"
         ]
+
+
+def test_a_cache_folder_others_can_write_to_is_not_used(home: Path, tmp_path: Path) -> None:
+    import_files(home, [write_shopify(tmp_path)])
+    cache = OrderCache(home)
+    assert cache.path is not None
+    cache.path.unlink()
+    os.chmod(cache.path.parent, 0o777)
+    with OrderCache(home) as shared:
+        assert [o["ref"] for o in shared.find("#1042")] == ["#1042"]  # from a table in memory
+    assert not cache.path.exists()

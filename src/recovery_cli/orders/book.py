@@ -273,7 +273,6 @@ class Merged:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-    platforms: list[str] = field(default_factory=list)  # the files that change
 
 
 class Importer:
@@ -334,11 +333,10 @@ class Importer:
             new=new,
             updated=updated,
             unchanged=sum(len(b.seen) for b in self._books.values()) - new - updated,
-            platforms=[p for p, b in self._books.items() if b.changed],
         )
 
-    def commit(self) -> list[str]:
-        """Write every changed platform file, as one transaction; the platforms written."""
+    def commit(self) -> None:
+        """Write every changed platform file, as one transaction."""
         files = {
             platform: _file_bytes(platform, book.lines.values())
             for platform, book in self._books.items()
@@ -346,7 +344,6 @@ class Importer:
         }
         if files:
             commit(self.where, files)
-        return list(files)
 
 
 def _gathered(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -124,8 +124,3 @@ def details_of(order: Order) -> tuple[dict[str, object], str | None]:
     }
     currency = order.get("currency")
     return details, currency if isinstance(currency, str) and currency else None
-
-
-def day_words(when: datetime) -> str:
-    """``5 Mar 2025`` (the local date)."""
-    return when.astimezone().strftime("%d %b %Y").lstrip("0")

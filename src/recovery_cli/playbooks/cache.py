@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .. import __version__
 from ..errors import NotFoundError, PlaybookError, Problem
-from ..machine import home_file, sha256_hex
+from ..machine import home_file, private, private_dir, sha256_hex
 from .folders import default_dir, playbook_files, user_dir
 
 if TYPE_CHECKING:
@@ -255,12 +255,6 @@ def read_file(path: Path) -> bytes:
         ) from None
 
 
-def _private(found: os.stat_result) -> bool:
-    """Owned by this user, and writable by nobody else."""
-    getuid = getattr(os, "getuid", None)
-    return (getuid is None or found.st_uid == getuid()) and not found.st_mode & 0o022
-
-
 class _Cache:
     """One home's cache file: the records read from it, and those of this load."""
 
@@ -310,21 +304,8 @@ class _Cache:
         data = body.encode("utf-8", "surrogatepass")
         header = {"format": FORMAT, "stamp": self.stamp, "sum": sha256_hex(data)}
         with contextlib.suppress(OSError):
-            _private_dir(self.path.parent)
+            private_dir(self.path.parent)
             _replace(self.path, json.dumps(header).encode() + b"\n" + data)
-
-
-def _private_dir(folder: Path) -> None:
-    """The cache's own folder, 0700 (a cache folder that exists is left as it is)."""
-    for made in (folder.parent, folder):
-        if not made.is_dir():
-            made.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(made, 0o700)  # mkdir's mode is filtered by the umask
-    found = folder.lstat()
-    if not (stat.S_ISDIR(found.st_mode) and _private(found)):
-        raise OSError("the cache folder is not private")
-    if stat.S_IMODE(found.st_mode) != 0o700:
-        os.chmod(folder, 0o700)
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -348,10 +329,10 @@ def _replace(path: Path, data: bytes) -> None:
 def _records(path: Path, stamp: str) -> dict[str, Any]:
     """The records of a cache file that can be trusted; {} for one that cannot."""
     folder = path.parent.lstat()
-    if not (stat.S_ISDIR(folder.st_mode) and _private(folder)):
+    if not (stat.S_ISDIR(folder.st_mode) and private(folder)):
         return {}
     with open(path, "rb") as handle:
-        if not _private(os.fstat(handle.fileno())):
+        if not private(os.fstat(handle.fileno())):
             return {}
         data = handle.read()
     head, _, body = data.partition(b"\n")

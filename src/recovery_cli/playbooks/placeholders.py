@@ -13,7 +13,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from ..text import strip_controls
-from ..values import format_money
+from ..values import day_words, format_money
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -83,11 +83,7 @@ def placeholder_values(case: Case, settings: Mapping[str, str]) -> dict[str, str
         ),
         "item": customer.items[0] if customer.items else "",
         "items": spoken_list(customer.items),
-        "order_date": (
-            customer.order_date.astimezone().strftime("%d %b %Y").lstrip("0")
-            if customer.order_date is not None
-            else ""
-        ),
+        "order_date": (day_words(customer.order_date) if customer.order_date is not None else ""),
         "platform": customer.platform,
         "channel": customer.channel,
         "currency": case.currency,

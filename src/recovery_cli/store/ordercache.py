@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from ..errors import DamagedCaseError, StorageError
-from ..machine import home_file
+from ..machine import home_file, private_dir
 from ..orders import book
 from ..orders.book import Order
 from ..orders.summary import amount, is_sale, net
@@ -137,11 +137,7 @@ class OrderCache:
 
     @staticmethod
     def _on_disk(path: Path) -> sqlite3.Connection | None:
-        folder = path.parent
-        for made in (folder.parent, folder):
-            if not made.is_dir():
-                made.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.chmod(made, 0o700)
+        private_dir(path.parent)  # not private: OSError, and the table stays in memory
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             os.fchmod(fd, 0o600)

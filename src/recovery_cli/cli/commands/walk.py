@@ -305,7 +305,6 @@ class _Loader:
         "recovery_cli.casework",
         "recovery_cli.cli.views.forms",
         "recovery_cli.cli.views.notices",
-        "recovery_cli.orders.customers",
         "rich.table",
     )
 
@@ -350,7 +349,10 @@ class _Loader:
 
     @staticmethod
     def _warm_orders(home: Path) -> None:
+        """The order modules the walk's notice needs, and the look-up table brought
+        up to date (only for a home with an order book)."""
         from ...errors import RecoverError
+        from ...orders import customers  # noqa: F401 (for the notice before step 1)
         from ...store.ordercache import OrderCache
 
         with contextlib.suppress(RecoverError, OSError), OrderCache(home) as cache:
@@ -550,18 +552,11 @@ def _resume(out: Console, store: Store, case: Case, home: Path) -> None:
         out.print(resume_notes(notes))
     out.print(f"Resuming case {case.id} · {walk.playbook.title}")
     screen = WalkScreen(out, asker)
-    screen.worth = _worth(home, case)
+    from ..views import notices
+
+    screen.worth = notices.worth(home, case)
     screen.run(walking.LiveWalk(store, walk))
     _offer_close(out, asker, store, case)
-
-
-def _worth(home: Path, case: Case) -> str:
-    """What the customer's imported orders add up to ("" without any)."""
-    from ...orders.customers import lifetime_of
-
-    customer = case.customer
-    bought = lifetime_of(home, customer.email, customer.name, customer.order)
-    return bought.line() if bought.orders else ""
 
 
 def _warn_broken(catalog: Listing[Entry], *, skip: str | None = None) -> None:

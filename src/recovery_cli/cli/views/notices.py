@@ -12,9 +12,12 @@ from ... import clock, lookups
 from ...store import Damaged, Store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from ...case import Case
+    from ...orders.summary import Lifetime
 
 
 def damaged(found: Iterable[Damaged | str]) -> None:
@@ -44,13 +47,31 @@ def returning_customer(out: Console, store: Store, case: Case) -> str:
 
     from ... import casework
     from ...customers import notice_line
-    from ...orders.customers import lifetime_of
 
     now = clock.now()
     repeat = casework.returning_customer(store, case, now)
-    customer = case.customer
-    bought = lifetime_of(store.home, customer.email, customer.name, customer.order)
-    line = notice_line(repeat, bought if bought.orders else None, now)
+    bought = _bought(store.home, case)
+    line = notice_line(repeat, bought, now)
     if line is not None:
         out.print(Text(f"! Returning customer: {line}", style="bold yellow"))
-    return bought.line() if bought.orders else ""
+    return bought.line() if bought is not None else ""
+
+
+def worth(home: Path, case: Case) -> str:
+    """What the customer's imported orders add up to, for the offer steps ("": none)."""
+    bought = _bought(home, case)
+    return bought.line() if bought is not None else ""
+
+
+def _bought(home: Path, case: Case) -> Lifetime | None:
+    """The customer's imported orders, summed; None without any (with no order book,
+    the order modules are not even imported: a walk step pays nothing for them)."""
+    from ...orders import has_orders
+
+    if not has_orders(home):
+        return None
+    from ...orders.customers import lifetime_of
+
+    customer = case.customer
+    bought = lifetime_of(home, customer.email, customer.name, customer.order)
+    return bought if bought.orders else None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...orders import summary
-from ...values import format_money
+from ...values import day_words, format_money
 from ..plain import Column, Output, Table, grid
 
 if TYPE_CHECKING:
@@ -270,7 +270,7 @@ def _brief(order: Order) -> str:
     parts = [
         str(order.get("ref") or ""),
         summary.platform_label(order),
-        summary.day_words(when) if when is not None else "",
+        day_words(when) if when is not None else "",
         str(order.get("name") or order.get("email") or ""),
         _total(order),
         items_line(order),
@@ -299,7 +299,7 @@ def order_card(order: Order) -> Any:
         ("Customer", str(order.get("name") or "")),
         ("Email", str(order.get("email") or "")),
         ("Value", _total(order)),
-        ("Date", summary.day_words(when) if when is not None else ""),
+        ("Date", day_words(when) if when is not None else ""),
         ("Items", items_line(order)),
         ("Status", str(order.get("status") or "")),
     ]
