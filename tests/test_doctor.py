@@ -47,7 +47,7 @@ def doctor_json(run: Run, *args: str) -> tuple[int, dict[str, Any]]:
 def test_a_healthy_home_needs_nothing(run: Run, store: Store) -> None:
     result = run("doctor")
     assert result.exit_code == 0, result.output
-    assert "2 case files, 7 playbooks in use." in result.stdout
+    assert "2 case files, 8 playbooks in use." in result.stdout
     assert result.stdout.endswith("Nothing needs attention.\n")
     code, data = doctor_json(run)
     assert code == 0

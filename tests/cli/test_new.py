@@ -84,7 +84,7 @@ def test_playbook_menu_and_options_prefill_details(run: Run, home: Path, sample:
     # name and value came from options: only email, order and channel were asked.
     assert run.prompter is not None
     assert run.prompter.asked[:4] == [
-        "Playbook number (1-8): ",
+        "Playbook number (1-9): ",
         "Email: ",
         "Order reference: ",
         "Channel (phone, email, chat...): ",

@@ -150,7 +150,7 @@ def test_playbook_list_reads_the_cache_without_pydantic_or_rich_console(
 @pytest.mark.parametrize(
     ("args", "answers", "first"),
     [
-        (["new"], ["sample", *DETAILS, ":pause"], "Playbook number (1-8): "),
+        (["new"], ["sample", *DETAILS, ":pause"], "Playbook number (1-9): "),
         (["new", "-p", "sample"], [*DETAILS, ":pause"], "Name: "),
         # A detail given as an option is checked without the models too.
         (["new", "-p", "sample", "--name", DETAILS[0]], [*DETAILS[1:], ":pause"], "Email: "),

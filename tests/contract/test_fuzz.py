@@ -114,7 +114,7 @@ follow_up = { after = "1w", say = "All good, $first_name? You chose $one and $ma
 
 def _playbooks() -> dict[str, Playbook]:
     found = {p.stem: load_file(p, origin="default") for p in sorted(default_dir().glob("*.toml"))}
-    assert len(found) == 7, sorted(found)
+    assert len(found) == 8, sorted(found)
     found["sample"] = parse_playbook(SAMPLE.encode(), "sample.toml", stem="sample")
     found["every-type"] = parse_playbook(EVERY_TYPE.encode(), "every-type.toml")
     return found

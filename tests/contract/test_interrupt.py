@@ -487,7 +487,7 @@ def test_stopping_at_the_playbook_menu_creates_no_case(tmp_path: Path, way: Way)
     home = tmp_path / "home"
     child = spawn(home, "new")
     child.expect_exact("Which playbook fits this call?")
-    child.expect_exact("Playbook number (1-7): ")
+    child.expect_exact("Playbook number (1-8): ")
     wait_reading(child)
     after = stop(child, way)
     if after is not None:

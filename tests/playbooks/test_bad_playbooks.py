@@ -91,7 +91,11 @@ CASES: list[tuple[str, int, str]] = [
     ("when-value-is-an-empty-list.toml", 13, "steps[1].when.remedy: "),
     ("when-choice-compared-with-true.toml", 10, "steps[1].when.size: "),
     # The shape of a step.
-    ("step-does-nothing.toml", 8, "steps[1]: a step needs something to say, do, ask or offer"),
+    (
+        "step-does-nothing.toml",
+        8,
+        "steps[1]: a step needs something to say, write, do, ask or offer",
+    ),
     ("step-with-ask-and-offer.toml", 7, "steps[0].offer: a step can ask or offer, not both"),
     ("choice-with-one-choice.toml", 6, "a choice needs at least two choices"),
     ("choices-without-choice-type.toml", 11, 'choices only go with type = "choice"'),

@@ -1,9 +1,12 @@
 """Random walks through every shipped playbook: whatever the operator types, the walk
-ends, the case stays valid, and no answer sits on a step that did not run."""
+ends, the case stays valid, and no answer sits on a step that did not run. And the
+shipped wording: written lines that read as a reply to someone who already wrote."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +14,8 @@ from hypothesis import strategies as st
 
 from recovery_cli.case import Case, Customer, PlaybookRef, new_case
 from recovery_cli.playbooks.catalog import default_dir, load_file
-from recovery_cli.playbooks.model import Playbook
+from recovery_cli.playbooks.lint import check_file
+from recovery_cli.playbooks.model import Playbook, Step
 from recovery_cli.walk import Walk
 
 PLAYBOOKS = {p.stem: load_file(p, origin="default") for p in sorted(default_dir().glob("*.toml"))}
@@ -78,3 +82,44 @@ def test_random_walks_keep_the_case_sound(playbook_id: str, data: st.DataObject)
         assert "‹" not in follow_up.message, follow_up.message
     if not any(r.status == "skipped" for r in case.steps):
         assert case.follow_ups, "a walk with nothing skipped always promises a follow-up"
+
+
+def listening_step(playbook: Playbook) -> Step:
+    """The step that records the complaint: where an email's words are shown."""
+    return next(s for s in playbook.steps if s.ask is not None and s.ask.key == "complaint")
+
+
+@pytest.mark.parametrize("playbook_id", sorted(PLAYBOOKS))
+def test_the_written_listening_line_does_not_ask_what_they_already_wrote(
+    playbook_id: str,
+) -> None:
+    step = listening_step(PLAYBOOKS[playbook_id])
+    assert step.write is not None, f"{playbook_id}: the listening step has no write line"
+    asks_again = re.compile(r"tell me|walk me through|\?", re.IGNORECASE)
+    assert not asks_again.search(step.write), step.write
+
+
+@pytest.mark.parametrize("playbook_id", sorted(PLAYBOOKS))
+def test_written_lines_leave_the_greeting_and_sign_off_to_the_reply(playbook_id: str) -> None:
+    greeting = re.compile(r"^(hi|hello|dear|hey)\b", re.IGNORECASE)
+    sign_off = re.compile(r"best wishes|kind regards|best regards|thanks,\s*$", re.IGNORECASE)
+    for step in PLAYBOOKS[playbook_id].steps:
+        if step.write is None:
+            continue
+        assert not greeting.search(step.write), (step.id, step.write)
+        assert not sign_off.search(step.write), (step.id, step.write)
+        assert "$seller" not in step.write, (step.id, step.write)  # the sign-off names them
+
+
+def test_the_public_complaint_playbook_ships_and_keeps_reviews_out_of_remedies() -> None:
+    playbook = PLAYBOOKS["public-complaint"]
+    assert check_file(Path(playbook.source), origin="default") == []
+    assert playbook.summary and playbook.goodwill_limit
+    assert any(s.offer for s in playbook.steps)
+    assert any(s.follow_up for s in playbook.steps)
+    public = playbook.step("public-reply")
+    assert public is not None and public.write and "$business" in public.write
+    never_conditional = re.compile(
+        r"never make .*(remedy|refund).* depend on changing the review", re.IGNORECASE
+    )
+    assert any(s.do and never_conditional.search(s.do) for s in playbook.steps)

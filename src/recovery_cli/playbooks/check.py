@@ -201,14 +201,18 @@ class _Checker:
         captures: dict[str, Step | None],
         money_keys: set[str],
     ) -> None:
-        if not (step.say or step.do or step.ask or step.offer or step.follow_up):
-            self.add(at, "a step needs something to say, do, ask or offer")
+        if not (step.say or step.write or step.do or step.ask or step.offer or step.follow_up):
+            self.add(at, "a step needs something to say, write, do, ask or offer")
         if step.ask is not None and step.offer:
             self.add((*at, "offer"), "a step can ask or offer, not both: split it in two")
         if step.when is not None:
             self._when(at, step.when, captures)
         for part in ("title", "say", "do"):
             self.text((*at, part), getattr(step, part), known)
+        # A written line may use the step's own answer: the reply is composed once
+        # the step is answered (on screen before that, it shows as a gap to fill).
+        own = step.capture_key if step.ask is not None else None
+        self.text((*at, "write"), step.write, known | {own} if own else known)
         if step.ask is not None:
             self._ask(at, step.ask, known)
         seen_offers: set[str] = set()
@@ -234,7 +238,7 @@ class _Checker:
     ) -> None:
         """The checks that still make sense on a step with structural errors: its
         readable texts and the keys its condition names."""
-        for part in ("title", "say", "do"):
+        for part in ("title", "say", "write", "do"):
             if isinstance(raw.get(part), str):
                 self.text((*at, part), raw[part], known)
         when = raw.get("when")

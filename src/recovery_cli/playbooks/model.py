@@ -97,6 +97,11 @@ class Step(_Model):
     id: Slug = Field(description="Short, unique id of the step (letters, digits, dashes).")
     title: str = Field(default="", description="The step's heading on screen.")
     say: str | None = Field(default=None, description="The line to read aloud.")
+    write: str | None = Field(
+        default=None,
+        description="The line as written, for email and chat (a reply uses it); "
+        'without it the reply uses say, and write = "" leaves the step out of a reply.',
+    )
     do: str | None = Field(default=None, description="Coaching for the operator.")
     ask: Ask | None = Field(default=None, description="Capture one answer.")
     offer: list[Offer] = Field(default_factory=list, description="A menu of remedies.")
