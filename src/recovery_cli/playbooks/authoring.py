@@ -10,16 +10,11 @@ the next one, so nothing typed in the editor is lost.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
-import shutil
-import signal
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NotFoundError, RecoverError, UsageError
+from ..errors import NotFoundError, UsageError
 from ..fileio import ensure_private_dir, write_atomic
 from .catalog import Catalog, user_dir
 from .model import json_schema
@@ -33,6 +28,7 @@ SCAFFOLD = """\
 # A recovery playbook for `recover`. One [[steps]] table per screen of the walk.
 #
 #   say        the line you read aloud        do        coaching, for your eyes only
+#   write      the line as written in an email or chat reply (else the reply uses say)
 #   ask        capture an answer              offer     a menu of remedies
 #   follow_up  a message to send later        when      run only if earlier answers match
 #
@@ -199,39 +195,3 @@ def start_edit(home: Path, catalog: Catalog, playbook_id: str) -> Edit:
         else:
             write_atomic(draft, original)
     return Edit(path, draft, original, copied, resumed)
-
-
-def editor_command() -> list[str]:
-    """The seller's editor: ``$VISUAL``, else ``$EDITOR``, else nano or vi."""
-    for variable in ("VISUAL", "EDITOR"):
-        value = os.environ.get(variable, "").strip()
-        if value:
-            return shlex.split(value)
-    for fallback in ("nano", "vi"):
-        found = shutil.which(fallback)
-        if found:
-            return [found]
-    raise RecoverError("no editor found", hint="Set EDITOR, for example: export EDITOR=nano")
-
-
-def run_editor(command: list[str], path: Path) -> None:
-    """Open ``path`` in the editor and wait; RecoverError if it fails to run or exits
-    with an error."""
-    # Ctrl-C in the editor is the editor's business: don't let it kill us (and,
-    # through us, the editor) while the seller is typing.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        result = subprocess.run([*command, str(path)], check=False, preexec_fn=_default_sigint)
-    except OSError as exc:
-        raise RecoverError(
-            f"could not start the editor {command[0]!r}: {exc.strerror or exc}",
-            hint="Set EDITOR to an editor you have.",
-        ) from None
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if result.returncode != 0:
-        raise RecoverError(f"the editor exited with status {result.returncode}")
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)

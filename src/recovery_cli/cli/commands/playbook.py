@@ -202,6 +202,7 @@ def edit_playbook(
 ) -> None:
     """Open a playbook in your editor ($VISUAL or $EDITOR) and check it when you close
     the editor. An invalid file is never put in place: fix it, or discard the change."""
+    from ... import editing
     from ...playbooks import authoring
     from .. import prompter as prompting
     from ..console import console
@@ -209,7 +210,7 @@ def edit_playbook(
     state: State = ctx.obj
     out = console()
     asker = prompting.open_prompter(out)
-    command = authoring.editor_command()
+    command = editing.editor_command()
     edit = authoring.start_edit(state.home, _catalog(state), playbook_id)
     if edit.copied_default:
         typer.echo(f"Editing a copy of the shipped {playbook_id!r}; saved, it replaces it.")
@@ -223,13 +224,13 @@ def _edit_until_valid(
 ) -> None:
     """Re-open the editor until the draft checks out (then it is put in place), has no
     changes, or is discarded (exit 3)."""
-    from ...playbooks import authoring
+    from ... import editing
     from ...playbooks.lint import check_text
     from ..prompter import Interrupted
 
     while True:
         try:
-            authoring.run_editor(command, edit.draft)
+            editing.run_editor(command, edit.draft)
         except Exception:
             if not edit.changed():
                 edit.discard()
