@@ -1,0 +1,1 @@
+"""Mail: reading complaint messages, composing replies, drafts, mailto and SMTP."""
