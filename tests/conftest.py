@@ -27,6 +27,10 @@ from recovery_cli.playbooks.model import Playbook
 # that it never reads or leaves one there. Tests with a home keep one beside it (see
 # ``home``); a process a test starts with an environment of its own is given this.
 os.environ.setdefault("RECOVER_CACHE_DIR", tempfile.mkdtemp(prefix="recover-test-cache-"))
+# No test reads or writes the developer's own keyring: one that wants a keyring
+# installs a test backend (tests/mail/keyring_backend.py); the rest find none.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+os.environ.pop("RECOVER_SMTP_PASSWORD", None)
 
 SAMPLE = """\
 id = "sample"
