@@ -60,8 +60,19 @@ class Screen:
     every byte the program wrote, for assertions about the bytes themselves.
     """
 
-    def __init__(self, home: Path, *args: str, cols: int = 64, rows: int = 50) -> None:
-        env = {
+    def __init__(
+        self,
+        home: Path,
+        *args: str,
+        cols: int = 64,
+        rows: int = 50,
+        env: dict[str, str] | None = None,
+        piped: Path | None = None,
+    ) -> None:
+        """``env``: more environment variables; ``piped``: a file whose bytes come on
+        standard input through a pipe (as a mail client pipes a message), the
+        terminal still being the program's controlling terminal."""
+        environment = {
             "RECOVER_HOME": str(home),
             "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
             "NO_COLOR": "1",
@@ -71,11 +82,18 @@ class Screen:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             # So that readline and wcwidth agree with the emulator about wide characters.
             "LANG": "C.UTF-8",
+            **(env or {}),
         }
+        program, argv = sys.executable, ["-m", "recovery_cli", *args]
+        if piped is not None:
+            # The program replaces the shell (its pid is the one watched for reads),
+            # with a pipe from cat on its standard input.
+            shell = 'exec "$2" -m recovery_cli "${@:3}" < <(cat "$1")'
+            program, argv = "/bin/bash", ["-c", shell, "bash", str(piped), sys.executable, *args]
         self.child = pexpect.spawn(
-            sys.executable,
-            ["-m", "recovery_cli", *args],
-            env=env,
+            program,
+            argv,
+            env=environment,
             timeout=SAFETY,
             dimensions=(rows, cols),
         )
@@ -305,7 +323,14 @@ class Screen:
         return int(self.child.exitstatus or 0)
 
 
-def open_screen(home: Path, *args: str, cols: int = 64, rows: int = 50) -> Screen:
+def open_screen(
+    home: Path,
+    *args: str,
+    cols: int = 64,
+    rows: int = 50,
+    env: dict[str, str] | None = None,
+    piped: Path | None = None,
+) -> Screen:
     """``recover ARGS`` in a fresh ``cols`` x ``rows`` pseudo-terminal, read through a
     VT100 emulator (use it as a context manager to end it however the test goes)."""
-    return Screen(home, *args, cols=cols, rows=rows)
+    return Screen(home, *args, cols=cols, rows=rows, env=env, piped=piped)

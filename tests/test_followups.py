@@ -146,6 +146,7 @@ def test_due_list_carries_what_is_needed_to_follow_up() -> None:
         },
         "playbook": "Sample recovery",
         "message": "Message 1 of case 4",
+        "sent": None,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -50,6 +50,10 @@ __all__ = [
     "FollowUpRecord",
     "FollowUpResult",
     "Happy",
+    "MailAttachment",
+    "MailIn",
+    "MailOut",
+    "MailThread",
     "Outcome",
     "OutcomeResult",
     "PlaybookRef",
@@ -174,6 +178,75 @@ class Event(_Record):
     detail: str = ""
 
 
+class MailAttachment(_Record):
+    """A file that came with a message: noted, never copied into the case."""
+
+    name: str = ""
+    size: int = 0
+    type: str = ""
+
+
+class MailIn(_Record):
+    """A message from the customer: the one the case started from, or a later one
+    in the thread (``text`` kept as a note)."""
+
+    message_id: str = ""
+    digest: str = ""  # sha256 of the message as given: the same message, even without an id
+    subject: str = ""
+    date: Moment | None = None
+    sender: str = ""
+    name: str = ""
+    text: str = ""
+    attachments: list[MailAttachment] = Field(default_factory=list)
+    added_at: Moment
+
+
+MailVia = Literal["smtp", "draft", "mail client"]
+MailStatus = Literal["sending", "sent", "not_sent", "drafted", "opened"]
+
+
+class MailOut(_Record):
+    """A message to the customer (the reply, or a follow-up's message) and how it
+    went: recorded as ``sending`` before it goes, ``sent`` once the server took it,
+    ``not_sent`` when it failed (its draft kept); ``drafted`` or ``opened`` when it
+    was handed to a mail client, which sends it."""
+
+    message_id: str
+    what: Literal["reply", "follow-up"]
+    follow_up: int | None = None
+    to: str
+    subject: str
+    via: MailVia
+    status: MailStatus
+    at: Moment
+    sent_at: Moment | None = None
+    error: str = ""
+    draft: str = ""
+
+
+class MailThread(_Record):
+    """The case's mail: what came in, what went out, and the reply as last edited."""
+
+    messages: list[MailIn] = Field(default_factory=list)
+    sent: list[MailOut] = Field(default_factory=list)
+    reply: str = ""
+
+    def message_ids(self) -> list[str]:
+        """Every Message-ID of the thread, received and sent."""
+        found = [m.message_id for m in self.messages] + [m.message_id for m in self.sent]
+        return [i for i in found if i]
+
+    def lookup_keys(self) -> list[str]:
+        """What finds this case from a message: every Message-ID, and the digest of
+        every message received (``sha256:...``), for a message that has no id."""
+        return self.message_ids() + [f"sha256:{m.digest}" for m in self.messages if m.digest]
+
+    def latest_out(self, what: str, follow_up: int | None = None) -> MailOut | None:
+        """The last attempt to send the reply (or follow-up ``follow_up``)."""
+        tries = [m for m in self.sent if m.what == what and m.follow_up == follow_up]
+        return tries[-1] if tries else None
+
+
 class Case(_Record):
     """One recovery, from the first word on the call to the last follow-up."""
 
@@ -193,6 +266,15 @@ class Case(_Record):
     follow_ups: list[FollowUpRecord] = Field(default_factory=list)
     outcome: Outcome | None = None
     log: list[Event] = Field(default_factory=list)
+    mail: MailThread | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_mail(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A case that never saw an email is written as before.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("mail", ...) is None:
+            data.pop("mail")
+        return data
 
     # -- queries -----------------------------------------------------------------------
     def record(self, step_id: str) -> StepRecord | None:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from .projections import Brief
+from .values import local_time
 
 When = Literal["overdue", "today", "upcoming"]
 WHEN_LABELS: dict[When, str] = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming"}
@@ -44,6 +45,23 @@ class Due:
     order: str
     channel: str
     playbook: str
+    sent: tuple[str, str, str] | None = None  # how its message went out: status, via, when
+
+    @property
+    def sent_words(self) -> str:
+        """ "sent by email Tue 1 Dec 10:00", "draft saved"..., or "" (still to send)."""
+        if self.sent is None:
+            return ""
+        status, _, moment = self.sent
+        when_text = local_time(datetime.fromisoformat(moment)) if moment else ""
+        words = {
+            "sent": f"sent by email {when_text}",
+            "sending": "sending was cut short: it may have gone",
+            "not_sent": "NOT SENT: the mail server refused it",
+            "drafted": f"draft saved {when_text}",
+            "opened": f"opened in the mail client {when_text}",
+        }
+        return words.get(status, status).strip()
 
     def as_json(self) -> dict[str, object]:
         """The keys of ``recover followups --json`` (documented in the README)."""
@@ -60,6 +78,11 @@ class Due:
             },
             "playbook": self.playbook,
             "message": self.message,
+            "sent": (
+                None
+                if self.sent is None
+                else {"status": self.sent[0], "via": self.sent[1], "at": self.sent[2] or None}
+            ),
         }
 
 
@@ -107,7 +130,7 @@ def due_list(
     first_day = None if overdue_days is None else today - timedelta(days=overdue_days)
     found = DueList([])
     for brief in briefs:
-        for number, due_text, message in brief["items"]:
+        for number, due_text, message, *rest in brief["items"]:
             due_at = datetime.fromisoformat(due_text)
             day = local_date(due_at, zone)
             if last_day is not None and day > last_day:
@@ -128,6 +151,7 @@ def due_list(
                     order=brief["order"],
                     channel=brief["channel"],
                     playbook=brief["playbook"],
+                    sent=tuple(rest[0]) if rest and rest[0] else None,
                 )
             )
     found.items.sort(key=lambda d: (d.due_at, int(d.case_id), d.number))

@@ -9,6 +9,7 @@ JSON, so they take these from here and never import the models.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Literal
@@ -85,3 +86,16 @@ def parse_customer_field(key: str, text: str) -> str | Decimal | None:
     if key == "order_value":
         return parse_money(value)
     return value
+
+
+# Channels where the seller writes rather than speaks: the walk shows ``write`` lines.
+_WRITTEN = re.compile(
+    r"\b(e-?mail|mail|chat|sms|text|message|messages|dm|social|review|reviews|whatsapp|"
+    r"messenger|facebook|instagram|twitter|letter|form|post)\b",
+    re.IGNORECASE,
+)
+
+
+def is_written(channel: str) -> bool:
+    """Whether a case's channel is one the seller writes in (email, chat, a review...)."""
+    return bool(_WRITTEN.search(channel))

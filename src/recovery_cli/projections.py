@@ -240,8 +240,16 @@ def brief_of(case: Case) -> Brief | None:
         "order": customer.order,
         "channel": customer.channel,
         "playbook": case.playbook.title,
-        "items": [[f.id, f.due_at.isoformat(), f.message] for f in pending],
+        "items": [[f.id, f.due_at.isoformat(), f.message, _sent(case, f.id)] for f in pending],
     }
+
+
+def _sent(case: Case, number: int) -> list[str] | None:
+    """How the follow-up's message last went out: [status, via, time], or None."""
+    last = case.mail.latest_out("follow-up", number) if case.mail else None
+    if last is None:
+        return None
+    return [last.status, last.via, iso(last.sent_at or last.at) or ""]
 
 
 def card_of(case: Case) -> Card:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from . import values
 from .case import Answer, Case, Remedy, StepRecord, StepStatus
+from .kinds import is_written
 from .playbooks import placeholders
 from .playbooks.model import Playbook, Step
 from .playbooks.placeholders import placeholder_values
@@ -103,6 +104,8 @@ class StepView:
     enter: str | None = None
     default: str | None = None
     can_back: bool = False
+    written: bool = False  # ``say`` holds the step's written line (an email or chat case)
+    mail_text: str | None = None  # the complaint email's words, at the listening step
 
     @property
     def hint(self) -> str:
@@ -138,6 +141,15 @@ def _condition_holds(expected: object, actual: Answer | None) -> bool:
     wanted = expected if isinstance(expected, list) else [expected]
     chosen = actual if isinstance(actual, list) else [actual]
     return any(value in chosen for value in wanted)
+
+
+def complaint_step(playbook: Playbook) -> Step | None:
+    """The step that records the complaint: the text question keyed ``complaint``,
+    else the first text question."""
+    asks = [s for s in playbook.steps if s.ask is not None and s.ask.type == "text"]
+    keyed = [s for s in asks if s.ask is not None and s.ask.key == "complaint"]
+    found = keyed or asks
+    return found[0] if found else None
 
 
 def _split_choices(text: str) -> list[str]:
@@ -235,6 +247,10 @@ class Walk:
         record = self.case.record(step.id)
         previous: str | None = None
         prefill = None
+        mail_text = self._mail_text(step) if record is None else None
+        if mail_text:
+            # Enter records the email's words as the answer; the seller can edit them.
+            prefill = " ".join(mail_text.split())
         chosen: set[str] = set()
         if record is not None and self.is_done(step):
             prefill = self._prefill(step, record)
@@ -264,12 +280,14 @@ class Walk:
             prompt = "Pick one (number)" if step.pick == "one" else "Pick (numbers, like 1,3)"
         else:
             prompt = "Note (optional)"
+        written = is_written(self.case.customer.channel)
+        line = (step.write if step.write is not None else step.say) if written else step.say
         return StepView(
             step_id=step.id,
             number=self.index + 1,
             total=len(self.playbook.steps),
             title=placeholders.render(step.title, filled),
-            say=placeholders.render(step.say, filled) if step.say else None,
+            say=placeholders.render(line, filled) if line else None,
             do=placeholders.render(step.do, filled) if step.do else None,
             capture=step.capture_type,
             prompt=prompt,
@@ -284,7 +302,41 @@ class Walk:
             enter="keep" if prefill is not None else self._enter(step),
             default=self._default_text(step),
             can_back=any(self.applies(s) for s in self.playbook.steps[: self.index]),
+            written=written,
+            mail_text=mail_text,
         )
+
+    def _mail_text(self, step: Step) -> str | None:
+        """The words of the email the case started from, for the step that records
+        the complaint (the ask keyed ``complaint``, else the first text question)."""
+        mail = self.case.mail
+        if mail is None or not mail.messages or not mail.messages[0].text:
+            return None
+        return mail.messages[0].text if complaint_step(self.playbook) is step else None
+
+    def record_mail_text(self, now: datetime) -> bool:
+        """The email's words recorded as the complaint's answer, with no one to type
+        them (a case filed from an email by a script); False if there is nowhere to."""
+        step = complaint_step(self.playbook)
+        mail = self.case.mail
+        if step is None or step.ask is None or mail is None or not mail.messages:
+            return False
+        words = " ".join(mail.messages[0].text.split())
+        if not words:
+            return False
+        record = StepRecord(
+            id=step.id,
+            title=placeholders.render(step.title, self.values()),
+            status="answered",
+            type=step.capture_type,
+            key=step.ask.key,
+            answer=words,
+            started_at=now,
+            ended_at=now,
+        )
+        self.case.put_record(record, [s.id for s in self.playbook.steps])
+        self.index = self._first_pending()
+        return True
 
     @staticmethod
     def _default_text(step: Step) -> str | None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from . import answers as answering
-from .case import Case, Customer, PlaybookRef, new_case
+from .case import Case, Customer, MailIn, MailThread, PlaybookRef, new_case
 from .config import Settings
 from .errors import NotDurableError, NotFoundError, StorageError
 from .playbooks.catalog import Catalog
@@ -34,15 +34,20 @@ def _fresh(
     settings: Settings,
     now: datetime,
     currency: str | None = None,
+    mail: MailIn | None = None,
 ) -> Case:
     ref = PlaybookRef(id=playbook.id, title=playbook.title, hash=playbook.digest)
-    return new_case(
+    case = new_case(
         case_id,
         customer=customer.model_copy(deep=True),
         playbook=ref,
         currency=currency or settings.currency,
         now=now,
     )
+    if mail is not None:
+        case.mail = MailThread(messages=[mail.model_copy(deep=True)])
+        case.add_event(now, "email received", mail.message_id)
+    return case
 
 
 def start_case(
@@ -52,11 +57,12 @@ def start_case(
     settings: Settings,
     now: datetime,
     currency: str | None = None,
+    mail: MailIn | None = None,
 ) -> Case:
     """Write a new case for ``customer`` under the next free id (in ``currency``, else
-    the settings'); its lock is held."""
+    the settings'), begun by the email ``mail`` if one; its lock is held."""
     return store.create(
-        lambda case_id: _fresh(case_id, playbook, customer, settings, now, currency)
+        lambda case_id: _fresh(case_id, playbook, customer, settings, now, currency, mail)
     )
 
 
@@ -67,12 +73,13 @@ def start_walk(
     settings: Settings,
     now: datetime,
     currency: str | None = None,
+    mail: MailIn | None = None,
 ) -> LiveWalk:
     """Write a new case for a customer with these details (checked, as typed or given
-    as options, or from an imported order) under the next free id, its lock held, and
-    return its walk."""
+    as options, or from an imported order or an email) under the next free id, its
+    lock held, and return its walk."""
     customer = Customer.model_validate(dict(details))
-    case = start_case(store, playbook, customer, settings, now, currency)
+    case = start_case(store, playbook, customer, settings, now, currency, mail)
     return LiveWalk(store, Walk(playbook, case, settings.as_dict()))
 
 
@@ -102,6 +109,29 @@ def case_from_answers(
         # save leaves no empty case behind for a retry to duplicate.
         new = _fresh(case_id, playbook, customer, settings, now, currency)
         answering.fill(Walk(playbook, new, settings.as_dict()), prefill, now)
+        return new
+
+    case = store.create(filled)
+    store.release(case.id)
+    return case
+
+
+def case_from_mail(
+    store: Store,
+    playbook: Playbook,
+    customer: Customer,
+    mail: MailIn,
+    settings: Settings,
+    now: datetime,
+    currency: str | None = None,
+) -> Case:
+    """A case begun by an email with no one to walk it now (``--no-input``): written
+    once, whole, with the email's words as the complaint's answer. The rest of the
+    walk waits for ``recover resume``."""
+
+    def filled(case_id: str) -> Case:
+        new = _fresh(case_id, playbook, customer, settings, now, currency, mail)
+        Walk(playbook, new, settings.as_dict()).record_mail_text(now)
         return new
 
     case = store.create(filled)

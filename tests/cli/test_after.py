@@ -230,6 +230,7 @@ def test_followups_json_keys_order_and_when(run: Run, home: Path, due_cases: Non
         "customer": {"name": "Bob Overdue", "email": "bob@example.com", "order": "", "channel": ""},
         "playbook": "Sample recovery",
         "message": check_in("Bob"),
+        "sent": None,
     }
     assert all(set(i) == set(items[1]) for i in items)
     every = json.loads(run("followups", "--json", "--all").stdout)

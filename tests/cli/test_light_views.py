@@ -95,9 +95,10 @@ def store(tmp_path: Path) -> Path:
         (("customer", "=1+1", "--json"), '"order": "=1+1"'),
         (("prevent", "--all"), "Check the link"),
         (("prevent", "--json"), '"prevention": "Check the link"'),
-        (("stats",), "Cases          3"),
-        (("stats", "--json"), '"cases": 3'),
-        (("config",), "currency  USD"),
+        (("show", "4"), "reply to kim@example.com: sent"),
+        (("stats",), "Cases          4"),
+        (("stats", "--json"), '"cases": 4'),
+        (("config",), "mail.order_pattern  (not set)"),
     ],
 )
 def test_an_everyday_view_builds_no_case_model(

@@ -272,7 +272,9 @@ def test_config_and_playbook_show_json(run: Run, sample: Path) -> None:
     run("config", "set", "seller", "Sam")
     config = json.loads(run("config", "--json").stdout)
     assert config == {
-        "seller": "Sam", "business": "", "currency": "USD",
+        "seller": "Sam", "business": "", "currency": "USD", "from": "", "smtp.host": "",
+        "smtp.port": None, "smtp.security": "starttls", "smtp.user": "", "smtp.timeout": None,
+        "mail.order_pattern": "",
         "file": str(Path(os.environ["RECOVER_HOME"]) / "config.toml"),
     }  # fmt: skip
     playbook = json.loads(run("playbook", "show", "sample", "--json").stdout)

@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 import recovery_cli
-from recovery_cli.case import Case, Customer, Outcome, PlaybookRef, new_case
+from recovery_cli.case import (
+    Case,
+    Customer,
+    MailIn,
+    MailOut,
+    MailThread,
+    Outcome,
+    PlaybookRef,
+    new_case,
+)
 from recovery_cli.playbooks.check import parse_playbook
 from recovery_cli.store import Store, encode
 from recovery_cli.store import index as index_module
@@ -35,6 +44,9 @@ ROW_DIGESTS = {
     # The customer in each case's facts (stats: who bought again after the case), and
     # the order's date, items and platform in the CSV cells.
     "5": "97c53d916babf5fb02045d78a04a6812e7827acc24efba55ec9024a7f35be572",
+    # Every Message-ID of a case's mail (a message in the thread finds its case), and
+    # how each follow-up's message went out.
+    "6": "7ddf6cb29c1532b03d039a36c07c648d0ae8c79001b25cc483003b7315d05c0d",
 }
 
 
@@ -95,9 +107,50 @@ def walked_case(lines: list[str], case_id: str) -> Case:
     return case
 
 
+def mailed_case() -> Case:
+    """A case begun by an email, with a reply sent and a follow-up's message drafted."""
+    case = fixed_case("4", name="Kim Mailer")
+    case.customer.email = "kim@example.com"
+    case.mail = MailThread(
+        messages=[
+            MailIn(
+                message_id="<in-1@example.com>",
+                digest="ab" * 32,
+                subject="Help",
+                text="The link never came.",
+                added_at=T0,
+            )
+        ],
+        sent=[
+            MailOut(
+                message_id="<out-1@shop.example>",
+                what="reply",
+                to="kim@example.com",
+                subject="Re: Help",
+                via="smtp",
+                status="sent",
+                at=T0,
+                sent_at=T0,
+            ),
+            MailOut(
+                message_id="<out-2@shop.example>",
+                what="follow-up",
+                follow_up=1,
+                to="kim@example.com",
+                subject="Re: Help",
+                via="draft",
+                status="drafted",
+                at=T0,
+            ),
+        ],
+    )
+    return case
+
+
 def corpus() -> list[Case]:
     """Cases that between them fill every column of a row in every way it can be."""
     return [
+        mailed_case(),
         fixed_case(),
         walked_case(["It never came", "", "n", "1,3", "T-99", ""], "2"),
         walked_case([":skip", "done it", "y", "2", "", ""], "3"),

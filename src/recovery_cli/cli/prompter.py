@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from rich.console import Console
 from rich.text import Text
 
-from ..errors import ExitStatus, RecoverError, UsageError
+from ..errors import ExitStatus, RecoverError, UsageError, WalkInterrupted
 from ..text import replace_surrogates, strip_controls, strip_escapes
 
 REASONS = {
@@ -481,3 +481,42 @@ def open_prompter(
             hint=hint,
         )
     return TerminalPrompter(console)
+
+
+def read_secret(prompt: str, *, from_stdin: bool = False) -> str:
+    """A secret (a password), typed without echo on the terminal, or read as the
+    first line of standard input. Ctrl-C or end of input stop the command."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError("no password on standard input: nothing was kept")
+        return line.rstrip("\r\n")
+    if not stdin_is_terminal():
+        raise UsageError(
+            "the password is asked on a terminal, and standard input is not one.",
+            hint="Give it on standard input with --stdin, or set RECOVER_SMTP_PASSWORD.",
+        )
+    import getpass
+
+    try:
+        return getpass.getpass(prompt)
+    except (KeyboardInterrupt, EOFError):
+        raise WalkInterrupted("Stopped; nothing was kept.") from None
+
+
+def reattach_terminal() -> bool:
+    """After a message was read from standard input (a mail client's pipe), read the
+    answers from the terminal the command runs in: standard input becomes the
+    controlling terminal. False when there is none (no one to ask)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return False
+    try:
+        os.dup2(fd, 0)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(ValueError, OSError):
+        encoding, errors = getattr(sys.stdin, "encoding", None), getattr(sys.stdin, "errors", None)
+        sys.stdin = open(0, encoding=encoding or "utf-8", errors=errors, closefd=False)  # noqa: SIM115
+    return True

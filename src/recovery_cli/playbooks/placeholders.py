@@ -63,6 +63,14 @@ def render(text: str, values: Mapping[str, str]) -> str:
     return strip_controls(Template(text).safe_substitute(filled))
 
 
+def first_name(name: str) -> str:
+    """The name to greet someone by: the first word, or, for a name written
+    "Reyes, Dana" (as mail clients and exports do), the first word after the comma."""
+    family, comma, given = name.partition(",")
+    words = (given if comma and given.split() else family).split()
+    return words[0].strip(",;") if words else ""
+
+
 def spoken_list(names: list[str]) -> str:
     """``A``, ``A and B``, ``A, B and C``."""
     if len(names) < 2:
@@ -75,7 +83,7 @@ def placeholder_values(case: Case, settings: Mapping[str, str]) -> dict[str, str
     customer = case.customer
     found: dict[str, str] = {
         "customer": customer.name,
-        "first_name": customer.name.split()[0] if customer.name.split() else "",
+        "first_name": first_name(customer.name),
         "email": customer.email,
         "order": customer.order,
         "order_value": (

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 # The format of the rows (their columns, and what the projections put in them). Bump it
 # whenever either changes: an index of another format is rebuilt from the case files,
 # and an upgrade that leaves the rows alone rebuilds nothing.
-FORMAT = "5"
+FORMAT = "6"
 FILE_NAME = "index.sqlite3"
 # Rows written in one transaction while catching up, so a long rebuild never holds the
 # database against a walk's save for long.
@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS cases (
     walk_done INTEGER,
     facts TEXT,
     csv TEXT,
-    card TEXT
+    card TEXT,
+    mail_ids TEXT
 );
 CREATE INDEX IF NOT EXISTS cases_by_status ON cases (status, id);
 CREATE INDEX IF NOT EXISTS cases_by_due ON cases (next_due) WHERE next_due IS NOT NULL;
@@ -107,9 +108,9 @@ CREATE INDEX IF NOT EXISTS cases_damaged ON cases (id) WHERE damaged IS NOT NULL
 """
 _COLUMNS = (
     "id, mtime_ns, size, damaged, created_at, status, playbook, search, email, order_ref, "
-    "name, remedy_kinds, next_due, pending, prevention, walk_done, facts, csv, card"
+    "name, remedy_kinds, next_due, pending, prevention, walk_done, facts, csv, card, mail_ids"
 )
-_UPSERT = f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+_UPSERT = f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
 
 
 def key(text: str) -> str:
@@ -146,6 +147,9 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
         json.dumps(projections.facts_of(case), separators=(",", ":")),
         json.dumps(projections.csv_row(case), ensure_ascii=False, separators=(",", ":")),
         json.dumps(projections.card_of(case), ensure_ascii=False, separators=(",", ":")),
+        # Every Message-ID of the case's mail, each between separators: a message
+        # that names one of them (a reply in the thread) finds its case.
+        "".join(f"\x1f{i}" for i in case.mail.lookup_keys()) + "\x1f" if case.mail else None,
     )
     # Text that is not valid Unicode (a lone surrogate typed on a broken terminal) is
     # stored with a replacement character, as the case file itself is.
@@ -154,7 +158,7 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
 
 def damaged_row(case_id: int, mtime_ns: int, size: int, reason: str) -> tuple[Any, ...]:
     """The index row of a case file that could not be read."""
-    return (case_id, mtime_ns, size, reason, *([None] * 15))
+    return (case_id, mtime_ns, size, reason, *([None] * 16))
 
 
 @dataclass(frozen=True)
@@ -552,8 +556,21 @@ class Index:
                 "SELECT pending FROM cases WHERE next_due IS NOT NULL AND damaged IS NULL"
             )
             for (pending,) in rows.fetchall():
-                for _, due, _ in json.loads(pending)["items"]:
-                    yield datetime.fromisoformat(due)
+                for item in json.loads(pending)["items"]:
+                    yield datetime.fromisoformat(item[1])
+
+    def with_message(self, message_ids: Sequence[str]) -> list[int]:
+        """The cases whose mail holds one of these Message-IDs, oldest first."""
+        wanted = [f"\x1f{i}\x1f" for i in message_ids if i and "\x1f" not in i]
+        if not wanted:
+            return []
+        where = " OR ".join("instr(mail_ids, ?) > 0" for _ in wanted)
+        with _readable():
+            rows = self.fresh().execute(
+                f"SELECT id FROM cases WHERE mail_ids IS NOT NULL AND ({where}) ORDER BY id",
+                wanted,
+            )
+            return [case_id for (case_id,) in rows.fetchall()]
 
     def follow_up_briefs(self) -> Iterator[BriefRow]:
         """Each case with follow-ups still to do, and each damaged file, newest first.

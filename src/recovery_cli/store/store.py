@@ -300,6 +300,10 @@ class Store:
             if not isinstance(item, Damaged):
                 yield item
 
+    def with_message(self, message_ids: Iterable[str]) -> list[str]:
+        """The ids of the cases whose mail holds one of these Message-IDs, oldest first."""
+        return [str(i) for i in self.index.with_message(list(message_ids))]
+
     def latest_unfinished(self) -> Case | None:
         """The most recent case whose walk is not finished and that no other terminal
         has open (for ``recover resume`` without an id)."""

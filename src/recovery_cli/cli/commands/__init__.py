@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("cases:show_case", "Show one case in full."),
     "followups": ("due:due", "Follow-ups to do: overdue, today, the next 7 days."),
     "followup": ("followups:app", "Record what came of a follow-up, or plan one."),
+    "reply": ("reply:reply", "Compose the reply to a customer's email, edit it, and send it."),
+    "email": ("email:app", "Add a customer's later email to its case."),
     "close": ("close:close_case", "Record how a case ended, and how to prevent it."),
     "prevent": ("prevent:app", "Prevention actions across cases; mark one done."),
     "customer": ("customer:history", "A customer's history: cases, remedies, outcomes."),

@@ -23,6 +23,16 @@ from ..console import console, heading, open_store
 from ..options import CaseId, NoInput
 from ..prompter import Interrupted
 from ..views import forms
+from ..views.mailout import Ways
+from .reply import (
+    AgainOption,
+    DraftOption,
+    DryRunOption,
+    OpenOption,
+    SendOption,
+    YesOption,
+    ways_of,
+)
 
 
 class DefaultRecordGroup(TyperGroup):
@@ -81,11 +91,23 @@ def record(
         ),
     ] = None,
     no_input: NoInput = False,
+    draft: DraftOption = None,
+    open_: OpenOption = False,
+    send: SendOption = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    again: AgainOption = False,
+    edit: Annotated[
+        bool, typer.Option("--edit", help="Open the message in your editor before it goes.")
+    ] = False,
 ) -> None:
     """Show a follow-up's message, ready to send or read out, then record what came of
     it: reached or not, happy now, a note, and the next follow-up if one is needed.
-    The case closes when the customer is happy and nothing else is planned."""
+    The case closes when the customer is happy and nothing else is planned. With
+    --draft, --open or --send, the message goes out by email instead (record what
+    came of it when they answer)."""
     state: State = ctx.obj
+    ways = ways_of(draft, open_, send, yes, dry_run, again)
     try:
         happy_given = forms.parse_happy(happy) if happy is not None else None
     except ValueError as exc:
@@ -98,6 +120,8 @@ def record(
     with open_store(state.home) as store, casework.holding(store, parse_case_id(case_id)) as case:
         item = casework.follow_up_to_record(case, number)
         _show_message(out, case, item, now)
+        if _by_email(out, store, case, item, ways, edit=edit, no_input=no_input):
+            return
         asker = forms.asker_for(
             out,
             wanted=not no_input and given.leaves_questions(),
@@ -113,6 +137,45 @@ def record(
             ) from None
         planned = casework.record_follow_up(store, case, item, result, now)
         _recorded(out, store, case, item, result, planned, asker)
+
+
+def _by_email(
+    out: Console,
+    store: Store,
+    case: Case,
+    item: FollowUpRecord,
+    ways: Ways,
+    *,
+    edit: bool,
+    no_input: bool,
+) -> bool:
+    """The follow-up's message by email: the way given, or (on a terminal, for a
+    customer with an address whose message has not gone yet) the way chosen now.
+    True when that is all this command does."""
+    from ...config import load_settings
+    from ...mail import compose, sending
+    from .. import prompter as prompting
+    from ..views import mailout
+
+    wanted = ways.chosen() is not None or ways.dry_run
+    last = case.mail.latest_out("follow-up", item.id) if case.mail else None
+    offered = not no_input and mailout.wants_reply(case) and last is None
+    if not wanted and not (offered and prompting.stdin_is_terminal()):
+        return False
+    asker = None if no_input else prompting.open_prompter(out, command="followup")
+    settings = load_settings(store.home)
+    body = compose.follow_up_body(case, item, settings)
+    if edit and not ways.dry_run:
+        body = mailout.edit_text(body, f"follow-up-{item.id}-case-{case.id}.txt")
+    letter = sending.letter(case, settings, "follow-up", body, clock.now(), follow_up=item.id)
+    try:
+        done = mailout.deliver(out, asker, store, case, letter, ways, settings)
+    except Interrupted as stop:
+        raise mailout.stopped(stop, case) from None
+    if done is None:
+        return wanted
+    out.print(f"Record what came of it when they answer: recover followup {case.id}")
+    return True
 
 
 def _show_message(out: Console, case: Case, item: FollowUpRecord, now: datetime) -> None:

@@ -45,7 +45,7 @@ from ..prompter import Prompter
 from ..views.screen import WalkScreen, resume_notes, started_line
 
 if TYPE_CHECKING:
-    from ...case import Case, Customer
+    from ...case import Case, Customer, MailIn
     from ...orders.book import Order
     from ...playbooks.model import Playbook
     from ...store import Store
@@ -96,17 +96,48 @@ def new_case(
         typer.Option("--no-input", help="Create the case from --answers alone; never prompt."),
     ] = False,
     save_answers: SaveAnswers = None,
+    from_mail: Annotated[
+        str | None,
+        typer.Option(
+            "--from-mail",
+            metavar="FILE",
+            help="Start from the customer's email: an .eml file, an mbox with "
+            "--message-id, or - to read it from standard input (a mail client's pipe).",
+            show_default=False,
+        ),
+    ] = None,
+    message_id: Annotated[
+        str | None,
+        typer.Option(
+            "--message-id",
+            metavar="ID",
+            help="The message to take from an mbox file.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start a case on a live call: pick a playbook, then walk it one step at a time.
 
     Every answer is saved the moment it is typed. Type :back, :skip or :pause at any
     prompt; Ctrl-C also stops safely, and `recover resume` carries on later. With
     --answers FILE --no-input, the case is created from the file with no prompts and
-    its id is printed.
+    its id is printed. With --from-mail, the email gives the customer's details and
+    the complaint, and the same email again finds its case.
     """
     state: State = ctx.obj
     options = {"name": name, "email": email, "order": order, "order_value": value}
     given = _given({**options, "channel": channel})
+    if from_mail is not None or message_id is not None:
+        from .email import new_from_mail
+
+        if from_mail is None or answers_file is not None:
+            raise UsageError(
+                "--message-id goes with --from-mail"
+                if from_mail is None
+                else "--from-mail and --answers cannot be used together"
+            )
+        new_from_mail(state, from_mail, message_id, playbook, given, no_input, save_answers)
+        return
     if no_input and answers_file is None:
         raise UsageError("--no-input needs --answers FILE: there is nothing else to go on")
     if answers_file is not None:
@@ -248,6 +279,7 @@ def _start(
     wanted: str | None,
     given: dict[str, Detail],
     save_answers: Path | None,
+    mail: MailIn | None = None,
 ) -> None:
     """Pick the playbook, ask the details not given, and walk it. A playbook picked
     from the menu has its case written at once, before anything is typed for it (the
@@ -255,6 +287,7 @@ def _start(
     the case can be, and the case is written with the first detail typed."""
     with contextlib.ExitStack() as stack:
         new = _NewCase(home, settings, given, stack)
+        new.mail = mail
         with screen.prompter.signals():  # SIGTERM or a closed terminal at the menu: a clean stop
             new.choose(screen.choose_playbook(listing, wanted, on_screen=new.prepare))
             if wanted is None:
@@ -285,7 +318,21 @@ def _walk(screen: WalkScreen, live: LiveWalk, save_answers: Path | None) -> None
             screen.run(live, before_steps=notice)
         finally:
             _save_answers(save_answers, case, playbook)
+        _reply(out, screen.prompter, store, case, playbook)
         _offer_close(out, screen.prompter, store, case)
+
+
+def _reply(out: Console, asker: Prompter, store: Store, case: Case, playbook: Playbook) -> None:
+    """At the end of a walk on an email case, the reply: composed, edited, sent."""
+    if case.walk_completed_at is None:
+        return
+    from ..views import mailout
+
+    if mailout.wants_reply(case):
+        settings = load_settings(store.home)
+        mailout.reply_flow(
+            out, asker, store, case, settings, mailout.Ways(), edit=True, playbook=playbook
+        )
 
 
 class _Loader:
@@ -404,6 +451,7 @@ class _NewCase:
         self._currency: str | None = None
         self._cache: OrderCache | None = None
         self._order_ref: str | None = None  # the reference of the order used, if one was
+        self.mail: MailIn | None = None  # the email the case starts from, if one
         stack.callback(self.loader.finish)
 
     @property
@@ -493,7 +541,13 @@ class _NewCase:
 
             store = self._stack.enter_context(open_store(self.home))
             self._live = start_walk(
-                store, playbook, self.values, self.settings, clock.now(), self._currency
+                store,
+                playbook,
+                self.values,
+                self.settings,
+                clock.now(),
+                self._currency,
+                self.mail,
             )
         return self._live
 
@@ -556,6 +610,7 @@ def _resume(out: Console, store: Store, case: Case, home: Path) -> None:
 
     screen.worth = notices.worth(home, case)
     screen.run(walking.LiveWalk(store, walk))
+    _reply(out, asker, store, case, walk.playbook)
     _offer_close(out, asker, store, case)
 
 

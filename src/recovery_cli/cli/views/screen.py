@@ -57,6 +57,14 @@ def _label(name: str, style: str) -> Text:
     return Text(f"{name:<5}", style=style)
 
 
+def _shortened(text: str, lines: int = 12) -> str:
+    """The first lines of a long email: a step stays on one screen."""
+    kept = text.splitlines()
+    if len(kept) <= lines:
+        return text
+    return "\n".join([*kept[:lines], f"[… {len(kept) - lines} more lines]"])
+
+
 class Details(Protocol):
     """The customer details of a case about to start, as the detail prompts fill them
     in: the case is written the first time there is something to keep."""
@@ -424,8 +432,11 @@ class WalkScreen:
         grid = Grid.grid(padding=(0, 1))
         grid.add_column(no_wrap=True)
         grid.add_column()
+        if view.mail_text:
+            grid.add_row(_label("EMAIL", "bold yellow"), Text(_shortened(view.mail_text)))
         if view.say:
-            grid.add_row(_label("SAY", "bold green"), Text(view.say, style="bold"))
+            label = "WRITE" if view.written else "SAY"
+            grid.add_row(_label(label, "bold green"), Text(view.say, style="bold"))
         if view.do:
             grid.add_row(_label("DO", "bold blue"), Text(view.do))
         if view.follow_up:

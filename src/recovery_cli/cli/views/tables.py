@@ -106,12 +106,63 @@ def case_in_full(out: Output, case: Mapping[str, Any]) -> None:
                 follow_up_result_words(item.get("result"), item.get("happy"), item.get("note", "")),
             )
         out.table(table)
+    mail = case.get("mail")
+    if isinstance(mail, dict) and (mail.get("messages") or mail.get("sent")):
+        out.table(_thread(mail))
     outcome = case.get("outcome")
     if outcome is not None:
         out.line()
         out.table(_outcome(outcome))
     if case.get("closed_at"):
         out.line(f"Closed {_when(case['closed_at'])}")
+
+
+_SENT_WORDS = {
+    "sending": "sending (not confirmed)",
+    "sent": "sent",
+    "not_sent": "NOT SENT",
+    "drafted": "draft saved",
+    "opened": "opened in the mail client",
+}
+
+
+def _thread(mail: Mapping[str, Any]) -> Table:
+    """The case's mail, oldest first: each message from the customer (with what came
+    with it) and each message to them, with how it went."""
+    table = Table([Column("When"), Column(""), Column("Message", wrap=True)])
+    table.title, table.indent = "Email thread", 1
+    rows: list[tuple[str, str, str]] = []
+    for message in mail.get("messages") or []:
+        words = [message.get("subject") or "(no subject)"]
+        who = message.get("name") or message.get("sender")
+        if who:
+            words.append(f"from {who}")
+        for attached in message.get("attachments") or []:
+            size = int(attached.get("size") or 0)
+            words.append(f"attachment {attached.get('name') or '(unnamed)'} ({_bytes(size)})")
+        text = " ".join(str(message.get("text") or "").split())
+        if text:
+            words.append(text if len(text) <= 300 else text[:299] + "…")
+        moment = message.get("date") or message.get("added_at")
+        rows.append((str(moment or ""), "in", "\n".join(words)))
+    for sent in mail.get("sent") or []:
+        what = "reply" if sent.get("what") == "reply" else f"follow-up {sent.get('follow_up')}"
+        status = _SENT_WORDS.get(sent.get("status", ""), str(sent.get("status")))
+        said = [f"{what} to {sent.get('to', '')}: {status}", str(sent.get("subject") or "")]
+        if sent.get("error"):
+            said.append(str(sent["error"]))
+        if sent.get("draft"):
+            said.append(f"draft: {sent['draft']}")
+        rows.append((str(sent.get("sent_at") or sent.get("at") or ""), "out", "\n".join(said)))
+    for moment, way, lines in sorted(rows, key=lambda row: row[0]):
+        table.add(_when(moment or None), way, lines)
+    return table
+
+
+def _bytes(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1000:.0f} KB" if size >= 1000 else f"{size} bytes"
 
 
 def _facts(case: Mapping[str, Any]) -> Table:
@@ -266,7 +317,7 @@ def due(out: Output, found: DueList) -> None:
                 local_time(item.due_at),
                 f"{item.case_id}" + (f" #{item.number}" if item.number > 1 else ""),
                 item.name or "—",
-                item.message,
+                item.message + (f"\n[{item.sent_words}]" if item.sent_words else ""),
             )
         out.table(table)
         out.line()
