@@ -17,6 +17,8 @@ from .errors import ConfigError
 from .fileio import ensure_private_dir, write_atomic
 
 HOME_ENV = "RECOVER_HOME"
+# The home's folder of mail drafts (replies and follow-ups not sent from here).
+DRAFTS = "drafts"
 
 SETTINGS: dict[str, str] = {
     "seller": "your name, as the customer hears it ($seller in playbooks)",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .config import config_path, load_settings
+from .config import DRAFTS, config_path, load_settings
 from .errors import RecoverError, StorageError
 from .fileio import is_temp_file
 from .orders import book as orders_book
@@ -98,12 +98,12 @@ def _private_paths(home: Path, store: Store) -> Iterator[tuple[Path, int]]:
     path = config_path(home)
     if path.is_file() and not path.is_symlink():
         yield path, 0o600
-    folder = orders_book.folder_of(home)
-    if folder.is_dir() and not folder.is_symlink():
-        yield folder, 0o700
-        for entry in os.scandir(folder):
-            if entry.is_file(follow_symlinks=False) and not is_temp_file(entry.name):
-                yield Path(entry.path), 0o600
+    for folder in (orders_book.folder_of(home), home / DRAFTS):
+        if folder.is_dir() and not folder.is_symlink():
+            yield folder, 0o700
+            for entry in os.scandir(folder):
+                if entry.is_file(follow_symlinks=False) and not is_temp_file(entry.name):
+                    yield Path(entry.path), 0o600
 
 
 def check_permissions(home: Path, store: Store) -> list[Finding]:
@@ -134,7 +134,7 @@ def stale_temp_files(home: Path, store: Store, now: float) -> list[Path]:
     found = list(store.leftover_temp_files(now, STALE_TMP_SECONDS))
     orders = orders_book.folder_of(home)
     pending = (orders / orders_book.JOURNAL).exists()  # its files are the commit's
-    for folder in (home, user_dir(home), *([] if pending else [orders])):
+    for folder in (home, user_dir(home), home / DRAFTS, *([] if pending else [orders])):
         if not folder.is_dir():
             continue
         for entry in os.scandir(folder):

@@ -23,7 +23,13 @@ from recovery_cli.cli import app
 from tests.conftest import Run, read_case
 from tests.mail import keyring_backend, smtpserver
 from tests.mail.keyring_backend import MemoryKeyring
-from tests.mail.smtpserver import SmtpServer, dropping_server, silent_server, unused_port
+from tests.mail.smtpserver import (
+    SmtpServer,
+    dropping_server,
+    hanging_server,
+    silent_server,
+    unused_port,
+)
 
 smtp_servers = smtpserver.smtp_servers  # fixtures
 test_keyring = keyring_backend.test_keyring
@@ -289,9 +295,17 @@ def test_reply_draft_is_a_message_in_the_customers_thread(
     assert out["message_id"] == message["Message-ID"]
     # Opened again later, the reply is as it was left (the editor adds one more line).
     monkeypatch.setenv("EDITOR", editor(tmp_path, "PPS: thank you."))
-    again = run("reply", case_id, "--draft", str(draft), answers=[])
+    before = draft.read_bytes()
+    taken = run("reply", case_id, "--draft", str(draft), "--no-edit", "--no-input")
+    assert taken.exit_code == 2 and "exists already: nothing was written over" in taken.stderr
+    assert draft.read_bytes() == before
+    inside = run("reply", case_id, "--draft", str(home / "cases" / f"{case_id}.json"))
+    assert inside.exit_code == 2 and "inside recover's home" in inside.stderr
+    assert read_case(home, case_id)["id"] == case_id
+    second = tmp_path / "reply-2.eml"
+    again = run("reply", case_id, "--draft", str(second), answers=[])
     assert again.exit_code == 0
-    text = email.message_from_bytes(draft.read_bytes(), policy=email.policy.default)
+    text = email.message_from_bytes(second.read_bytes(), policy=email.policy.default)
     assert "PS: a new link" in text.get_content() and "PPS: thank you." in text.get_content()
 
 
@@ -303,7 +317,7 @@ def test_reply_dry_run_shows_everything_and_records_nothing(
     before = (home / "cases" / f"{case_id}.json").read_bytes()
     result = run("reply", case_id, "--send", "--dry-run", "--no-input")
     assert result.exit_code == 0, result.output
-    assert "To: Reyes, Dana <dana@example.com>" in result.stdout
+    assert 'To: "Reyes, Dana" <dana@example.com>' in result.stdout
     assert "Subject: Re: Order #1042 never arrived" in result.stdout
     assert "Nothing was sent or recorded." in result.stdout
     assert (home / "cases" / f"{case_id}.json").read_bytes() == before
@@ -740,3 +754,132 @@ def test_an_order_named_in_the_email_fills_the_card_from_the_order_book(
     assert customer["platform"] == "Shopify" and customer["items"]
     # The email's own name and address stay: they are how the customer wrote in.
     assert customer["name"] == "Reyes, Dana" and customer["email"] == "dana@example.com"
+
+
+def test_a_message_the_server_never_confirmed_may_have_gone(
+    run: Run, home: Path, complaint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with hanging_server() as server:
+        mail_settings(run, server.host, server.port, security="none", user="")
+        case_id = filed(run, complaint)
+        result = run("reply", case_id, "--send", "--yes", "--no-input")
+        assert result.exit_code == 1, result.output
+        assert f"the reply of case {case_id} may have gone" in result.stderr
+        assert "took the whole message but never confirmed it" in result.stderr
+        [out] = read_case(home, case_id)["mail"]["sent"]
+        assert out["status"] == "sending" and out["draft"]
+        # A retry asks first (nothing goes), and --again keeps the Message-ID.
+        retry = run("reply", case_id, "--send", "--yes", "--no-input")
+        assert retry.exit_code == 1 and "it may have gone" in retry.stderr
+        assert len(server.received) == 1
+        again = run("reply", case_id, "--send", "--yes", "--no-input", "--again")
+        assert again.exit_code == 1
+        assert len(server.received) == 2
+    first, second = (
+        email.message_from_bytes(data, policy=email.policy.default) for data in server.received
+    )
+    assert first["Message-ID"] == second["Message-ID"] == out["message_id"]
+
+
+def test_a_draft_or_the_mail_client_never_opens_the_way_to_a_second_send(
+    run: Run, home: Path, complaint: Path, tmp_path: Path,
+    smtp_servers: Callable[..., SmtpServer], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    server = smtp_servers(auth=("sam", PASSWORD))
+    monkeypatch.setenv("RECOVER_SMTP_PASSWORD", PASSWORD)
+    mail_settings(run, server.host, server.port)
+    case_id = filed(run, complaint)
+    assert run("reply", case_id, "--send", "--yes", "--no-input").exit_code == 0
+    drafted = run("reply", case_id, "--draft", str(tmp_path / "d.eml"), "--no-input")
+    assert drafted.exit_code == 0
+    again = run("reply", case_id, "--send", "--yes", "--no-input")
+    assert again.exit_code == 1 and "was sent already" in again.stderr
+    assert len(server.messages) == 1
+
+
+def test_a_message_with_a_gap_is_never_sent(
+    run: Run, home: Path, complaint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("config", "set", "from", "help@example.com")
+    run("config", "set", "smtp.host", "127.0.0.1")
+    case_id = filed(run, complaint)
+    assert run("followup", "add", case_id, "--in", "1d").exit_code == 0
+    result = run("followup", case_id, "--send", "--yes", "--no-input")
+    assert result.exit_code == 2
+    assert "the message still has 2 gaps to fill: ‹business›, ‹seller›" in result.stderr
+    assert "recover config set business" in result.stderr
+    assert read_case(home, case_id)["mail"]["sent"] == []
+    # A draft is the seller's to finish: it is saved, with a word about the gaps.
+    draft = tmp_path / "f.eml"
+    saved = run("followup", case_id, "--draft", str(draft), "--no-input")
+    assert saved.exit_code == 0 and "The draft still has gaps to fill" in saved.stdout
+    assert draft.exists()
+    # An editor that empties the message, or fails, sends nothing.
+    monkeypatch.setenv("EDITOR", "false")
+    failed = run("followup", case_id, "--draft", str(tmp_path / "g.eml"), "--edit", "--no-input")
+    assert failed.exit_code == 0 and "Not sent: the editor exited with status 1" in failed.stdout
+    assert not (tmp_path / "g.eml").exists()
+
+
+def test_the_same_email_given_twice_at_once_makes_one_case(home: Path, complaint: Path) -> None:
+    env = {**os.environ, "RECOVER_HOME": str(home), "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "recovery_cli", "new", "--from-mail", str(complaint)]
+    runs = [
+        subprocess.Popen(
+            [*command, "--no-input"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    printed = {run.communicate(timeout=60)[0].strip() for run in runs}
+    assert all(run.returncode == 0 for run in runs)
+    assert printed == {"1"} and cases(home) == ["1"]
+
+
+def test_a_reply_from_another_address_is_added_with_a_word(
+    run: Run, home: Path, complaint: Path, tmp_path: Path
+) -> None:
+    case_id = filed(run, complaint)
+    other = tmp_path / "other.eml"
+    other.write_bytes(ANSWER.replace(b"Dana Reyes <dana@example.com>", b"Zoe <zoe@example.net>"))
+    added = run("email", "add", str(other))
+    assert added.exit_code == 0
+    assert "another address than the customer's on case" in added.stderr
+    assert "zoe" not in added.output
+    # Given to `new` once it is in the case, it is not the one the case began with.
+    again = run("new", "--from-mail", str(other), "-p", "general", answers=[":pause"])
+    assert f"Case {case_id} has this message; carrying on with it." in again.stdout
+
+
+def test_a_voicemail_case_is_not_an_email_case(run: Run, home: Path) -> None:
+    from recovery_cli.cli.views.mailout import wants_reply
+    from tests.conftest import sample_case
+
+    for channel, wanted in (("email", True), ("E-mail", True), ("voicemail", False), ("", False)):
+        case = sample_case(email="dana@example.com", channel=channel)
+        assert wants_reply(case) is wanted, channel
+    assert not wants_reply(sample_case(channel="email"))  # no address to write to
+
+
+def test_doctor_looks_after_the_drafts_folder(
+    run: Run, home: Path, complaint: Path, tmp_path: Path
+) -> None:
+    case_id = filed(run, complaint)
+    drafted = home / "drafts" / f"case-{case_id}-reply.eml"
+    assert run("reply", case_id, "--draft", str(drafted), "--no-input").exit_code == 0
+    drafted.chmod(0o644)
+    (home / "drafts").chmod(0o755)
+    leftover = home / "drafts" / ".case-1-reply.eml.x1.tmp"
+    leftover.write_bytes(b"")
+    os.utime(leftover, (1, 1))
+    found = run("doctor")
+    assert found.exit_code == 1
+    assert f"{drafted} is 0644" in found.stdout and "drafts is 0755" in found.stdout
+    assert f"{leftover} is left over" in found.stdout
+    fixed = run("doctor", "--fix")
+    assert stat.S_IMODE(os.stat(drafted).st_mode) == 0o600 and not leftover.exists()
+    assert fixed.exit_code == 0, fixed.stdout

@@ -73,7 +73,7 @@ def test_a_piped_complaint_is_walked_edited_and_sent_in_its_thread(
         screen.send("1" + ENTER)
         screen.wait_prompt(6)
         shown = screen.text()
-        assert "To: Reyes, Dana <dana@example.com>" in shown, screen.dump()
+        assert 'To: "Reyes, Dana" <dana@example.com>' in shown, screen.dump()
         assert "Subject: Re: Order #1042 never arrived" in shown
         assert "PS: I've added a bonus template to your account." in shown
         screen.send("y" + ENTER)

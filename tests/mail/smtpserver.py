@@ -264,6 +264,31 @@ class _DroppingHandler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"250 OK\r\n")
 
 
+class _HangingHandler(_DroppingHandler):
+    """Takes the whole message, final dot and all, then never answers (the lost
+    reply of RFC 1047): the client cannot know whether it was queued."""
+
+    def handle(self) -> None:
+        owner = self.server.owner  # type: ignore[attr-defined]
+        owner.connections += 1
+        self.wfile.write(b"220 localhost ESMTP hanging test server\r\n")
+        while line := self.rfile.readline(1024):
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self.wfile.write(b"250 localhost\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                message = b""
+                while (part := self.rfile.readline(65536)) and part != b".\r\n":
+                    message += part
+                owner.received.append(message)
+                while self.rfile.readline(1024):  # silent, until the client gives up
+                    pass
+                return
+            else:
+                self.wfile.write(b"250 OK\r\n")
+
+
 class _TCPServer(socketserver.TCPServer):
     allow_reuse_address = True
     owner: PlainServer
@@ -274,6 +299,24 @@ def dropping_server() -> Iterator[PlainServer]:
     """A plain-text SMTP server on 127.0.0.1 that answers 220, EHLO/HELO, MAIL and
     RCPT, says 354 to DATA, reads a line of the message and closes the connection."""
     tcp = _TCPServer((HOST, 0), _DroppingHandler)
+    owner = PlainServer(host=HOST, port=tcp.server_address[1])
+    tcp.owner = owner
+    thread = threading.Thread(target=tcp.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield owner
+    finally:
+        tcp.shutdown()
+        thread.join(10)
+        tcp.server_close()
+
+
+@contextlib.contextmanager
+def hanging_server() -> Iterator[PlainServer]:
+    """A plain-text SMTP server on 127.0.0.1 that takes a whole message and never
+    says whether it accepted it; ``received`` holds each message it took."""
+    tcp = _TCPServer((HOST, 0), _HangingHandler)
     owner = PlainServer(host=HOST, port=tcp.server_address[1])
     tcp.owner = owner
     thread = threading.Thread(target=tcp.serve_forever, kwargs={"poll_interval": 0.05})

@@ -108,6 +108,16 @@ def holds(case: Case, record: MailIn) -> bool:
     )
 
 
+def holds_first(case: Case, record: MailIn) -> bool:
+    """Whether this message is the one the case began with."""
+    if case.mail is None or not case.mail.messages:
+        return False
+    first = case.mail.messages[0]
+    return bool(record.message_id and first.message_id == record.message_id) or (
+        first.digest == record.digest
+    )
+
+
 def attach(case: Case, record: MailIn, now: datetime) -> bool:
     """Add a later message of the thread to the case, as a note; False if the case
     has it already (nothing changes)."""

@@ -13,13 +13,14 @@ Nothing here prints, prompts or reads a clock.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..case import Case, MailOut, MailThread
-from ..config import Settings
+from ..config import DRAFTS, Settings
 from ..errors import ConfigError, RecoverError, UsageError
 from ..fileio import write_atomic
 from ..store import Store
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from .smtp import SmtpSettings
 
 What = Literal["reply", "follow-up"]
-DRAFTS = "drafts"
+# What a placeholder with no value shows (see playbooks.placeholders.missing_marker).
+GAP = re.compile(r"‹([a-z_][a-z0-9_]*)›")
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,8 @@ def letter(
             "or copy the message into your mail client.",
         )
     sender = settings.sender  # may be blank for a draft: the mail client fills it in
-    last = case.mail.latest_out(what, follow_up) if case.mail else None
-    message_id = (
-        last.message_id if last is not None and last.status == "sending" else new_message_id(sender)
-    )
+    cut_short = [m for m in _attempts(case, what, follow_up) if m.status == "sending"]
+    message_id = cut_short[-1].message_id if cut_short else new_message_id(sender)
     in_reply_to, references = compose.thread(case)
     fallback = compose.subject(case, what, settings)
     subject = reply_subject(fallback, fallback) if in_reply_to else fallback
@@ -99,24 +99,51 @@ def letter(
     return Letter(what, follow_up, message)
 
 
+def _attempts(case: Case, what: str, follow_up: int | None) -> list[MailOut]:
+    """Every way the reply (or follow-up ``follow_up``) was sent or handed on, oldest first."""
+    if case.mail is None:
+        return []
+    return [m for m in case.mail.sent if m.what == what and m.follow_up == follow_up]
+
+
 def check_not_sent(case: Case, item: Letter, *, again: bool) -> None:
-    """Refuse to send what went out already (or may have: a send cut short), unless
-    ``again``."""
-    last = case.mail.latest_out(item.what, item.follow_up) if case.mail else None
-    if last is None or again:
+    """Refuse to send what went out already (or may have: a send cut short, or one
+    the server never confirmed), unless ``again``; a draft or the mail client
+    since changes nothing."""
+    tries = _attempts(case, item.what, item.follow_up)
+    if again:
         return
-    if last.status == "sent":
+    if any(m.status == "sent" for m in tries):
         raise AlreadySent(
             f"{item.label} of case {case.id} was sent already",
             hint="Send another copy with --again.",
         )
-    if last.status == "sending":
+    if any(m.status == "sending" for m in tries):
         raise AlreadySent(
-            f"a send of {item.label} of case {case.id} started and never finished: "
-            "it may have gone",
-            hint="Look in your mail's Sent folder; to send it anyway, add --again "
-            "(it keeps the same Message-ID).",
+            f"a send of {item.label} of case {case.id} was never confirmed: it may have gone",
+            hint="Ask the customer, or look in your mail provider's sent mail or logs; "
+            "to send it anyway, add --again (it keeps the same Message-ID, so a mail "
+            "client that has the first shows one).",
         )
+
+
+def check_gaps(body: str) -> None:
+    """Refuse a message that still shows a gap (‹seller›): a customer must never
+    receive one. The seller fills it in the editor, or sets what it stands for."""
+    gaps = sorted(set(GAP.findall(body)))
+    if not gaps:
+        return
+    settings = [g for g in gaps if g in ("seller", "business")]
+    hint = (
+        f"Set it: recover config set {settings[0]} ..., or write it in with --edit."
+        if settings
+        else "Write it in with --edit (or in the editor)."
+    )
+    raise UsageError(
+        f"the message still has {len(gaps)} gap{'s' if len(gaps) > 1 else ''} to fill: "
+        + ", ".join(f"‹{g}›" for g in gaps),
+        hint=hint,
+    )
 
 
 def _record(store: Store, case: Case, entry: MailOut, now: datetime) -> MailOut:
@@ -163,18 +190,41 @@ def draft_path(home: Path, case: Case, item: Letter) -> Path:
     return home / DRAFTS / f"case-{case.id}-{name}.eml"
 
 
-def write_draft(path: Path, item: Letter) -> Path:
-    """The message as a draft file (0600), written atomically."""
+def write_draft(path: Path, item: Letter, *, replace: bool = False) -> Path:
+    """The message as a draft file (0600), written atomically. A file named by the
+    seller is never written over (``replace``: the home's own drafts are)."""
     data = draft_bytes(item.message)
     if path.parent != Path("") and not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    write_atomic(path, data)
+    try:
+        write_atomic(path, data, exclusive=not replace)
+    except FileExistsError:
+        raise UsageError(
+            f"{path} exists already: nothing was written over",
+            hint="Name a new file with --draft, or remove that one first.",
+        ) from None
     return path
 
 
+def check_draft_path(home: Path, path: Path) -> None:
+    """A draft file named by the seller may not be inside the home (a case file, the
+    settings), other than its drafts folder."""
+    target, inside = path.expanduser().absolute(), home.absolute()
+    drafts = inside / DRAFTS
+    if target.is_relative_to(inside) and not target.is_relative_to(drafts):
+        raise UsageError(
+            f"{path} is inside recover's home: a draft goes elsewhere",
+            hint=f"Name a file outside it, or in {drafts}.",
+        )
+
+
 def save_draft(store: Store, case: Case, item: Letter, path: Path, now: datetime) -> Path:
-    """Write the draft, and record it on the case."""
-    written = write_draft(path, item)
+    """Write the draft, and record it on the case (the home's own drafts of this
+    message are written over; any other file never is)."""
+    own = path == draft_path(store.home, case, item)
+    if not own:
+        check_draft_path(store.home, path)
+    written = write_draft(path, item, replace=own)
     _record(store, case, _entry(item, "draft", "drafted", now, draft=str(written)), now)
     return written
 
@@ -237,7 +287,20 @@ def send(store: Store, case: Case, item: Letter, settings: Settings, now: dateti
     try:
         transmit(message, server, password)
     except SendError as error:
-        kept = write_draft(draft_path(store.home, case, item), item)
+        kept = write_draft(draft_path(store.home, case, item), item, replace=True)
+        if error.kind == "unconfirmed":
+            # It may have arrived: the record stays "sending", so a retry asks first.
+            entry.error = error.message
+            entry.draft = str(kept)
+            case.add_event(now, f"{item.what} not confirmed", error.kind)
+            case.touch(now)
+            store.save(case)
+            raise SendError(
+                f"{item.label} of case {case.id} may have gone: {error.message}",
+                kind=error.kind,
+                hint="Ask the customer, or look in your mail provider's sent mail, before "
+                f"sending again with --again. The message is kept as a draft: {kept}",
+            ) from None
         entry.status = "not_sent"
         entry.error = error.message
         entry.draft = str(kept)

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import ipaddress
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -43,7 +44,8 @@ Kind = Literal["settings", "unreachable", "timeout", "tls", "auth", "refused", "
 class SendError(RecoverError):
     """The message was not sent (or a password could not be kept). ``kind`` says
     why: ``settings``, ``unreachable``, ``timeout``, ``tls``, ``auth``, ``refused``
-    or ``dropped``."""
+    or ``dropped``; ``unconfirmed`` when the whole message went and no answer came
+    (it may have arrived)."""
 
     exit_code: int = ExitStatus.ERROR
 
@@ -196,7 +198,11 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
             stage = "login"
             _login(connection, settings.user, password or "")
         stage = "send"
-        connection.send_message(message, from_addr=sender, to_addrs=[recipient])
+        _transmit(connection, message, sender, recipient)
+        stage = "answer"  # the whole message is with the server: only its word is awaited
+        code, reply = connection.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
         stage = "sent"
     except SendError:
         raise
@@ -205,6 +211,30 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
     finally:
         if connection is not None:
             _close(connection, polite=stage == "sent")
+
+
+def _transmit(connection: smtplib.SMTP, message: EmailMessage, sender: str, to: str) -> None:
+    """MAIL, RCPT and DATA, then the message and its final dot: what ``sendmail``
+    does, but stopping short of the server's answer, so that a failure after this
+    point is known to be one where the message may have arrived."""
+    from .outgoing import SMTP_POLICY
+
+    connection.ehlo_or_helo_if_needed()
+    code, reply = connection.mail(sender)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = connection.rcpt(to)
+    if code not in (250, 251):
+        raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+    code, reply = connection.docmd("DATA")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    data = message.as_bytes(policy=SMTP_POLICY)
+    # A line that starts with a dot gets another (RFC 5321, 4.5.2), then the end.
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    connection.send(data + b".\r\n")
 
 
 def _b64(data: bytes) -> str:
@@ -298,6 +328,15 @@ def _timed_out(error: BaseException) -> bool:
 def _failure(error: Exception, settings: SmtpSettings, stage: str, secrets: list[str]) -> SendError:
     """The one SendError that says what went wrong."""
     where = settings.where
+    if stage == "answer" and _timed_out(error):
+        # The whole message went, and the server fell silent instead of answering
+        # (RFC 1047's lost reply): it may have queued it. A connection closed at this
+        # point is a server that did not take it ("dropped"), a refusal is "refused".
+        return SendError(
+            f"the mail server {where} took the whole message but never confirmed it: "
+            "it may have gone",
+            kind="unconfirmed",
+        )
     if _timed_out(error):
         return SendError(
             f"the mail server {where} did not answer within {settings.timeout:g} s",

@@ -300,6 +300,24 @@ class Store:
             if not isinstance(item, Damaged):
                 yield item
 
+    @contextlib.contextmanager
+    def mail_turn(self) -> Iterator[None]:
+        """One message filed at a time, across processes: finding the case a message
+        belongs to and writing the case it starts are one step, so the same message
+        given twice at once (a mail filter that fires twice) makes one case."""
+        import fcntl
+
+        ensure_private_dir(self.cases_dir)
+        try:
+            fd = os.open(self.cases_dir / ".mail.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StorageError(f"cannot lock the cases folder: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def with_message(self, message_ids: Iterable[str]) -> list[str]:
         """The ids of the cases whose mail holds one of these Message-IDs, oldest first."""
         return [str(i) for i in self.index.with_message(list(message_ids))]

@@ -22,7 +22,7 @@ from .. import State
 from ..console import console, open_store
 
 if TYPE_CHECKING:
-    from ...case import MailIn
+    from ...case import Case, MailIn
     from ...mail.intake import Belongs
     from ...mail.reading import Incoming
     from ...store import Store
@@ -96,9 +96,11 @@ def add(
             parse_case_id(case_id) if case_id is not None else _thread_case(store, incoming, data)
         )
         with casework.holding(store, wanted) as case:
-            added = intake.attach(case, intake.record_of(incoming, data, now), now)
+            record = intake.record_of(incoming, data, now)
+            added = intake.attach(case, record, now)
             if added:
                 store.save(case)
+                _other_sender(case, record)
     _added(wanted, added, incoming)
 
 
@@ -141,14 +143,15 @@ def new_from_mail(
     home = ensure_home(state.home)
     settings = load_settings(home)
     record = intake.record_of(incoming, data, clock.now())
-    with open_store(home) as store:
-        belongs = intake.belongs_to(store, incoming, data)
-        if belongs is not None:
-            _known(store, belongs, record, no_input, home, source)
-            return
     details: dict[str, Detail] = {**_details(home, incoming, settings), **given}  # type: ignore[dict-item]
-    if no_input:
-        _file_it(home, settings, playbook, details, record)
+    with open_store(home) as store, store.mail_turn():
+        belongs = intake.belongs_to(store, incoming, data)
+        if belongs is None and no_input:
+            _file_it(store, settings, playbook, details, record)
+            return
+    if belongs is not None:
+        with open_store(home) as store:
+            _known(store, belongs, record, no_input, home, source)
         return
     _terminal(source)
     from ...playbooks.cache import load_listing
@@ -195,7 +198,7 @@ def _details(home: Path, incoming: Incoming, settings: Settings) -> dict[str, ob
 
 
 def _file_it(
-    home: Path,
+    store: Store,
     settings: Settings,
     playbook: str | None,
     details: dict[str, Detail],
@@ -208,16 +211,13 @@ def _file_it(
     from ...playbooks.cache import load_listing, rebuild
     from .walk import _from_order, _warn_broken
 
-    listing = load_listing(home)
+    listing = load_listing(store.home)
     wanted = playbook or "general"
     _warn_broken(listing, skip=wanted)
     picked = rebuild(listing.find(wanted))
     customer = Customer.model_validate(details)
-    currency = _from_order(home, customer, {k for k in details if k != "order"})
-    with open_store(home) as store:
-        case = walking.case_from_mail(
-            store, picked, customer, record, settings, clock.now(), currency
-        )
+    currency = _from_order(store.home, customer, {k for k in details if k != "order"})
+    case = walking.case_from_mail(store, picked, customer, record, settings, clock.now(), currency)
     typer.echo(case.id)
 
 
@@ -246,18 +246,36 @@ def _known(
         if belongs.how == "replies":
             if intake.attach(case, record, clock.now()):
                 store.save(case)
+            _other_sender(case, record)
             typer.echo(
                 f"This message replies to case {case.id}: added to it "
                 f"(recover show {case.id}). No new case was started."
             )
             return
+        first = case.mail is not None and intake.holds_first(case, record)
+        began = f"Case {case.id} " + ("began with this message" if first else "has this message")
         if no_input or case.walk_completed_at is not None:
-            typer.echo(case.id if no_input else f"Case {case.id} began with this message.")
+            typer.echo(case.id if no_input else f"{began}.")
             if not no_input:
                 typer.echo(f"Its walk is done. Details: recover show {case.id}")
             return
         from .walk import _resume
 
         _terminal(source)
-        typer.echo(f"Case {case.id} began with this message; carrying on with it.")
+        typer.echo(f"{began}; carrying on with it.")
         _resume(console(), store, case, home)
+
+
+def _other_sender(case: Case, record: MailIn) -> None:
+    """A word when a message in a case's thread comes from another address than the
+    customer's: anyone can reply to a thread."""
+    if (
+        record.sender
+        and case.customer.email
+        and record.sender.lower() != (case.customer.email.lower())
+    ):
+        typer.echo(
+            f"Note: it comes from another address than the customer's on case {case.id}; "
+            "check that it belongs there.",
+            err=True,
+        )

@@ -166,7 +166,11 @@ def _by_email(
     settings = load_settings(store.home)
     body = compose.follow_up_body(case, item, settings)
     if edit and not ways.dry_run:
-        body = mailout.edit_text(body, f"follow-up-{item.id}-case-{case.id}.txt")
+        name, again = f"follow-up-{item.id}-case-{case.id}.txt", f"recover followup {case.id}"
+        written = mailout.edited(out, body, name, again)
+        if written is None:
+            return True
+        body = written
     letter = sending.letter(case, settings, "follow-up", body, clock.now(), follow_up=item.id)
     try:
         done = mailout.deliver(out, asker, store, case, letter, ways, settings)

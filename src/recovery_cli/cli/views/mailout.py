@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -76,22 +77,38 @@ def edit_text(text: str, name: str) -> str:
     return edited.replace("\r\n", "\n")
 
 
+def edited(out: Console, text: str, name: str, again: str) -> str | None:
+    """``text`` as the seller leaves it in the editor; None (and why, said) when the
+    editor failed or quit with an error (``:cq`` in vim is "abandon"), or the text
+    was emptied: then nothing is kept or sent, and ``again`` is how to try again."""
+    try:
+        body = edit_text(text, name)
+    except RecoverError as error:
+        out.print(Text(f"Not sent: {error.message}. Try again with: {again}", style="yellow"))
+        return None
+    if not body.strip():
+        out.print("The message is empty: nothing was kept or sent.")
+        return None
+    return body
+
+
 def show_message(out: Console, item: Letter) -> None:
-    """The message as it will go: its headers and its body, literally."""
-    message = item.message
-    sender = f"{message.sender_name} <{message.sender}>" if message.sender_name else message.sender
-    to = f"{message.to_name} <{message.to_address}>" if message.to_name else message.to_address
-    rows = [("From", sender or "(your mail client's address)"), ("To", to)]
-    rows.append(("Subject", message.subject))
-    if message.in_reply_to:
-        rows.append(("In-Reply-To", message.in_reply_to))
+    """The message as it will go: its headers, as they are written, and its body,
+    literally."""
+    from ...mail.outgoing import build_message
+
+    built = build_message(item.message, draft=not item.message.sender)
     out.print(Text("─" * min(out.width, 72), style="dim"))
-    for label, value in rows:
+    if not item.message.sender:
+        out.print(Text("From: (your mail client's address)", style="bold"))
+    for label in ("From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References"):
+        if built[label] is None:
+            continue
         line = Text(f"{label}: ", style="bold")
-        line.append(value)
+        line.append(" ".join(str(built[label]).split()))
         out.print(line, soft_wrap=True)
     out.print()
-    out.print(Text(message.body.rstrip("\n")), soft_wrap=True)
+    out.print(Text(item.message.body.rstrip("\n")), soft_wrap=True)
     out.print(Text("─" * min(out.width, 72), style="dim"))
 
 
@@ -167,10 +184,15 @@ def deliver(
             later = "recover reply" if item.what == "reply" else "recover followup"
             out.print(f"Not sent. Send it later with: {later} {case.id}")
             return None
+    if how in ("send", "open"):
+        sending.check_gaps(item.message.body)
     if how == "send":
         return _send(out, asker, store, case, item, ways, settings)
     if how == "open":
         return _open(out, store, case, item)
+    gaps = sorted(set(sending.GAP.findall(item.message.body)))
+    if gaps:
+        out.print(Text(f"! The draft still has gaps to fill: {', '.join(f'‹{g}›' for g in gaps)}"))
     path = ways.draft or _ask_path(out, asker, sending.draft_path(store.home, case, item))
     written = sending.save_draft(store, case, item, path, clock.now())
     out.print(Text(f"Draft saved: {written}", style="green"))
@@ -242,11 +264,14 @@ def stopped(stop: Interrupted, case: Case) -> RecoverError:
     )
 
 
+_EMAIL = re.compile(r"\be-?mail\b|^mail$", re.IGNORECASE)
+
+
 def wants_reply(case: Case) -> bool:
     """Whether mail is how this case goes on: an email case, with the address to
     write to (a walk's end then composes the reply, a follow-up offers to go by
     email)."""
-    return bool(case.customer.email) and "mail" in case.customer.channel.lower()
+    return bool(case.customer.email) and bool(_EMAIL.search(case.customer.channel))
 
 
 def reply_flow(
@@ -270,13 +295,10 @@ def reply_flow(
     body = earlier or compose.reply_body(case, playbook or _playbook_of(store, case), settings)
     if edit and not ways.dry_run:
         out.print(f"Opening the reply in your editor{' (as you left it)' if earlier else ''}…")
-        try:
-            body = edit_text(body, f"reply-to-case-{case.id}.txt")
-        except RecoverError as error:
-            out.print(Text(f"! {error.message}; the reply is as composed.", style="yellow"))
-        if not body.strip():
-            out.print("The reply is empty: nothing was kept or sent.")
+        written = edited(out, body, f"reply-to-case-{case.id}.txt", f"recover reply {case.id}")
+        if written is None:
             return None
+        body = written
     if not ways.dry_run:
         sending.keep_reply(store, case, body, clock.now())
     item = sending.letter(case, settings, "reply", body, clock.now())
