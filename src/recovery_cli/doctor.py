@@ -137,11 +137,16 @@ def stale_temp_files(home: Path, store: Store, now: float) -> list[Path]:
     for folder in (home, user_dir(home), home / DRAFTS, *([] if pending else [orders])):
         if not folder.is_dir():
             continue
-        for entry in os.scandir(folder):
-            if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
-                continue
-            if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
-                found.append(Path(entry.path))
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    moment = entry.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:
+                    continue  # a save in progress just moved it into place
+                if now - moment > STALE_TMP_SECONDS:
+                    found.append(Path(entry.path))
     return sorted(found)
 
 

@@ -371,13 +371,17 @@ class Store:
         if not self.cases_dir.is_dir():
             return []
         found = []
-        for entry in os.scandir(self.cases_dir):
-            if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
-                continue
-            case_id = temp_file_case(entry.name)
-            old = now - entry.stat(follow_symlinks=False).st_mtime > stale_after
-            if old or (case_id is not None and self.files.lock_is_free(case_id)):
-                found.append(Path(entry.path))
+        with os.scandir(self.cases_dir) as entries:
+            for entry in entries:
+                if not is_temp_file(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                case_id = temp_file_case(entry.name)
+                try:
+                    old = now - entry.stat(follow_symlinks=False).st_mtime > stale_after
+                except FileNotFoundError:
+                    continue  # a save in progress just moved it into place
+                if old or (case_id is not None and self.files.lock_is_free(case_id)):
+                    found.append(Path(entry.path))
         return sorted(found)
 
     def open_elsewhere(self) -> list[tuple[str, Path]]:
