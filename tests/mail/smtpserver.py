@@ -295,10 +295,9 @@ class _TCPServer(socketserver.TCPServer):
 
 
 @contextlib.contextmanager
-def dropping_server() -> Iterator[PlainServer]:
-    """A plain-text SMTP server on 127.0.0.1 that answers 220, EHLO/HELO, MAIL and
-    RCPT, says 354 to DATA, reads a line of the message and closes the connection."""
-    tcp = _TCPServer((HOST, 0), _DroppingHandler)
+def _plain_server(handler: type[socketserver.StreamRequestHandler]) -> Iterator[PlainServer]:
+    """A hand-written server on 127.0.0.1, speaking through ``handler``."""
+    tcp = _TCPServer((HOST, 0), handler)
     owner = PlainServer(host=HOST, port=tcp.server_address[1])
     tcp.owner = owner
     thread = threading.Thread(target=tcp.serve_forever, kwargs={"poll_interval": 0.05})
@@ -313,21 +312,19 @@ def dropping_server() -> Iterator[PlainServer]:
 
 
 @contextlib.contextmanager
+def dropping_server() -> Iterator[PlainServer]:
+    """A plain-text SMTP server on 127.0.0.1 that answers 220, EHLO/HELO, MAIL and
+    RCPT, says 354 to DATA, reads a line of the message and closes the connection."""
+    with _plain_server(_DroppingHandler) as owner:
+        yield owner
+
+
+@contextlib.contextmanager
 def hanging_server() -> Iterator[PlainServer]:
     """A plain-text SMTP server on 127.0.0.1 that takes a whole message and never
     says whether it accepted it; ``received`` holds each message it took."""
-    tcp = _TCPServer((HOST, 0), _HangingHandler)
-    owner = PlainServer(host=HOST, port=tcp.server_address[1])
-    tcp.owner = owner
-    thread = threading.Thread(target=tcp.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
+    with _plain_server(_HangingHandler) as owner:
         yield owner
-    finally:
-        tcp.shutdown()
-        thread.join(10)
-        tcp.server_close()
 
 
 @contextlib.contextmanager

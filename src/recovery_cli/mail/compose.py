@@ -135,8 +135,3 @@ def thread(case: Case) -> tuple[str, tuple[str, ...]]:
     received = [m for m in case.mail.messages if m.message_id]
     latest = max(received, key=lambda m: m.date or m.added_at).message_id if received else ""
     return latest, ordered
-
-
-def render_text(case: Case, text: str, settings: Settings) -> str:
-    """Placeholders in a reply written by hand, filled like a playbook's."""
-    return render(text, placeholder_values(case, settings.as_dict()))

@@ -25,7 +25,7 @@ from ...case import Case
 from ...config import Settings
 from ...errors import RecoverError, UsageError
 from ...mail import sending
-from ...mail.outgoing import MAILTO_LIMIT
+from ...mail.outgoing import fits_mailto
 from ...mail.sending import Letter
 from ...playbooks.model import Playbook
 from ...store import Store
@@ -235,7 +235,7 @@ def _open(out: Console, store: Store, case: Case, item: Letter) -> str:
     url = sending.mailto(item)
     command = sending.open_command()
     reason = ""
-    if len(url) >= MAILTO_LIMIT:
+    if not fits_mailto(url):
         reason = f"it is too long for a mailto: link ({len(url):,} characters)"
     elif command is None:
         reason = "there is no program here to open a mail client with"
