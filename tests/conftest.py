@@ -27,6 +27,8 @@ from recovery_cli.playbooks.model import Playbook
 # that it never reads or leaves one there. Tests with a home keep one beside it (see
 # ``home``); a process a test starts with an environment of its own is given this.
 os.environ.setdefault("RECOVER_CACHE_DIR", tempfile.mkdtemp(prefix="recover-test-cache-"))
+# So is the machine's id (~/.local/state/recover), which names it in a home's machines/.
+os.environ.setdefault("RECOVER_STATE_DIR", tempfile.mkdtemp(prefix="recover-test-state-"))
 # No test reads or writes the developer's own keyring: one that wants a keyring
 # installs a test backend (tests/mail/keyring_backend.py); the rest find none.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
@@ -108,6 +110,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RECOVER_HOME", str(path))
     # The playbook cache is per machine: each test keeps its own, beside its home.
     monkeypatch.setenv("RECOVER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RECOVER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("TERM", raising=False)
@@ -285,3 +288,30 @@ def full_refund(amount: str, currency: str = "USD") -> Remedy:
         amount=Decimal(amount),
         currency=currency,
     )
+
+
+def index_file(home: Path) -> Path:
+    """Where this machine keeps the summary index of ``home`` (in its cache folder)."""
+    from recovery_cli.machine import home_file
+
+    path = home_file(home, "index", ".sqlite3")
+    assert path is not None
+    return path
+
+
+def lock_file(home: Path, case_id: str) -> Path:
+    """The lock file of a case of ``home`` on this machine (made folder and all)."""
+    from recovery_cli.machine import locks_dir
+
+    folder = locks_dir(home)
+    assert folder is not None
+    return folder / f"case-{case_id}.lock"
+
+
+def locks_of(home: Path) -> list[str]:
+    """The names of the case lock files of ``home`` on this machine."""
+    from recovery_cli.machine import locks_dir
+
+    folder = locks_dir(home)
+    assert folder is not None
+    return sorted(name for name in os.listdir(folder) if name.startswith("case-"))

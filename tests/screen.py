@@ -75,6 +75,7 @@ class Screen:
         environment = {
             "RECOVER_HOME": str(home),
             "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+            "RECOVER_STATE_DIR": os.environ["RECOVER_STATE_DIR"],
             "NO_COLOR": "1",
             "TERM": "xterm",
             "COLUMNS": str(cols),

@@ -21,6 +21,7 @@ def spawn(home: Path, *args: str, timeout: float = SAFETY) -> pexpect.spawn:
     env = {
         "RECOVER_HOME": str(home),
         "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+        "RECOVER_STATE_DIR": os.environ["RECOVER_STATE_DIR"],
         "NO_COLOR": "1",
         "TERM": "xterm",
         "COLUMNS": "120",

@@ -13,7 +13,7 @@ import pytest
 
 from recovery_cli.case import PlaybookRef
 from recovery_cli.store import Store, encode
-from tests.conftest import NOW, Run, mode, sample_builder, sample_case
+from tests.conftest import NOW, Run, lock_file, mode, sample_builder, sample_case
 
 build = sample_builder(name="Ann")
 
@@ -92,7 +92,7 @@ def test_leftover_temp_files_are_removed_only_when_no_save_can_own_them(
     fresh_config.write_text("seller =")
     assert store.create(build).id == "3"  # temp files are never read as cases
     store.release("3")
-    holder = os.open(cases / ".2.lock", os.O_RDWR)
+    holder = os.open(lock_file(store.home, "2"), os.O_RDWR | os.O_CREAT)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         code, data = doctor_json(run)
@@ -114,7 +114,7 @@ def test_open_case_is_information_and_a_killed_holder_leaves_nothing_stale(
 ) -> None:
     pid = os.fork()
     if pid == 0:  # a walk that holds case 1 and is then killed
-        fd = os.open(store.cases_dir / ".1.lock", os.O_RDWR)
+        fd = os.open(lock_file(store.home, "1"), os.O_RDWR)
         fcntl.flock(fd, fcntl.LOCK_EX)
         time.sleep(30)
         os._exit(0)
@@ -131,7 +131,7 @@ def test_open_case_is_information_and_a_killed_holder_leaves_nothing_stale(
         os.waitpid(pid, 0)
     after = run("doctor")
     assert "open in another terminal" not in after.stdout
-    assert (store.cases_dir / ".1.lock").exists()  # locks are never deleted
+    assert lock_file(store.home, "1").exists()  # locks are never deleted
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ def test_old_temp_files_in_the_cases_folder_are_reported_whoever_holds_the_case(
     past = time.time() - 3600
     for path in (stray, held_old):
         os.utime(path, (past, past))
-    holder = os.open(cases / ".2.lock", os.O_RDWR | os.O_CREAT)
+    holder = os.open(lock_file(cases.parent, "2"), os.O_RDWR | os.O_CREAT)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         code, data = doctor_json(run)

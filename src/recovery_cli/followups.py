@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from .projections import Brief
+from .sync.ids import key_of
 from .values import local_time
 
 When = Literal["overdue", "today", "upcoming"]
@@ -154,7 +155,7 @@ def due_list(
                     sent=tuple(rest[0]) if rest and rest[0] else None,
                 )
             )
-    found.items.sort(key=lambda d: (d.due_at, int(d.case_id), d.number))
+    found.items.sort(key=lambda d: (d.due_at, key_of(d.case_id), d.number))
     return found
 
 

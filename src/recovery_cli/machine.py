@@ -1,11 +1,18 @@
-"""This machine's own folder for what must not travel with the home: caches that are
-rebuilt from the home's files (the playbook cache, the order look-up table).
+"""This machine's own folders for what must not travel with the home.
 
-``$RECOVER_CACHE_DIR`` (for tests, or a machine that wants it elsewhere), else the
-platform's per-machine cache folder (``platformdirs.user_cache_path``, like
-``~/.cache/recover`` on Linux). Each home has its own files there, named by a hash of
-the home's absolute path. Never inside the home, which may be synced: a cache folder
-there means no cache.
+* The cache folder holds what is rebuilt from the home's files (the summary index, the
+  playbook cache, the order look-up table) and the locks of the processes working in
+  a home: ``$RECOVER_CACHE_DIR`` (for tests, or a machine that wants it elsewhere),
+  else the platform's per-machine cache folder (``platformdirs.user_cache_path``, like
+  ``~/.cache/recover`` on Linux).
+* The state folder holds this machine's own id, which names it in the homes it makes
+  cases in (see :mod:`recovery_cli.sync.ids`): ``$RECOVER_STATE_DIR``, else the
+  platform's (``~/.local/state/recover``).
+
+Each home has its own files there, named by a hash of the home's real path. Never
+inside the home, which may be synced by git, Dropbox, Syncthing or iCloud: SQLite
+warns against synced folders, and a lock protects nothing on another machine. A cache
+folder inside the home means no cache.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "RECOVER_CACHE_DIR"
+STATE_ENV = "RECOVER_STATE_DIR"
 
 
 def _sha256_maker() -> Callable[[bytes], Any]:
@@ -63,8 +71,62 @@ def home_file(home: Path, folder: str, suffix: str) -> Path | None:
         return None
     if inside:
         return None
-    key = sha256_hex(os.path.abspath(home).encode("utf-8", "surrogatepass"))
-    return where / f"{key[:24]}{suffix}"
+    return where / f"{home_key(home)}{suffix}"
+
+
+def home_key(home: Path) -> str:
+    """The name of a home's files in this machine's folders: a hash of its real path
+    (two paths to one home, through a link, share their locks)."""
+    return sha256_hex(os.path.realpath(home).encode("utf-8", "surrogatepass"))[:24]
+
+
+def locks_dir(home: Path) -> Path | None:
+    """The folder of ``home``'s locks on this machine (made, 0700), or None where it
+    cannot be had outside the home."""
+    where = home_file(home, "locks", "")
+    if where is None:
+        return None
+    try:
+        private_dir(where)
+    except OSError:
+        return None
+    return where
+
+
+def state_dir() -> Path:
+    """The per-machine state folder: ``$RECOVER_STATE_DIR``, else the platform's."""
+    env = os.environ.get(STATE_ENV)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_state_path
+
+    return user_state_path("recover", appauthor=False)
+
+
+def machine_id(*, create: bool = True) -> str | None:
+    """This machine's id (32 hex digits, made once and kept in the state folder); None
+    when it has none and ``create`` is off. OSError or StorageError when it cannot
+    be kept."""
+    path = state_dir() / "machine-id"
+    try:
+        found = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        found = ""
+    except (OSError, UnicodeDecodeError):
+        found = ""
+    if len(found) == 32 and all(c in "0123456789abcdef" for c in found):
+        return found
+    if not create:
+        return None
+    from .fileio import write_atomic
+
+    private_dir(path.parent)
+    made = os.urandom(16).hex()
+    try:
+        write_atomic(path, f"{made}\n".encode("ascii"), exclusive=True)
+    except FileExistsError:  # another process made it first: that one counts
+        return machine_id(create=False) or made
+    return made
 
 
 def _within(path: Path, folder: Path) -> bool:

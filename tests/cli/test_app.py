@@ -76,6 +76,7 @@ def _subprocess(*args: str, env_home: Path) -> subprocess.CompletedProcess[str]:
         env={
             "RECOVER_HOME": str(env_home),
             "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+            "RECOVER_STATE_DIR": os.environ["RECOVER_STATE_DIR"],
             "PATH": "/usr/bin:/bin",
             "NO_COLOR": "1",
         },

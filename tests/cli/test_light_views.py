@@ -54,6 +54,7 @@ def recover(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env={
             "RECOVER_HOME": str(home),
             "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+            "RECOVER_STATE_DIR": os.environ["RECOVER_STATE_DIR"],
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "NO_COLOR": "1",
             "TZ": "UTC",
@@ -190,6 +191,7 @@ def test_without_orders_no_view_imports_the_order_book(store: Path) -> None:
             [sys.executable, "-c", probe, *args],
             capture_output=True, text=True, timeout=60, check=False,
             env={"RECOVER_HOME": str(store), "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+                 "RECOVER_STATE_DIR": os.environ["RECOVER_STATE_DIR"],
                  "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1"},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

@@ -381,7 +381,9 @@ def test_the_cache_never_lands_in_the_home(
     assert run("playbook", "list").exit_code == 0
     assert run("new", "-p", "sample", answers=[*DETAILS, ":pause"]).exit_code == 0
     assert not (home / ".cache").exists()
-    assert [f for f in home_files() if f.endswith(".json") and "cases" not in f] == []
+    assert [
+        f for f in home_files() if f.endswith(".json") and not f.startswith(("cases", "machines"))
+    ] == []
 
 
 def test_parse_playbook_runs_once_per_version_of_a_file(

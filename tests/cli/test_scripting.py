@@ -306,6 +306,7 @@ def _complete(home: Path, words: str) -> list[str]:
     env = {
         "RECOVER_HOME": str(home),
         "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+        "RECOVER_STATE_DIR": os.environ["RECOVER_STATE_DIR"],
         "PATH": "/usr/bin:/bin",
         "_RECOVER_COMPLETE": "complete_bash",
         "COMP_WORDS": words,

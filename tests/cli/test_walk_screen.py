@@ -261,6 +261,7 @@ def test_keys_typed_while_a_slow_save_waits_are_not_echoed_and_wait_unsent(
 def _shell(home: Path, program: str, *args: str) -> pexpect.spawn:
     env = {"RECOVER_HOME": str(home), "NO_COLOR": "1", "TERM": "xterm", "PS1": "SHELL> ",
            "RECOVER_CACHE_DIR": os.environ["RECOVER_CACHE_DIR"],
+           "RECOVER_STATE_DIR": os.environ["RECOVER_STATE_DIR"],
            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}  # fmt: skip
     return pexpect.spawn(
         program, list(args), env=env, encoding="utf-8", timeout=SAFETY, dimensions=(40, 100)

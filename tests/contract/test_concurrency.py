@@ -29,7 +29,7 @@ from recovery_cli.case import Case, PlaybookRef
 from recovery_cli.errors import CaseBusyError, ExitStatus
 from recovery_cli.playbooks.catalog import load_catalog
 from recovery_cli.store import Store
-from tests.conftest import NOW, read_case, sample_builder, sample_case
+from tests.conftest import NOW, lock_file, locks_of, read_case, sample_builder, sample_case
 from tests.contract.test_interrupt import (
     HEADING,
     SAFETY,
@@ -127,7 +127,9 @@ def give_details(walk: pexpect.spawn, details: dict[str, str]) -> None:
 
 
 def lock_inodes(home: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_ino for p in (home / "cases").glob(".*.lock")}
+    """The case lock files of the home on this machine (outside the home), by name."""
+    folder = lock_file(home, "1").parent
+    return {p.name: p.stat().st_ino for p in folder.glob("case-*.lock")}
 
 
 # -- creating cases at the same moment -----------------------------------------------------
@@ -181,7 +183,7 @@ def _create_at_once(home: Path, workers: int, count: int) -> None:
     names = sorted(p.name for p in (home / "cases").iterdir())
     assert len([n for n in names if n.endswith(".json")]) == total
     assert not [n for n in names if n.endswith(".tmp")]
-    assert {f".{i}.lock" for i in ids} <= set(names)  # every lock file is still there
+    assert {f"case-{i}.lock" for i in ids} <= set(locks_of(home))  # every lock is still there
 
 
 @pytest.mark.parametrize("workers", [2, 4])
@@ -453,7 +455,7 @@ def test_a_lock_held_by_a_killed_walk_does_not_block_the_next_run(tmp_path: Path
     walk.expect_exact("Note (optional): ")
     wait_reading(walk)
     locks = lock_inodes(home)
-    assert ".1.lock" in locks
+    assert "case-1.lock" in locks
     refused(run(home, "resume", "1"))  # held right now
     os.kill(walk.pid, signal.SIGKILL)
     walk.expect(pexpect.EOF)
@@ -487,7 +489,7 @@ def test_a_case_held_by_a_killed_process_is_free_again(tmp_path: Path) -> None:
         closed = run(home, *COMMANDS["close"])
     assert closed.returncode == 0, closed.stderr
     assert read_case(home)["outcome"]["result"] == "kept"
-    assert (home / "cases" / ".1.lock").exists()
+    assert lock_file(home, "1").exists()
 
 
 @pytest.mark.pty
@@ -503,7 +505,7 @@ def test_lock_files_are_never_deleted(tmp_path: Path) -> None:
     walk.expect_exact("Paused. Case 2 is saved.")
     finish(walk)
     locks = lock_inodes(home)
-    assert {".1.lock", ".2.lock"} <= set(locks)
+    assert {"case-1.lock", "case-2.lock"} <= set(locks)
 
     def still_there(what: str) -> None:
         now = lock_inodes(home)
@@ -563,4 +565,4 @@ def test_doctor_reports_an_open_case_as_information_only(tmp_path: Path) -> None
     # Now nobody holds the case, the temporary file is a leftover, and --fix removes it.
     assert [f["check"] for f in after["findings"]] == ["temp-files"]
     assert run(home, "doctor", "--fix").returncode == 0
-    assert not in_flight.exists() and (home / "cases" / ".1.lock").exists()
+    assert not in_flight.exists() and lock_file(home, "1").exists()

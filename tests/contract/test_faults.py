@@ -48,6 +48,8 @@ import pytest
 
 from recovery_cli import fileio
 from recovery_cli.cli import prompter
+from recovery_cli.store import Store
+from recovery_cli.sync.ignores import write_ignores
 from tests.conftest import SAMPLE, Run
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -255,6 +257,11 @@ def invoke(
     """`recover ARGS` in a process of its own, typed into with ``answers``; ``fault``
     armed just before prompt ``at`` (from the start when ``at`` is None)."""
     home = Path(os.environ["RECOVER_HOME"])
+    # This machine takes its letter for case ids in the home before any fault is armed:
+    # the faults are the case file's.
+    with Store(home) as store:
+        store.machine_prefix()
+    write_ignores(home)
     if fault is not None and at is None:
         fault.arm(home / "cases" / "1.json")
     then = None if fault is None else (lambda: fault.arm(home / "cases" / "1.json"))
@@ -759,11 +766,15 @@ def test_a_file_system_that_really_is_read_only_between_two_sessions(run: Run, h
 
     report = on_private_tmpfs(home, work)
     assert report["paused"]["exit_code"] == 0
+    # The locks are this machine's, outside the home: the first write that fails is the
+    # case file's own.
     assert_one_clear_error(
-        as_result(report["resumed"]), "Error: cannot lock case 1: Read-only file system"
+        as_result(report["resumed"]),
+        f"Error: cannot write {case_file(home)}: Read-only file system",
     )
     assert_one_clear_error(
-        as_result(report["created"]), "Error: cannot lock case 2: Read-only file system"
+        as_result(report["created"]),
+        f"Error: cannot write {home / 'cases' / '2.json'}: Read-only file system",
     )
     assert report["resumed"]["prompts"] == [] and report["created"]["prompts"] == ["Name: "]
     listed = report["listed"]
@@ -786,6 +797,9 @@ def test_a_cases_folder_made_read_only_with_chmod(
         assert run("new", "-p", "sample", answers=WALK).exit_code == 0
         own = base / "home"
         monkeypatch.setenv("RECOVER_HOME", str(own))
+        # This machine's folders, for that user too.
+        monkeypatch.setenv("RECOVER_CACHE_DIR", str(base / "cache"))
+        monkeypatch.setenv("RECOVER_STATE_DIR", str(base / "state"))
         if os.geteuid() == 0:
             try:
                 nobody = pwd.getpwnam("nobody")

@@ -60,7 +60,8 @@ from recovery_cli.cli import app, prompter
 from recovery_cli.playbooks import catalog as catalog_module
 from recovery_cli.playbooks.catalog import load_catalog
 from recovery_cli.store import Damaged, Store, encode
-from tests.conftest import SAMPLE, answer_for
+from recovery_cli.sync.ignores import write_ignores
+from tests.conftest import SAMPLE, answer_for, lock_file, locks_of
 from tests.terminal import spawn
 
 SEED = 20261125
@@ -71,7 +72,6 @@ KILLS_PER_HOME = 40
 
 CASE_FILE = re.compile(r"^([1-9][0-9]*)\.json$")
 CASE_TMP = re.compile(r"^\.([1-9][0-9]*)\.json\..+\.tmp$")
-LOCK_FILE = re.compile(r"^\.([1-9][0-9]*)\.lock$")
 PLAYBOOKS = ("sample", "not-delivered")
 CUSTOMER_PROMPTS = {
     "Name": "name",
@@ -110,6 +110,11 @@ def new_home(path: Path) -> Path:
     (path / "playbooks").chmod(0o700)
     (path / "playbooks" / "sample.toml").write_text(SAMPLE, encoding="utf-8")
     (path / "playbooks" / "sample.toml").chmod(0o600)
+    # This machine has its letter in the home (and the files that keep its temporary
+    # files out of a sync) before the walk: every save counted and killed is a case's.
+    with Store(path) as store:
+        store.machine_prefix()
+    write_ignores(path)
     if not WARM:
         WARM["catalog"] = load_catalog(path)
         WARM["command"] = typer.main.get_command(app)
@@ -524,9 +529,9 @@ def home_files(home: Path) -> tuple[dict[str, bytes], set[str], set[str]]:
     names = os.listdir(folder) if folder.is_dir() else []
     cases = {m.group(1): (folder / n).read_bytes() for n in names if (m := CASE_FILE.match(n))}
     temps = {n for n in names if CASE_TMP.match(n)}
-    locks = {n for n in names if LOCK_FILE.match(n)}
-    stray = set(names) - {f"{i}.json" for i in cases} - temps - locks
-    assert not stray, f"files that are neither cases, locks nor temp files: {sorted(stray)}"
+    stray = set(names) - {f"{i}.json" for i in cases} - temps
+    assert not stray, f"files that are neither cases nor temp files: {sorted(stray)}"
+    locks = set(locks_of(home)) if lock_file(home, "1").parent.is_dir() else set()
     return cases, temps, locks
 
 
@@ -766,7 +771,7 @@ def check_home_with_the_cli(ledger: Ledger, where: str) -> None:
     held = min(owners.values(), key=int, default=None)
     holder = None
     if held is not None:  # as a walk of that case would, in another terminal
-        holder = os.open(home / "cases" / f".{held}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        holder = os.open(lock_file(home, held), os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         fixed = cli(home, "doctor", "--fix", "--json")

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import recovery_cli
 from recovery_cli.cli import app, prompter
-from tests.conftest import SAMPLE, Run, mode, read_case
+from tests.conftest import SAMPLE, Run, index_file, lock_file, mode, read_case
 
 ID_COMMANDS: dict[str, Callable[[str], list[str]]] = {
     "show": lambda case_id: ["show", case_id],
@@ -222,7 +222,9 @@ def assert_private(home: Path, written: dict[str, Path]) -> None:
     assert {
         "config.toml",
         "cases/1.json",
-        "cases/.1.lock",
+        "machines/A.json",
+        ".gitignore",
+        ".stignore",
         "playbooks/mine.toml",
         "playbooks/copy.toml",
         "playbooks/playbook.schema.json",
@@ -232,6 +234,11 @@ def assert_private(home: Path, written: dict[str, Path]) -> None:
         assert mode(path) == wanted, f"{path} is {mode(path):04o}"
     for name, path in written.items():
         assert mode(path) == 0o600, f"{name}: {path} is {mode(path):04o}"
+    # This machine's own files of the home (outside it): the index and the locks.
+    index, lock = index_file(home), lock_file(home, "1")
+    assert mode(index) == 0o600 and mode(lock) == 0o600
+    assert mode(index.parent) == 0o700 and mode(lock.parent) == 0o700
+    assert not any(p.name.startswith("index.sqlite3") or p.suffix == ".lock" for p in found)
 
 
 def test_everything_written_is_private_whatever_the_umask(

@@ -26,7 +26,7 @@ from recovery_cli.case import Case, Customer, Outcome
 from recovery_cli.fileio import ensure_private_dir, write_atomic
 from recovery_cli.store import Store, encode
 from recovery_cli.store import index as index_module
-from tests.conftest import Run, full_refund, mode, read_case, sample_case
+from tests.conftest import Run, full_refund, index_file, mode, read_case, sample_case
 
 OPENED = datetime(2020, 3, 2, 9, 30, tzinfo=UTC)
 DUE_PAST = datetime(2020, 3, 9, 9, 0, tzinfo=UTC)  # long overdue when the tests run
@@ -40,7 +40,7 @@ CUSTOMER_QUERY = "ann@example"
 
 
 def index_path(home: Path) -> Path:
-    return home / index_module.FILE_NAME
+    return index_file(home)
 
 
 # -- the cases --------------------------------------------------------------------------

@@ -47,6 +47,9 @@ ROW_DIGESTS = {
     # Every Message-ID of a case's mail (a message in the thread finds its case), and
     # how each follow-up's message went out.
     "6": "7ddf6cb29c1532b03d039a36c07c648d0ae8c79001b25cc483003b7315d05c0d",
+    # When each case was made (newest first across machines, whose ids do not sort by
+    # time), and case ids with a machine's letter (B17) as index keys.
+    "7": "4a2ef158d6175d4e42e8198b2c269639ea1aa803a3b5960cf37e4e11daa362cc",
 }
 
 

@@ -7,15 +7,13 @@ whatever goes wrong, it offers nothing.
 from __future__ import annotations
 
 import contextlib
-import re
 from pathlib import Path
 
 import typer
 
 from ..config import resolve_home
 from ..playbooks.folders import default_dir, playbook_files, user_dir
-
-_CASE_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")  # the ids parse_case_id takes
+from ..sync.ids import ID_FILE, key_of
 
 
 def _home(ctx: typer.Context) -> Path:
@@ -27,8 +25,12 @@ def complete_case_ids(ctx: typer.Context, incomplete: str) -> list[str]:
     """Case ids that start with what was typed, newest first."""
     with contextlib.suppress(Exception):
         names = (p.name for p in (_home(ctx) / "cases").iterdir())
-        ids = sorted((int(m.group(1)) for m in map(_CASE_FILE.match, names) if m), reverse=True)
-        return [str(i) for i in ids if str(i).startswith(incomplete)]
+        ids = sorted(
+            (m.group(1) + m.group(2) for m in map(ID_FILE.match, names) if m),
+            key=key_of,
+            reverse=True,
+        )
+        return [i for i in ids if i.lower().startswith(incomplete.lower())]
     return []
 
 

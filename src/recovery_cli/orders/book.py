@@ -37,6 +37,7 @@ import orjson
 
 from ..errors import DamagedCaseError, StorageError
 from ..fileio import ensure_private_dir, fsync_dir, is_temp_file, stage, write_atomic
+from ..machine import locks_dir
 from . import FOLDER, SUFFIX, has_orders
 from .records import PLATFORMS, Item, OrderRecord
 
@@ -164,10 +165,14 @@ def locked(home: Path, *, waiting: Callable[[], None] | None = None) -> Iterator
     holds it (then this one waits its turn)."""
     where = folder_of(home)
     ensure_private_dir(where)
+    # The lock is this machine's (the home may be synced); beside the book only where
+    # this machine has no folder of its own for it.
+    mine = locks_dir(home)
+    lock = mine / "orders.lock" if mine is not None else where / LOCK
     try:
-        fd = os.open(where / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
-        raise StorageError(f"cannot open {where / LOCK}: {exc.strerror or exc}") from None
+        raise StorageError(f"cannot open {lock}: {exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -2,7 +2,8 @@
 (:mod:`.index`, the only module that speaks SQL), and the :class:`Store` facade over
 both (:mod:`.store`), which is what the rest of recover uses."""
 
-from .files import Damaged, Stored, encode, parse, parse_case_id
+from ..sync.ids import parse_case_id
+from .files import Damaged, Stored, encode, parse
 from .store import Notify, Store
 
 __all__ = ["Damaged", "Notify", "Store", "Stored", "encode", "parse", "parse_case_id"]

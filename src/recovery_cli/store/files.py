@@ -1,14 +1,17 @@
 """The case files of one home: ``<home>/cases/17.json``, one JSON file per case.
 
-Case ids are small numbers (``17``), easy to read out on a call. A new case claims
-its number by linking a complete, fsynced file into place, which fails if the name
-is taken: two terminals creating cases at the same moment get different numbers
-and neither file is ever overwritten or seen half-written.
+Case ids are short, easy to read out on a call: the case's number after its machine's
+letter (``17``, ``B17``; see :mod:`recovery_cli.sync.ids`). A new case claims its
+number by linking a complete, fsynced file into place, which fails if the name is
+taken: two terminals creating cases at the same moment get different numbers and
+neither file is ever overwritten or seen half-written.
 
-A walk holds its case's lock (``cases/.17.lock``, an advisory ``flock`` that the
-system releases when the process ends, however it ends) so a second terminal cannot
-walk the same case. Lock files are never deleted: deleting a lock another process
-holds would break it.
+A walk holds its case's lock (``case-17.lock`` in this machine's lock folder for the
+home, an advisory ``flock`` that the system releases when the process ends, however
+it ends) so a second terminal cannot walk the same case. Locks live outside the home,
+which may be synced to another machine where they would protect nothing (only where
+no such folder can be had, beside the cases as ``.17.lock``). Lock files are never
+deleted while in use: deleting a lock another process holds would break it.
 
 This module knows names, bytes and locks; it knows nothing of the index.
 """
@@ -26,9 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DamagedCaseError, NotFoundError, StorageError, UsageError
+from ..errors import DamagedCaseError, NotFoundError, StorageError
 from ..fileio import write_atomic
 from ..kinds import SCHEMA_VERSION
+from ..machine import locks_dir
+from ..sync.ids import ID, ID_FILE, id_of, parse_case_id, rank
 from ..text import replace_surrogates
 
 if TYPE_CHECKING:
@@ -37,10 +42,9 @@ if TYPE_CHECKING:
     from ..case import Case
 
 FOLDER = "cases"
-_ID_INPUT = re.compile(r"^\s*(?:#|case[ -]?)?0*([1-9][0-9]{0,8})\s*$", re.IGNORECASE)
-_ID_FILE = re.compile(r"^([1-9][0-9]{0,8})\.json$")
-_LOCK_FILE = re.compile(r"^\.([1-9][0-9]{0,8})\.lock$")
-_TEMP_FILE = re.compile(r"^\.([1-9][0-9]{0,8})\.json\..*\.tmp$")
+_LOCK_FILE = re.compile(rf"^case-({ID})\.lock$")
+_OLD_LOCK_FILE = re.compile(rf"^\.({ID})\.lock$")
+_TEMP_FILE = re.compile(rf"^\.({ID})\.json\..*\.tmp$")
 # The JSON escape of a UTF-16 surrogate: a pair is fine, a lone one cannot be written out.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
@@ -52,21 +56,16 @@ _OFFSETS_DOWN = tuple(reversed(_OFFSETS_UP))
 _LOCK_TRIES, _LOCK_PAUSE = 10, 0.02
 
 
-def parse_case_id(text: str) -> str:
-    """Normalise an id as typed (``17``, ``#17``, ``case 17``) or raise UsageError.
-
-    The pattern is checked before any path is built from it.
-    """
-    match = _ID_INPUT.match(text)
-    if not match:
-        raise UsageError(f"{text[:40]!r} is not a case id: use the number shown, like 17")
-    return match.group(1)
-
-
 def locked_case(name: str) -> str | None:
-    """The case whose lock file this name is (``.17.lock``), else None."""
-    match = _LOCK_FILE.match(name)
+    """The case whose lock file this name is (``case-17.lock``), else None."""
+    match = _LOCK_FILE.match(name) or _OLD_LOCK_FILE.match(name)
     return match.group(1) if match else None
+
+
+def old_lock(name: str) -> bool:
+    """Whether a name in the cases folder is a lock file of an earlier version
+    (``.17.lock``), from before the locks moved out of the home."""
+    return _OLD_LOCK_FILE.match(name) is not None
 
 
 def temp_file_case(name: str) -> str | None:
@@ -197,15 +196,32 @@ class CaseFiles:
         self.folder = home / FOLDER
         self._prefix = os.path.join(os.fspath(self.folder), "")
         self._locks: dict[str, int] = {}
+        self._lock_folder: Path | None = None
 
     def path_for(self, case_id: str) -> Path:
         """The file of a case (the id is checked before any path is built)."""
         return self.folder / f"{parse_case_id(case_id)}.json"
 
-    def name_of(self, number: int) -> str:
-        """The file of a case number as a plain string: pathlib interns every name it
-        parses, and a scan of a large store must not grow that table."""
-        return f"{self._prefix}{number}.json"
+    def name_of(self, key: int) -> str:
+        """The file of a case's index key (:func:`~recovery_cli.sync.ids.key_of`) as a
+        plain string: pathlib interns every name it parses, and a scan of a large
+        store must not grow that table."""
+        return f"{self._prefix}{id_of(key)}.json"
+
+    @property
+    def lock_folder(self) -> Path:
+        """Where this home's locks are on this machine: its own folder in the cache
+        folder, else (no private folder can be had outside the home) the cases folder."""
+        if self._lock_folder is None:
+            self._lock_folder = locks_dir(self.home) or self.folder
+        return self._lock_folder
+
+    def lock_path(self, name: str) -> Path:
+        """The lock file ``name`` of this home (``case-17``, ``mail``, ``orders``)."""
+        folder = self.lock_folder
+        if folder == self.folder:
+            return folder / (f".{name[5:]}.lock" if name.startswith("case-") else f".{name}.lock")
+        return folder / f"{name}.lock"
 
     def load(self, case_id: str) -> Stored:
         """One case with its JSON as stored; NotFoundError or DamagedCaseError."""
@@ -231,8 +247,8 @@ class CaseFiles:
             raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     # -- which cases there are -----------------------------------------------------------
-    def scan(self) -> Iterator[os.DirEntry[str]]:
-        """Every entry of the folder whose name is a case file's, in directory order."""
+    def scan(self) -> Iterator[tuple[str, int]]:
+        """Every case file's machine prefix and number, in directory order."""
         try:
             entries = os.scandir(self.folder)
         except FileNotFoundError:
@@ -241,47 +257,57 @@ class CaseFiles:
             raise StorageError(f"cannot read {self.folder}: {exc.strerror or exc}") from None
         with entries:
             for entry in entries:
-                if _ID_FILE.match(entry.name):
-                    yield entry
+                match = ID_FILE.match(entry.name)
+                if match:
+                    yield match.group(1), int(match.group(2))
 
     def numbers(self, *, newest_first: bool = False) -> Iterator[int]:
-        """Every case number in order, without holding a list of them: numbers are
-        dense (each new case takes the next one), so a bitmap of one bit a number
-        keeps a store of 100,000 cases in 12.5 kB. The rare number far above the rest
-        (a file named by hand) is kept aside instead of growing the bitmap."""
-        bits = bytearray()
+        """The index key of every case file, in key order, without holding a list of
+        them: each machine numbers its cases densely (each new case takes the next
+        number), so a bitmap of one bit a number for each machine keeps a store of
+        100,000 cases in 12.5 kB. The rare number far above the rest (a file named by
+        hand) is kept aside instead of growing the bitmap."""
+        maps: dict[int, bytearray] = {}
         outliers: list[int] = []
-        for entry in self.scan():
-            number = int(entry.name[:-5])
+        for prefix, number in self.scan():
+            base = rank(prefix) << 32
             if number >= _BITMAP_LIMIT:
-                outliers.append(number)
+                outliers.append(base | number)
                 continue
+            bits = maps.get(base)
+            if bits is None:
+                bits = maps[base] = bytearray()
             index = number >> 3
             if index >= len(bits):
                 bits.extend(bytes(max(index + 1 - len(bits), len(bits))))
             bits[index] |= 1 << (number & 7)
         outliers.sort(reverse=newest_first)
-        if newest_first:
-            yield from outliers
-        indices = range(len(bits) - 1, -1, -1) if newest_first else range(len(bits))
+        bases = sorted({*maps, *(o >> 32 << 32 for o in outliers)}, reverse=newest_first)
         offsets = _OFFSETS_DOWN if newest_first else _OFFSETS_UP
-        for index in indices:
-            byte = bits[index]
-            if byte:
-                base = index << 3
-                for offset in offsets:
-                    if byte >> offset & 1:
-                        yield base + offset
-        if not newest_first:
-            yield from outliers
+        for base in bases:
+            aside = [o for o in outliers if o >> 32 << 32 == base]
+            if newest_first:
+                yield from aside
+            bits = maps.get(base, bytearray())
+            indices = range(len(bits) - 1, -1, -1) if newest_first else range(len(bits))
+            for index in indices:
+                byte = bits[index]
+                if byte:
+                    start = base | index << 3
+                    for offset in offsets:
+                        if byte >> offset & 1:
+                            yield start + offset
+            if not newest_first:
+                yield from aside
 
     def count(self) -> int:
         """How many case files there are (damaged ones included)."""
         return sum(1 for _ in self.scan())
 
-    def highest(self) -> int:
-        """The highest case number in use (0 in an empty store)."""
-        return max((int(entry.name[:-5]) for entry in self.scan()), default=0)
+    def next_number(self, prefix: str) -> int:
+        """The number after the highest this machine's prefix has in use (1 in a
+        store without any)."""
+        return max((n for p, n in self.scan() if p == prefix), default=0) + 1
 
     # -- writing -------------------------------------------------------------------------
     def write(self, case: Case, *, new: bool = False) -> None:
@@ -294,7 +320,7 @@ class CaseFiles:
         """Take the case's lock if no process holds it (a lock already held here counts)."""
         if case_id in self._locks:
             return True
-        path = self.folder / f".{case_id}.lock"
+        path = self.lock_path(f"case-{case_id}")
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -328,7 +354,7 @@ class CaseFiles:
         if case_id in self._locks:
             return False
         try:
-            fd = os.open(self.folder / f".{case_id}.lock", os.O_RDWR)
+            fd = os.open(self.lock_path(f"case-{case_id}"), os.O_RDWR)
         except FileNotFoundError:
             return True
         except OSError:
@@ -340,6 +366,29 @@ class CaseFiles:
         finally:
             os.close(fd)  # closing drops the lock again
         return True
+
+    def drop_old_locks(self) -> None:
+        """Remove the lock files an earlier version kept beside the cases (``.17.lock``,
+        ``.mail.lock``) that no process holds: the locks are this machine's now."""
+        if self.lock_folder == self.folder:
+            return
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return
+        for name in names:
+            if not (old_lock(name) or name == ".mail.lock"):
+                continue
+            path = self.folder / name
+            with contextlib.suppress(OSError):
+                fd = os.open(path, os.O_RDWR)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    path.unlink()
+                except BlockingIOError:
+                    pass
+                finally:
+                    os.close(fd)
 
     def release(self, case_id: str) -> None:
         """Let other terminals have the case again."""

@@ -2,9 +2,10 @@
 read every case (filtered lists, a customer's history, follow-ups, prevention, stats,
 exports) can pick the cases they need, or count, without parsing the whole store.
 
-The case files stay the source of truth; the index is a cache beside them
-(``<home>/index.sqlite3``) that is checked before it is used and rebuilt from the case
-files whenever it cannot be trusted — never trusted blindly:
+The case files stay the source of truth; the index is a cache of this machine's
+(in its cache folder, see :mod:`recovery_cli.machine`: never inside the home, which may
+be synced) that is checked before it is used and rebuilt from the case files whenever
+it cannot be trusted — never trusted blindly:
 
 * every save marks its case *dirty* in the index before the file is written, and
   records the new row (with the file's mtime and size) and clears the mark after. A
@@ -47,12 +48,14 @@ import sqlite3
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import projections
 from ..errors import DamagedCaseError, StorageError
+from ..machine import private_dir
+from ..sync.ids import id_of, key_of
 from ..text import replace_surrogates
 from .files import CaseFiles, own_case, parse
 
@@ -62,7 +65,8 @@ if TYPE_CHECKING:
 # The format of the rows (their columns, and what the projections put in them). Bump it
 # whenever either changes: an index of another format is rebuilt from the case files,
 # and an upgrade that leaves the rows alone rebuilds nothing.
-FORMAT = "6"
+FORMAT = "7"
+# Where an earlier version kept the index: inside the home (it moves out on first use).
 FILE_NAME = "index.sqlite3"
 # Rows written in one transaction while catching up, so a long rebuild never holds the
 # database against a walk's save for long.
@@ -97,9 +101,11 @@ CREATE TABLE IF NOT EXISTS cases (
     facts TEXT,
     csv TEXT,
     card TEXT,
-    mail_ids TEXT
+    mail_ids TEXT,
+    ord INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS cases_by_status ON cases (status, id);
+CREATE INDEX IF NOT EXISTS cases_by_ord ON cases (ord, id);
+CREATE INDEX IF NOT EXISTS cases_by_status ON cases (status, ord, id);
 CREATE INDEX IF NOT EXISTS cases_by_due ON cases (next_due) WHERE next_due IS NOT NULL;
 CREATE INDEX IF NOT EXISTS cases_by_email ON cases (email) WHERE email != '';
 CREATE INDEX IF NOT EXISTS cases_by_order ON cases (order_ref) WHERE order_ref != '';
@@ -108,9 +114,14 @@ CREATE INDEX IF NOT EXISTS cases_damaged ON cases (id) WHERE damaged IS NOT NULL
 """
 _COLUMNS = (
     "id, mtime_ns, size, damaged, created_at, status, playbook, search, email, order_ref, "
-    "name, remedy_kinds, next_due, pending, prevention, walk_done, facts, csv, card, mail_ids"
+    "name, remedy_kinds, next_due, pending, prevention, walk_done, facts, csv, card, mail_ids, "
+    "ord"
 )
-_UPSERT = f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_UPSERT = f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES ({', '.join('?' * 21)})"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def key(text: str) -> str:
@@ -128,7 +139,7 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
         prevention = 2 if outcome.prevention_done_at is not None else 1
     kinds = {r.kind for r in case.remedies if r.kind}
     row = (
-        int(case.id),
+        key_of(case.id),
         mtime_ns,
         size,
         None,
@@ -150,6 +161,9 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
         # Every Message-ID of the case's mail, each between separators: a message
         # that names one of them (a reply in the thread) finds its case.
         "".join(f"\x1f{i}" for i in case.mail.lookup_keys()) + "\x1f" if case.mail else None,
+        # Newest first means made last, on whichever machine: ids of two machines
+        # do not sort by time.
+        (case.created_at - _EPOCH) // _MICROSECOND,
     )
     # Text that is not valid Unicode (a lone surrogate typed on a broken terminal) is
     # stored with a replacement character, as the case file itself is.
@@ -158,7 +172,7 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
 
 def damaged_row(case_id: int, mtime_ns: int, size: int, reason: str) -> tuple[Any, ...]:
     """The index row of a case file that could not be read."""
-    return (case_id, mtime_ns, size, reason, *([None] * 16))
+    return (case_id, mtime_ns, size, reason, *([None] * 16), mtime_ns // 1000)
 
 
 @dataclass(frozen=True)
@@ -217,11 +231,13 @@ class Index:
     def __init__(
         self,
         files: CaseFiles,
-        path: Path,
+        path: Path | None,
         *,
         notify: Callable[[str], None] | None = None,
     ) -> None:
-        """``notify`` hears of a long catch-up before it starts ("Indexing N case files")."""
+        """``path`` None: there is no place for the index on this machine (it is then
+        kept in memory, for one run). ``notify`` hears of a long catch-up before it
+        starts ("Indexing N case files")."""
         self.files = files
         self.path = path
         self._in_step: dict[str, bool] = {}
@@ -233,6 +249,9 @@ class Index:
     def _open(self, *, wait: float = _READ_WAIT_S, again: bool = True) -> sqlite3.Connection:
         if self._db is not None:
             return self._db
+        if self.path is None:
+            raise OSError("no place for the index on this machine")
+        private_dir(self.path.parent)
         # Made private before SQLite opens it (its journal files take its mode), and
         # made private again if it was not: it holds customers' names and emails.
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
@@ -274,6 +293,8 @@ class Index:
 
     def _discard(self) -> None:
         """Remove an index that cannot be used (it is rebuilt from the case files)."""
+        if self.path is None:
+            return
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{self.path}{suffix}").unlink()
@@ -310,7 +331,7 @@ class Index:
         until now: only then may the save, once recorded, say it is in step again."""
         db = self._for_a_save()
         self._in_step[case_id] = self._matches_folder(db)
-        db.execute("INSERT OR IGNORE INTO dirty VALUES (?)", (int(case_id),))
+        db.execute("INSERT OR IGNORE INTO dirty VALUES (?)", (key_of(case_id),))
 
     def _matches_folder(self, db: sqlite3.Connection) -> bool:
         try:
@@ -331,7 +352,7 @@ class Index:
         in_step = self._in_step.pop(case.id, False)
         with _transaction(db):
             db.execute(_UPSERT, row)
-            db.execute("DELETE FROM dirty WHERE id = ?", (int(case.id),))
+            db.execute("DELETE FROM dirty WHERE id = ?", (key_of(case.id),))
             if in_step:
                 _note_folder(db, folder)
 
@@ -429,7 +450,7 @@ class Index:
             "SELECT id, mtime_ns, size FROM cases WHERE damaged IS NOT NULL"
         ).fetchall():
             try:
-                st = os.stat(self.files.folder / f"{case_id}.json")
+                st = os.stat(self.files.name_of(case_id))
             except FileNotFoundError:
                 again.append(case_id)
                 continue
@@ -453,7 +474,7 @@ class Index:
             marked = {i for (i,) in db.execute("SELECT id FROM dirty")}
             # A mark whose case is locked belongs to a save still in progress: its
             # writer records the row and clears the mark, or the next reader does.
-            done = [(i,) for i in batch if i in marked and self.files.lock_is_free(str(i))]
+            done = [(i,) for i in batch if i in marked and self.files.lock_is_free(id_of(i))]
             with _transaction(db):
                 db.executemany(_UPSERT, rows)
                 db.executemany("DELETE FROM cases WHERE id = ?", gone)
@@ -474,7 +495,7 @@ class Index:
         except DamagedCaseError as exc:
             return damaged_row(case_id, st.st_mtime_ns, st.st_size, exc.message)
         try:
-            own_case(name, case, str(case_id))
+            own_case(name, case, id_of(case_id))
         except DamagedCaseError as exc:
             return damaged_row(case_id, st.st_mtime_ns, st.st_size, exc.message)
         return row_of(case, st.st_mtime_ns, st.st_size)
@@ -487,6 +508,8 @@ class Index:
         with _readable():
             if read_only:
                 self.close()
+                if self.path is None:
+                    return []
                 self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
             db = self._open()
             rows = {row[0]: row[1:] for row in db.execute(f"SELECT {_COLUMNS} FROM cases")}
@@ -567,7 +590,7 @@ class Index:
         where = " OR ".join("instr(mail_ids, ?) > 0" for _ in wanted)
         with _readable():
             rows = self.fresh().execute(
-                f"SELECT id FROM cases WHERE mail_ids IS NOT NULL AND ({where}) ORDER BY id",
+                f"SELECT id FROM cases WHERE mail_ids IS NOT NULL AND ({where}) ORDER BY ord, id",
                 wanted,
             )
             return [case_id for (case_id,) in rows.fetchall()]
@@ -616,7 +639,7 @@ class Index:
         newest 20 of a large store cost 20 checks."""
         condition = f"(damaged IS NOT NULL OR ({where}))" if where else "1"
         chunk = 256 if limit is None else min(256, limit + 16)
-        below: int | None = None
+        below: tuple[int, int] | None = None
         good = 0
         with _readable():
             db = self.fresh(thorough=thorough)
@@ -649,24 +672,24 @@ class Index:
         columns: str,
         condition: str,
         params: tuple[Any, ...],
-        below: int | None,
+        below: tuple[int, int] | None,
         size: int,
-    ) -> tuple[list[tuple[Any, ...] | None], int | None]:
+    ) -> tuple[list[tuple[Any, ...] | None], tuple[int, int] | None]:
         """The next rows of :meth:`_checked` (ids below ``below``), each compared with
         its file: one that no longer matches ``condition`` once read again is None; and
-        the lowest id the chunk reached (None: there are no more rows)."""
-        sql = f"SELECT {columns} FROM cases WHERE {condition}"
+        where the chunk ended, as (ord, id) (None: there are no more rows)."""
+        sql = f"SELECT ord, {columns} FROM cases WHERE {condition}"
         args: tuple[Any, ...] = params
         if below is not None:
-            sql += " AND id < ?"
-            args = (*params, below)
+            sql += " AND (ord, id) < (?, ?)"
+            args = (*params, *below)
         found: list[tuple[Any, ...]] = db.execute(
-            f"{sql} ORDER BY id DESC LIMIT ?", (*args, size)
+            f"{sql} ORDER BY ord DESC, id DESC LIMIT ?", (*args, size)
         ).fetchall()
         if not found:
             return [], None
-        last: int = found[-1][0]
-        rows: list[tuple[Any, ...] | None] = list(found)
+        last = (found[-1][0], found[-1][1])
+        rows: list[tuple[Any, ...] | None] = [row[1:] for row in found]
         stale = [
             row[0] for row in rows if row is not None and row[1] is None and not self._agrees(row)
         ]
@@ -720,7 +743,7 @@ class Index:
         )
         with _readable():
             db = self.fresh(thorough=thorough)
-            for row in db.execute(f"SELECT {columns} FROM cases ORDER BY id"):
+            for row in db.execute(f"SELECT {columns} FROM cases ORDER BY ord, id"):
                 yield ExportRow._make(row)
 
     def stats_rows(self) -> Iterator[FactsRow]:
@@ -728,7 +751,7 @@ class Index:
         with _readable():
             db = self.fresh(thorough=True)
             for case_id, damaged, facts in db.execute(
-                "SELECT id, damaged, facts FROM cases ORDER BY id"
+                "SELECT id, damaged, facts FROM cases ORDER BY ord, id"
             ):
                 yield FactsRow(case_id, damaged, json.loads(facts) if facts is not None else {})
 
@@ -737,7 +760,7 @@ class Index:
     ) -> Iterator[Entry]:
         """Rows newest first (damaged ones always included), matching ``where``."""
         clause = f"WHERE damaged IS NOT NULL OR ({where})" if where else ""
-        sql = f"SELECT id, damaged FROM cases {clause} ORDER BY id DESC"
+        sql = f"SELECT id, damaged FROM cases {clause} ORDER BY ord DESC, id DESC"
         with _readable():
             for case_id, damaged in self.fresh(thorough=thorough).execute(sql, params):
                 yield Entry(case_id, damaged)

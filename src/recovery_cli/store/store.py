@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CaseBusyError, NotDurableError, NotFoundError, StorageError
 from ..fileio import TMP_SUFFIX, ensure_private_dir, is_temp_file
+from ..machine import home_file, machine_id, private_dir, state_dir
+from ..sync.ids import key_of, parse_case_id
 from .files import (
     CaseFiles,
     Damaged,
@@ -34,7 +37,6 @@ from .files import (
     locked_case,
     own_case,
     parse,
-    parse_case_id,
     read,
     revision_on_disk,
     temp_file_case,
@@ -45,6 +47,16 @@ if TYPE_CHECKING:
     from ..case import Case, Customer
 
 Notify = Callable[[str], None]
+
+# Every case this process wrote, by home and id: what the command changed, for the
+# commit a synced home gets when the command is done (see recovery_cli.sync.engine).
+_WRITTEN: dict[tuple[str, str], Case] = {}
+
+
+def written(home: Path) -> list[Case]:
+    """The cases this process wrote in ``home`` (each as last written)."""
+    key = os.fspath(home)
+    return [case for (where, _), case in _WRITTEN.items() if where == key]
 
 
 class Store:
@@ -57,7 +69,38 @@ class Store:
         self.home = home
         self.files = CaseFiles(home)
         self._warn = warn
-        self.index = Index(self.files, home / FILE_NAME, notify=warn)
+        self.index = Index(self.files, home_file(home, "index", ".sqlite3"), notify=warn)
+        if os.path.lexists(home / FILE_NAME):
+            self._move_index_out()
+
+    def _move_index_out(self) -> None:
+        """An index kept inside the home by an earlier version (and its lock files
+        beside the cases) moves to this machine's own folder: a synced home must not
+        carry them. The index is only a cache: where it cannot move, it is deleted and
+        built again."""
+        old, new = self.home / FILE_NAME, self.index.path
+        moved = False
+        if new is not None and not new.exists():
+            with contextlib.suppress(OSError):
+                private_dir(new.parent)
+                for suffix in ("-wal", "-shm", ""):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.replace(f"{old}{suffix}", f"{new}{suffix}")
+                moved = True
+        if not moved and new is not None:
+            for suffix in ("-wal", "-shm", "-journal", ""):
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{old}{suffix}")
+        self.files.drop_old_locks()
+        if new is not None:
+            note = (
+                f"Moved the summary index out of the home, to {new}: it is this machine's "
+                "own, and a home that is synced must not carry it."
+            )
+            if self._warn is not None:
+                self._warn(note)
+            else:
+                sys.stderr.write(f"recover: {note}\n")
 
     def __enter__(self) -> Store:
         return self
@@ -81,8 +124,8 @@ class Store:
         return self.files.folder
 
     @property
-    def index_path(self) -> Path:
-        """The summary index's database file."""
+    def index_path(self) -> Path | None:
+        """The summary index's database file (None: this machine has no place for it)."""
         return self.index.path
 
     def path_for(self, case_id: str) -> Path:
@@ -117,14 +160,35 @@ class Store:
         self.files.release(case_id)
 
     # -- writing -------------------------------------------------------------------------
+    def machine_prefix(self) -> str:
+        """The letter this machine's case ids start with in this home (none on the
+        first machine), taken now if it has none yet (see :mod:`recovery_cli.sync.ids`)."""
+        from ..sync import ids
+
+        try:
+            machine = machine_id()
+        except OSError as exc:
+            raise StorageError(
+                f"cannot keep this machine's id in {state_dir()}: {exc.strerror or exc}",
+                hint="New case ids need it, so that no other machine makes the same id.",
+            ) from None
+        assert machine is not None
+        letter = ids.letter_of(self.home, machine)
+        if letter is None:
+            import socket
+
+            letter = ids.claim(self.home, machine, socket.gethostname())
+        return "" if letter == "A" else letter
+
     def create(self, build: Callable[[str], Case]) -> Case:
         """Claim the next free id, write ``build(id)`` under it, and return the case,
         its lock held (see :meth:`session`)."""
         ensure_private_dir(self.home)
         ensure_private_dir(self.cases_dir)
-        number = self.files.highest() + 1
+        prefix = self.machine_prefix()
+        number = self.files.next_number(prefix)
         while True:
-            case_id = str(number)
+            case_id = f"{prefix}{number}"
             number += 1
             if not self.files.try_lock(case_id):
                 continue
@@ -142,6 +206,13 @@ class Store:
                 self.files.release(case_id)
                 raise
             self.index.note_saved(case)
+            _WRITTEN[os.fspath(self.home), case.id] = case
+            if not os.path.lexists(self.home / ".stignore"):
+                # Syncthing (and git) leave this machine's temporary files alone.
+                from ..sync.ignores import write_ignores
+
+                with contextlib.suppress(StorageError):
+                    write_ignores(self.home)
             return case
 
     def save(self, case: Case) -> None:
@@ -171,6 +242,7 @@ class Store:
                 case.revision -= 1
                 raise
             self.index.note_saved(case)
+            _WRITTEN[os.fspath(self.home), case.id] = case
 
     def _not_durable(self, error: NotDurableError) -> None:
         if self._warn is None:
@@ -199,7 +271,7 @@ class Store:
         case_id = parse_case_id(case_id)
         path = self.files.path_for(case_id)
         raw, st = self.files.read_raw(case_id)
-        if not checked and self.index.attests(int(case_id), st.st_mtime_ns, st.st_size):
+        if not checked and self.index.attests(key_of(case_id), st.st_mtime_ns, st.st_size):
             with contextlib.suppress(ValueError, RecursionError):
                 data = json.loads(raw)
                 if isinstance(data, dict):
@@ -309,7 +381,7 @@ class Store:
 
         ensure_private_dir(self.cases_dir)
         try:
-            fd = os.open(self.cases_dir / ".mail.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.files.lock_path("mail"), os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise StorageError(f"cannot lock the cases folder: {exc.strerror or exc}") from None
         try:
@@ -360,6 +432,8 @@ class Store:
                 if entry.is_file(follow_symlinks=False) and not leftover:
                     yield Path(entry.path), 0o600
         for suffix in ("", "-wal", "-shm"):
+            if self.index.path is None:
+                break
             path = Path(f"{self.index.path}{suffix}")
             if path.is_file() and not path.is_symlink():
                 yield path, 0o600
@@ -387,10 +461,11 @@ class Store:
     def open_elsewhere(self) -> list[tuple[str, Path]]:
         """The cases a terminal has open right now, with their lock files (a lock left
         by a killed process is free already, so none is ever stale)."""
-        if not self.cases_dir.is_dir():
+        folder = self.files.lock_folder
+        if not folder.is_dir():
             return []
         found = []
-        for entry in sorted(os.scandir(self.cases_dir), key=lambda e: e.name):
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             case_id = locked_case(entry.name)
             if case_id is not None and not self.files.lock_is_free(case_id):
                 found.append((case_id, Path(entry.path)))
@@ -399,7 +474,7 @@ class Store:
     def index_disagreements(self) -> list[int] | None:
         """Cases whose index row does not match their file (None: the index cannot be
         read; empty: it is in step, or was never made). Reads only."""
-        if not self.index.path.exists() or not self.cases_dir.is_dir():
+        if self.index.path is None or not self.index.path.exists() or not self.cases_dir.is_dir():
             return []
         try:
             return self.index.disagreements(read_only=True)

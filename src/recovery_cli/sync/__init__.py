@@ -1,0 +1,1 @@
+"""Two machines, one shop: ids across machines, git sync, the case merge driver."""
