@@ -1,8 +1,10 @@
 """``recover doctor``: look over a home and say what needs attention.
 
 Every check reads; nothing is changed unless :func:`fix` is asked to, and then only
-what is safe to change without a person's judgement: permissions, and temporary
-files that no save can still be using. Damaged case files, broken playbooks and
+what is safe to change without a person's judgement: permissions, temporary files
+that no save can still be using, and the conflict copies a file-sync service (Dropbox,
+Syncthing, iCloud) made of a case, merged into the case by the same rule as the git
+merge driver (every answer from both kept). Damaged case files, broken playbooks and
 locks are reported, never touched (deleting a lock another process may hold would
 break it; a lock left by a killed process is already free).
 """
@@ -260,6 +262,84 @@ def check_cases(store: Store, playbook_ids: set[str]) -> tuple[list[Finding], in
     return found, count
 
 
+def check_copies(store: Store, now: float) -> list[Finding]:
+    """Conflict copies of case files (``17 (conflicted copy 2026-12-01).json``,
+    ``17.sync-conflict-….json``, ``17 2.json``, or the git merge driver's
+    ``17.conflict-….json``): never listed as cases, merged by ``--fix`` when both
+    versions can be read, and named with their case when one cannot."""
+    from .sync.copies import find_copies
+
+    found = []
+    for case_id, path in find_copies(store.cases_dir):
+        case_path = store.cases_dir / f"{case_id}.json"
+        if _folded(store, case_id, path, now) is None:
+            found.append(
+                Finding(
+                    "conflict-copies",
+                    "error",
+                    f"{path} is another version of case {case_id} that cannot be merged "
+                    f"into {case_path} (one of the two is damaged, or another case)",
+                    advice="Both files are kept. Compare them (jq . FILE), keep the right "
+                    "one as the case file, and move the other out of the cases folder.",
+                    path=path,
+                )
+            )
+        else:
+            found.append(
+                Finding(
+                    "conflict-copies",
+                    "warning",
+                    f"{path} is a conflict copy of case {case_id}, made by a file-sync "
+                    "service or a merge",
+                    advice="recover doctor --fix merges it into the case (every answer "
+                    "from both is kept) and removes it.",
+                    path=path,
+                    fixable=True,
+                )
+            )
+    return found
+
+
+def _folded(store: Store, case_id: str, copy: Path, now: float) -> bytes | None:
+    """The case file's bytes with the copy merged in (None: it cannot be merged)."""
+    from datetime import UTC, datetime
+
+    from .sync.copies import fold
+
+    try:
+        copy_raw = copy.read_bytes()
+        case_raw: bytes | None = (store.cases_dir / f"{case_id}.json").read_bytes()
+    except FileNotFoundError:
+        case_raw = None
+    except OSError:
+        return None
+    return fold(case_raw, copy_raw, now=datetime.fromtimestamp(now, UTC), case_id=case_id)
+
+
+def fold_copy(home: Path, path: Path, now: float) -> str:
+    """Merge one conflict copy into its case, under the case's lock, and remove it."""
+    from .fileio import write_atomic
+    from .store import parse
+    from .sync.copies import copy_of
+
+    case_id = copy_of(path.name)
+    if case_id is None:
+        return f"left {path}: not a conflict copy"
+    with Store(home) as store, store.files.locked(case_id) as held:
+        if not held:
+            return f"left {path}: case {case_id} is open in another terminal"
+        merged = _folded(store, case_id, path, now)
+        if merged is None:
+            return f"left {path}: it cannot be merged into case {case_id}"
+        target = store.cases_dir / f"{case_id}.json"
+        store.index.note_saving(case_id)
+        write_atomic(target, merged)
+        _, case = parse(target, merged)
+        store.index.note_saved(case)
+        path.unlink()
+    return f"merged {path} into case {case_id}"
+
+
 def check_locks(store: Store) -> list[Finding]:
     """Cases open in a terminal right now (a lock left by a killed process is free
     already, so nothing is ever stale)."""
@@ -354,6 +434,7 @@ def examine(home: Path, now: float) -> Report:
         report.findings += playbook_findings
         case_findings, report.cases = check_cases(store, ids)
         report.findings += case_findings
+        report.findings += check_copies(store, now)
         report.findings += check_locks(store)
         report.findings += check_index(store)
     return report
@@ -398,6 +479,8 @@ def fix(report: Report, now: float, warn: Notify | None = None) -> Report:
             elif finding.check == "orders":
                 with orders_book.locked(report.home):
                     done.append("finished the order import that was cut short")
+            elif finding.check == "conflict-copies":
+                done.append(fold_copy(report.home, path, now))
             elif finding.check == "index":
                 done.append(f"rebuilt the summary index ({_rebuild(report.home, warn)} cases)")
         except FileNotFoundError:

@@ -21,6 +21,7 @@ class ExitStatus(IntEnum):
     DAMAGED = 5  # a case file that cannot be read
     BUSY = 6  # the case is open in another terminal
     BAD_INPUT = 7  # an input file (an order export) that cannot be read as asked
+    SYNC = 8  # a sync that could not finish (remote unreachable, a conflict); local work kept
     HANGUP = 129  # the terminal closed
     INTERRUPTED = 130  # Ctrl-C or end of input
     TERMINATED = 143  # SIGTERM

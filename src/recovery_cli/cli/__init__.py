@@ -87,7 +87,17 @@ class RecoverGroup(TyperGroup):
             formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
 
     def invoke(self, ctx: Any) -> Any:
-        """Run the command; map RecoverError and Ctrl-C to messages and exit codes."""
+        """Run the command; map RecoverError and Ctrl-C to messages and exit codes;
+        then, in a home synced with git, commit what it changed."""
+        from .. import clock
+
+        started = clock.now()
+        try:
+            return self._invoke(ctx)
+        finally:
+            _commit_command(ctx, started)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except Reported as done:
@@ -108,6 +118,35 @@ class RecoverGroup(TyperGroup):
             # Typer would otherwise make it exit 1 and fail a `pipefail` script.
             _silence()
             raise typer.Exit(ExitStatus.SUCCESS) from None
+
+
+# Commands that change files of the home other than cases (settings, playbooks, the
+# order book, a repaired case): their commit takes the home's small folders too.
+_WRITES_MORE = frozenset({"config", "playbook", "orders", "doctor"})
+
+
+def _commit_command(ctx: Any, started: Any) -> None:
+    """One commit for a command that changed something, in a home synced with git,
+    after its output is on screen (never inside a walk step). Never fails the command."""
+    command = ctx.invoked_subcommand
+    state = ctx.obj
+    if command in (None, "sync", "log") or not isinstance(state, State):
+        return
+    try:
+        home = state.home
+    except RecoverError:
+        return
+    if not os.path.isdir(os.path.join(home, ".git")):
+        return
+    from ..store.store import written
+
+    cases = written(home)
+    if not cases and command not in _WRITES_MORE:
+        return
+    from ..sync.engine import describe, record
+
+    with contextlib.suppress(Exception):
+        record(home, describe(command, cases, started), [c.id for c in cases])
 
 
 app = typer.Typer(

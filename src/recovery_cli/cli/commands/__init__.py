@@ -26,5 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export:export", "Export cases as CSV, JSON or JSON Lines."),
     "playbook": ("playbook:app", "List, show, create, edit and check playbooks."),
     "config": ("config:app", "Show or change your settings."),
+    "sync": ("sync:app", "Share the home with your other machines through git."),
+    "log": ("history:log", "The history of the home, or of one case, from git."),
     "doctor": ("doctor:doctor", "Check the home, and fix what is safe to fix."),
 }

@@ -1,0 +1,663 @@
+"""``recover sync``: the home as a git repository, shared through a remote.
+
+* :func:`init` makes the home a repository with the ``.gitignore``, ``.gitattributes``
+  and merge drivers recover needs, gives this machine its letter for case ids (see
+  :mod:`.ids`), and joins a remote if one is given (the remote's cases come in first).
+* :func:`record` commits what one command changed, after its output is on screen: one
+  commit per command, with a message like "case B17: follow-up 1 done".
+* :func:`sync` commits anything left, fetches, merges (case files by their own
+  structure, through the ``recover-case`` driver of :mod:`.driver`; playbooks and
+  settings as text, through ``recover-text``, which never leaves conflict markers),
+  pushes, and brings the index up to date for the files that came in.
+
+Every git command of one home runs under this machine's sync lock, which the git
+processes inherit: a git left running by a recover that was killed still holds it, and
+the next sync waits for it rather than meddle. A sync cut short anywhere (mid-commit,
+mid-merge, mid-push) is picked up by the next one: a merge left half made is undone
+(the local commits are intact, as they were made first), lock files git left behind
+are removed, and everything is done again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import CaseBusyError, StorageError, UsageError
+from ..fileio import ensure_private_dir, write_atomic
+from .git import Done, Git, SyncError, quote, version
+from .ids import ID_FILE, MACHINES, claim, letter_of
+from .ignores import THEIRS, write_ignores
+
+if TYPE_CHECKING:
+    from ..case import Case
+    from ..store import Store
+
+BRANCH = "main"
+
+GITATTRIBUTES = """\
+# Written by recover. Case files merge by their structure (every answer from both
+# machines is kept); playbooks and settings merge as text, never with conflict markers.
+cases/*.json merge=recover-case
+*.toml merge=recover-text
+machines/*.json -merge
+"""
+
+REMOTE = "origin"
+
+
+def is_repository(home: Path) -> bool:
+    """Whether the home is synced with git (``recover sync init`` was run)."""
+    return (home / ".git").is_dir()
+
+
+@contextlib.contextmanager
+def locked(home: Path, *, wait: bool = True) -> Iterator[int]:
+    """This machine's sync lock for the home (yields its descriptor, for git to
+    inherit); SyncError when ``wait`` is off and another sync holds it."""
+    from ..store.files import CaseFiles
+
+    path = CaseFiles(home).lock_path("sync")
+    ensure_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise SyncError(
+                    "another recover sync is running in this home",
+                    hint="Wait for it to finish, then run recover sync again.",
+                ) from None
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.set_inheritable(fd, True)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _repository(home: Path, fd: int) -> Git:
+    if not is_repository(home):
+        raise UsageError(
+            f"{home} is not synced yet",
+            hint="Run `recover sync init` (with the remote's URL, if you have one) first.",
+        )
+    git = Git(home, keep_fd=fd)
+    _mend(git)
+    return git
+
+
+def _driver_command() -> list[str]:
+    return [sys.executable, "-m", "recovery_cli.sync.driver"]
+
+
+def _configure(git: Git) -> None:
+    """The merge drivers (this machine's Python, so they follow a moved install), and
+    an identity for commits if the user has none."""
+    case_driver = quote([*_driver_command(), "%O", "%A", "%B", "%P"])
+    text_driver = quote([sys.executable, "-m", "recovery_cli.sync.textmerge", "%O", "%A", "%B"])
+    settings = {
+        "merge.recover-case.name": "recover case files, merged by their structure",
+        "merge.recover-case.driver": case_driver,
+        "merge.recover-text.name": "recover text files, never with conflict markers",
+        "merge.recover-text.driver": text_driver,
+        "core.autocrlf": "false",
+        "pull.rebase": "false",
+        "gc.auto": "0" if os.environ.get("RECOVER_GIT_NO_GC") else "6700",
+    }
+    current = dict(
+        line.split("\n", 1)
+        for line in git.run("config", "--local", "-z", "--list").out.split("\0")
+        if "\n" in line
+    )
+    for key, value in settings.items():
+        if current.get(key) != value:
+            git.out("config", "--local", key, value)
+    if not git.run("config", "user.email").out.strip():
+        import socket
+
+        host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-.") or "machine"
+        git.out("config", "--local", "user.name", f"recover on {host}")
+        git.out("config", "--local", "user.email", f"recover@{host}.invalid")
+
+
+def _mend(git: Git) -> None:
+    """Pick up after a sync that was cut short: undo a merge left half made (the
+    commits made before it are intact) and remove the lock files git left. Called
+    with the sync lock held, which every git of recover's inherits, so no git of
+    recover's is running."""
+    gitdir = git.home / ".git"
+    if (gitdir / "MERGE_HEAD").exists():
+        _abort(git)
+    for lock in ("index.lock", "HEAD.lock", "config.lock", "ORIG_HEAD.lock", "FETCH_HEAD.lock"):
+        with contextlib.suppress(FileNotFoundError):
+            (gitdir / lock).unlink()
+    refs = gitdir / "refs"
+    if refs.is_dir():
+        for path in refs.rglob("*.lock"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (gitdir / "packed-refs.lock").unlink()
+
+
+# -- init and remote ---------------------------------------------------------------------
+@dataclass
+class Joined:
+    """What ``recover sync init`` did."""
+
+    home: Path
+    letter: str
+    remote: str | None = None
+    came_in: int = 0  # case files the remote brought
+    pushed: bool = False
+    pending: str | None = None  # why the first push did not happen
+    made: bool = True  # False: the home was a repository already
+
+
+def init(home: Path, remote: str | None, *, machine: str, name: str) -> Joined:
+    """Make the home a repository (or bring an existing one up to recover's needs),
+    join ``remote`` if given, and give this machine its letter."""
+    version()
+    ensure_private_dir(home)
+    made = not is_repository(home)
+    with locked(home) as fd:
+        git = Git(home, keep_fd=fd)
+        if made:
+            _must(git.run("init", "-q"), "git init")
+            _must(git.run("symbolic-ref", "HEAD", f"refs/heads/{BRANCH}"), "git init")
+        _mend(git)
+        _configure(git)
+        write_ignores(home)
+        _write(home / ".gitattributes", GITATTRIBUTES)
+        joined = Joined(home=home, letter="", made=made)
+        if remote is not None:
+            _set_remote(git, remote)
+            joined.remote = remote
+            fetched = git.run("fetch", "-q", REMOTE, network=True)
+            if not fetched.ok:
+                joined.pending = fetched.first_error()
+            elif _remote_head(git) is not None:
+                try:
+                    _check_no_overlap(git, home)
+                except SyncError:
+                    if made:  # as it was: not a repository
+                        shutil.rmtree(home / ".git", ignore_errors=True)
+                        (home / ".gitattributes").unlink(missing_ok=True)
+                    raise
+                joined.came_in = _join_remote(git)
+        letter = letter_of(home, machine) or claim(home, machine, name)
+        joined.letter = letter
+        _commit_all(git, f"machine {letter} joined" if made or remote else "recover sync init")
+        if remote is not None and joined.pending is None:
+            joined.pending = _push_claim(git, home, machine, name, joined)
+            joined.pushed = joined.pending is None
+    return joined
+
+
+def _write(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text(encoding="utf-8", errors="replace") != text:
+        write_atomic(path, text.encode())
+
+
+def _must(done: Done, what: str) -> None:
+    if not done.ok:
+        raise SyncError(f"{what} failed: {done.first_error()}")
+
+
+def _set_remote(git: Git, url: str) -> None:
+    if not url.strip() or url.startswith("-") or any(c in url for c in "\n\r\0"):
+        raise UsageError("that is not a remote: give a path or URL, like /mnt/usb/shop.git")
+    if git.run("remote", "get-url", REMOTE).ok:
+        _must(git.run("remote", "set-url", REMOTE, url), "git remote")
+    else:
+        _must(git.run("remote", "add", REMOTE, url), "git remote")
+
+
+def set_remote(home: Path, url: str) -> str | None:
+    """Point the home's sync at another remote; returns the one it had."""
+    with locked(home) as fd:
+        git = _repository(home, fd)
+        before = git.run("remote", "get-url", REMOTE)
+        _set_remote(git, url)
+        return before.out.strip() if before.ok else None
+
+
+def _remote_head(git: Git) -> str | None:
+    done = git.run("rev-parse", "-q", "--verify", f"refs/remotes/{REMOTE}/{BRANCH}^{{commit}}")
+    return done.out.strip() if done.ok else None
+
+
+def _has_head(git: Git) -> bool:
+    return git.run("rev-parse", "-q", "--verify", "HEAD^{commit}").ok
+
+
+def _check_no_overlap(git: Git, home: Path) -> None:
+    """A home with cases of its own cannot join a remote whose cases have the same
+    ids (two shops' worth of case 1): nothing is changed, and the message says why."""
+    local = {name for name in _names(home / "cases") if ID_FILE.match(name)}
+    if not local or _has_head(git):
+        return
+    theirs = {
+        name.removeprefix("cases/")
+        for name in git.zlines("ls-tree", "-z", "--name-only", f"{REMOTE}/{BRANCH}", "cases/")
+    }
+    both = sorted(name.removesuffix(".json") for name in local & theirs)
+    if both:
+        raise SyncError(
+            f"this home and the remote both have cases with the same ids ({', '.join(both[:3])}"
+            f"{', …' if len(both) > 3 else ''}); they were made apart and cannot be joined",
+            hint="Join with an empty home on this machine (recover --home NEW sync init "
+            "REMOTE), or sync this home to a remote of its own.",
+        )
+
+
+def _names(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def _join_remote(git: Git) -> int:
+    """Bring the remote's history into a home that has none of its own yet (or its
+    own, unrelated: kept, and merged)."""
+    cases = sum(
+        1
+        for name in git.zlines("ls-tree", "-z", "--name-only", f"{REMOTE}/{BRANCH}", "cases/")
+        if ID_FILE.match(name.removeprefix("cases/"))
+    )
+    if not _has_head(git):
+        _commit_all(git, "this machine's files before it joined")
+    if not _has_head(git):
+        _must(git.run("reset", "-q", f"{REMOTE}/{BRANCH}"), "git reset")
+        _must(git.run("checkout", "-q", "--", "."), "git checkout")
+    else:
+        done = git.run(
+            "merge", "-q", "--no-edit", "--allow-unrelated-histories", f"{REMOTE}/{BRANCH}"
+        )
+        if not done.ok:
+            _abort(git)
+            raise SyncError(f"the remote's files could not be merged: {done.first_error()}")
+    return cases
+
+
+def _push_claim(git: Git, home: Path, machine: str, name: str, joined: Joined) -> str | None:
+    """Push this machine's letter; if another machine took the same letter first
+    (the push is refused), take the next one: this machine has made no case yet."""
+    for _ in range(5):
+        pushed = git.run("push", "-q", "-u", REMOTE, BRANCH, network=True)
+        if pushed.ok:
+            return None
+        fetched = git.run("fetch", "-q", REMOTE, network=True)
+        if not fetched.ok:
+            return fetched.first_error()
+        merged = git.run("merge", "-q", "--no-edit", f"{REMOTE}/{BRANCH}")
+        if merged.ok:
+            continue
+        _abort(git)
+        # Our claim collides: undo it (the last commit is the claim alone) and claim again.
+        letter = joined.letter
+        _must(git.run("reset", "-q", "--keep", "HEAD~1"), "git reset")
+        with contextlib.suppress(FileNotFoundError):
+            (home / MACHINES / f"{letter}.json").unlink()
+        _must(git.run("merge", "-q", "--no-edit", f"{REMOTE}/{BRANCH}"), "git merge")
+        joined.letter = claim(home, machine, name)
+        _commit_all(git, f"machine {joined.letter} joined")
+    return "the remote kept changing; run recover sync again"
+
+
+# -- committing ----------------------------------------------------------------------------
+_TRAVELS = (
+    "cases",
+    "playbooks",
+    "orders",
+    MACHINES,
+    "config.toml",
+    ".gitignore",
+    ".gitattributes",
+    ".stignore",
+)
+
+
+def _commit_all(git: Git, message: str) -> bool:
+    """Commit everything that changed in the home; whether there was anything."""
+    _must(git.run("add", "-A", "--", "."), "git add")
+    return _commit(git, message)
+
+
+def _commit(git: Git, message: str) -> bool:
+    if git.run("diff", "--cached", "--quiet").ok:
+        return False
+    done = git.run("commit", "-q", "--no-verify", "--allow-empty-message", "-m", message)
+    if not done.ok:
+        raise SyncError(f"git commit failed: {done.first_error()}")
+    return True
+
+
+def record(
+    home: Path, message: str, cases: Iterable[str] = (), *, everything: bool = False
+) -> bool:
+    """Commit what one command changed (its cases' files, and the home's small
+    folders), after its output is on screen. Never fails the command: a commit that
+    cannot be made now is made by the next command or sync."""
+    if not is_repository(home):
+        return False
+    with contextlib.suppress(OSError, SyncError, StorageError), locked(home, wait=False) as fd:
+        git = Git(home, keep_fd=fd)
+        if (home / ".git" / "MERGE_HEAD").exists():
+            return False  # a sync was cut short in a merge: the next sync commits it
+        paths = [f"cases/{case_id}.json" for case_id in cases]
+        if everything:
+            paths = ["."]
+        else:
+            paths += [p for p in _TRAVELS if p != "cases" and (home / p).exists()]
+        if not git.run("add", "-A", "--", *paths).ok:
+            return False
+        return _commit(git, message)
+    return False
+
+
+def describe(command: str, cases: list[Case], since: datetime) -> str:
+    """The message of a command's commit: what it did to each case it wrote, from
+    the case's own log ("case B17: follow-up done #1"), else what it was."""
+    if not cases:
+        return f"recover {command}"
+    parts = []
+    for case in cases[:5]:
+        events = [
+            f"{e.event} {e.detail.split(':')[0]}" if e.detail.startswith("#") else e.event
+            for e in case.log
+            if e.at >= since
+        ]
+        answered = sum(1 for r in case.steps if r.ended_at >= since)
+        if answered and "created" not in events:
+            events.insert(0, f"{answered} step{'s' * (answered != 1)} answered")
+        what = "; ".join(dict.fromkeys(events)) or f"changed by recover {command}"
+        parts.append(f"case {case.id}: {what}")
+    more = f" (and {len(cases) - 5} more cases)" if len(cases) > 5 else ""
+    return "; ".join(parts)[:200] + more
+
+
+# -- sync ------------------------------------------------------------------------------------
+@dataclass
+class Change:
+    """One file a sync brought in."""
+
+    path: str
+    status: str  # A added, M modified, D deleted
+
+    @property
+    def case_id(self) -> str | None:
+        if not self.path.startswith("cases/"):
+            return None
+        match = ID_FILE.match(self.path.removeprefix("cases/"))
+        return f"{match.group(1)}{match.group(2)}" if match else None
+
+
+@dataclass
+class Synced:
+    """What ``recover sync`` did."""
+
+    committed: int = 0  # local commits made now
+    came_in: list[Change] = field(default_factory=list)
+    went_out: int = 0  # commits the remote did not have, now pushed (or pending)
+    pushed: bool = False
+    pending: str | None = None  # why the push did not happen
+    deferred: list[str] = field(default_factory=list)  # cases open in a walk here
+    merged: list[str] = field(default_factory=list)  # cases changed on both machines
+    remote: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def sync(home: Path, store: Store, *, keep: Iterable[str] = ()) -> Synced:
+    """Commit, fetch, merge, push, and bring the index up to date (see the module)."""
+    version()
+    report = Synced()
+    kept = {_relative(home, path) for path in keep}
+    with locked(home, wait=False) as fd:
+        git = _repository(home, fd)
+        _configure(git)
+        write_ignores(home)
+        if _commit_all(git, "changes made outside recover's commands"):
+            report.committed += 1
+        url = git.run("remote", "get-url", REMOTE)
+        if not url.ok:
+            report.pending = "no remote is set (recover sync remote URL sets one)"
+            return report
+        report.remote = url.out.strip()
+        fetched = git.run("fetch", "-q", REMOTE, network=True)
+        if not fetched.ok:
+            report.pending = _unreachable(fetched)
+            report.went_out = _ahead(git)
+            return report
+        theirs = _remote_head(git)
+        if theirs is not None and not git.run("merge-base", "--is-ancestor", theirs, "HEAD").ok:
+            incoming = _incoming(git, theirs)
+            busy = _busy(store, incoming)
+            if busy:
+                report.deferred = busy
+                report.pending = (
+                    "cases open in a walk on this machine get the other machine's changes "
+                    "at the next sync, once they are closed"
+                )
+                report.went_out = _ahead(git)
+                return report
+            with _holding(store, incoming):
+                report.came_in, report.merged = _merge(git, home, theirs, kept)
+        report.went_out = _ahead(git)
+        if report.went_out or theirs is None:
+            pushed = git.run("push", "-q", "-u", REMOTE, BRANCH, network=True)
+            if pushed.ok:
+                report.pushed = True
+            else:
+                report.pending = _unreachable(pushed)
+        for path in home.glob(f"*/*{THEIRS}"):
+            if _relative(home, path).removesuffix(THEIRS) in kept:
+                path.unlink()
+    _refresh(store, report.came_in)
+    return report
+
+
+def _relative(home: Path, path: str | Path) -> str:
+    given = Path(path)
+    if given.is_absolute():
+        with contextlib.suppress(ValueError):
+            given = given.resolve().relative_to(home.resolve())
+    return given.as_posix().lstrip("./") if str(given) != "." else "."
+
+
+def _unreachable(done: Done) -> str:
+    reason = done.first_error()
+    return f"the remote could not be reached or read: {reason}"
+
+
+def _ahead(git: Git) -> int:
+    if not _has_head(git):
+        return 0
+    base = f"refs/remotes/{REMOTE}/{BRANCH}"
+    if _remote_head(git) is None:
+        return int(git.out("rev-list", "--count", "HEAD").strip() or 0)
+    return int(git.out("rev-list", "--count", f"{base}..HEAD").strip() or 0)
+
+
+def _incoming(git: Git, theirs: str) -> list[Change]:
+    """The files the other side changed since the histories parted."""
+    if not _has_head(git):
+        names = git.zlines("ls-tree", "-r", "-z", "--name-only", theirs)
+        return [Change(name, "A") for name in names]
+    parts = git.zlines("diff", "--name-status", "-z", "--no-renames", f"HEAD...{theirs}")
+    return [Change(parts[i + 1], parts[i][0]) for i in range(0, len(parts) - 1, 2)]
+
+
+def _busy(store: Store, incoming: list[Change]) -> list[str]:
+    """The cases the merge would change that a walk on this machine has open."""
+    return [
+        c.case_id
+        for c in incoming
+        if c.case_id is not None and not store.files.lock_is_free(c.case_id)
+    ]
+
+
+@contextlib.contextmanager
+def _holding(store: Store, incoming: list[Change]) -> Iterator[None]:
+    """Hold the case of every file the merge may change, so that no walk opens one
+    while the merge writes it; CaseBusyError if one was opened since it was checked."""
+    held: list[str] = []
+    try:
+        for change in incoming:
+            case_id = change.case_id
+            if case_id is None or not (store.cases_dir / f"{case_id}.json").exists():
+                continue
+            if not store.files.try_lock(case_id):
+                raise CaseBusyError(
+                    f"case {case_id} was opened in a walk while the sync began",
+                    hint="Nothing changed; run recover sync again once it is paused or done.",
+                )
+            held.append(case_id)
+        yield
+    finally:
+        for case_id in held:
+            store.files.release(case_id)
+
+
+def _merge(git: Git, home: Path, theirs: str, kept: set[str]) -> tuple[list[Change], list[str]]:
+    """Merge the other side in; what came in, and the cases merged by structure."""
+    incoming = _incoming(git, theirs)
+    if not _has_head(git):
+        _must(git.run("reset", "-q", theirs), "git reset")
+        _must(git.run("checkout", "-q", "--", "."), "git checkout")
+        return incoming, []
+    if git.run("merge-base", "--is-ancestor", "HEAD", theirs).ok:
+        _must(git.run("merge", "-q", "--ff-only", theirs), "git merge")
+        return incoming, []
+    ours_changed = set(git.zlines("diff", "--name-only", "-z", "--no-renames", f"{theirs}...HEAD"))
+    done = git.run("merge", "-q", "--no-edit", "--no-commit", "--no-ff", theirs)
+    conflicted = git.zlines("diff", "--name-only", "-z", "--diff-filter=U")
+    if not done.ok and not conflicted and not (home / ".git" / "MERGE_HEAD").exists():
+        raise SyncError(f"git merge failed: {done.first_error()}")
+    stopped = []
+    for path in conflicted:
+        if path.startswith("cases/") and path.endswith(".json"):
+            _settle_case(git, home, path, theirs)
+        elif path in kept:
+            _must(git.run("checkout", "--ours", "--", path), "git checkout")
+            _must(git.run("add", "--", path), "git add")
+        else:
+            stopped.append(path)
+    if stopped:
+        for path in stopped:
+            their = git.run("show", f"{theirs}:{path}")
+            if their.ok:
+                write_atomic(home / f"{path}{THEIRS}", their.out.encode("utf-8"))
+        _abort(git)
+        names = ", ".join(stopped[:3]) + (" …" if len(stopped) > 3 else "")
+        machines = [p for p in stopped if p.startswith(f"{MACHINES}/")]
+        if machines:
+            raise SyncError(
+                f"two machines took the same letter for their case ids ({', '.join(machines)})",
+                hint="Their cases may share ids. Nothing was merged; keep one machine "
+                "offline and ask for help before syncing again.",
+            )
+        raise SyncError(
+            f"{names} changed on this machine and on the other in the same lines; "
+            "nothing was merged, and this machine's version is in place",
+            hint=f"The other machine's version is beside it ({stopped[0]}{THEIRS}). Make "
+            f"{stopped[0]} what it should be, then run: recover sync --keep {stopped[0]}",
+        )
+    files = f"{len(incoming)} file{'s' if len(incoming) != 1 else ''}"
+    message = f"sync: merged {files} from the other machine"
+    _must(git.run("commit", "-q", "--no-verify", "-m", message), "git commit")
+    merged = sorted(c.case_id for c in incoming if c.case_id is not None and c.path in ours_changed)
+    return incoming, merged
+
+
+def _settle_case(git: Git, home: Path, path: str, theirs: str) -> None:
+    """A case file git could not settle (the driver failed, or one side deleted it):
+    the version in place stays, and the other is kept beside it for doctor."""
+    target = home / path
+    their = git.run("show", f"{theirs}:{path}")
+    if their.ok:
+        data = their.out.encode("utf-8")
+        if target.exists() and target.read_bytes() != data:
+            from ..machine import sha256_hex
+
+            stem = Path(path).stem
+            write_atomic(target.with_name(f"{stem}.conflict-{sha256_hex(data)[:8]}.json"), data)
+        elif not target.exists():
+            write_atomic(target, data)
+    if target.exists():
+        _must(git.run("add", "--", path), "git add")
+    else:
+        git.run("rm", "-q", "--cached", "--", path)
+    _must(git.run("add", "-A", "--", str(Path(path).parent)), "git add")
+
+
+def _abort(git: Git) -> None:
+    if not git.run("merge", "--abort").ok:
+        git.run("reset", "-q", "--merge")
+
+
+def _refresh(store: Store, changes: list[Change]) -> None:
+    """Bring the index up to date for the case files a sync brought in (the merge
+    changed the cases folder, so the index compares each file with its row and reads
+    again those that came in). Never fails the sync: any later reader does the same."""
+    if any(c.case_id is not None for c in changes):
+        with contextlib.suppress(StorageError):
+            store.index.fresh()
+
+
+# -- history -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Entry:
+    """One commit of the home's history."""
+
+    commit: str
+    at: str
+    author: str
+    message: str
+    files: tuple[str, ...]
+
+
+def history(home: Path, case_id: str | None = None, *, limit: int = 50) -> list[Entry]:
+    """The commits of the home, newest first (or those that changed one case)."""
+    if not is_repository(home):
+        raise UsageError(
+            f"{home} has no history: it is not synced with git",
+            hint="Run `recover sync init` to start keeping one.",
+        )
+    git = Git(home)
+    if not _has_head(git):
+        return []
+    args = [
+        "log",
+        f"--max-count={limit}",
+        "--name-only",
+        "--no-renames",
+        "--format=%x1e%h%x1f%aI%x1f%an%x1f%s",
+    ]
+    if case_id is not None:
+        args += ["--", f"cases/{case_id}.json"]
+    done = git.run(*args)
+    if not done.ok:
+        raise SyncError(f"the history cannot be read: {done.first_error()}")
+    entries = []
+    for record in done.out.split("\x1e")[1:]:
+        head, _, names = record.partition("\n")
+        parts = head.split("\x1f")
+        if len(parts) != 4:
+            continue
+        files = tuple(n for n in names.splitlines() if n)
+        entries.append(Entry(parts[0], parts[1], parts[2], parts[3], files))
+    return entries

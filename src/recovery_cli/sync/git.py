@@ -1,0 +1,195 @@
+"""The ``git`` command the user has, run in a home through :mod:`subprocess`.
+
+recover never speaks a sync protocol of its own: git moves the files, and its own
+credential helpers and ssh keep the credentials (recover never sees them). Every call
+runs with a fixed, plain environment (no pager, no prompts, English messages, no
+user hooks), so that what git prints can be read, and a remote that would ask for a
+password fails at once instead of waiting on a terminal that is not there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ExitStatus, RecoverError
+
+MIN_VERSION = (2, 25)
+# A remote that does not answer is given up on after this long (ssh, a sleeping NAS).
+NETWORK_TIMEOUT_S = 60
+LOCAL_TIMEOUT_S = 300
+
+
+class GitMissingError(RecoverError):
+    """git is not installed, or is older than recover needs."""
+
+    exit_code: int = ExitStatus.ERROR
+
+
+class SyncError(RecoverError):
+    """A sync that could not finish: the remote cannot be reached, or a conflict needs
+    a person. Local work stays committed."""
+
+    exit_code: int = ExitStatus.SYNC
+
+
+@dataclass(frozen=True)
+class Done:
+    """What one git command did."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+    def first_error(self) -> str:
+        """Git's own reason, one line, without its ``fatal:``/``error:`` prefix."""
+        for line in self.err.splitlines():
+            line = line.strip()
+            for prefix in ("fatal: ", "error: ", "remote: "):
+                if line.startswith(prefix):
+                    return _plain(line[len(prefix) :])
+        lines = [line.strip() for line in self.err.splitlines() if line.strip()]
+        return _plain(lines[-1]) if lines else f"git exited with {self.code}"
+
+
+def _plain(text: str) -> str:
+    # What git prints may quote a URL with a user's token in it: keep the host only.
+    text = re.sub(r"://[^/@\s]+@", "://", text)
+    return "".join(c if c.isprintable() else "?" for c in text)[:300]
+
+
+def executable() -> str:
+    """The path of git; GitMissingError if there is none."""
+    found = shutil.which("git")
+    if found is None:
+        raise GitMissingError(
+            "git is not installed: recover sync uses it to move the home between machines",
+            hint="Install git (https://git-scm.com/downloads, or your system's package), "
+            "then run the command again.",
+        )
+    return found
+
+
+def environment() -> dict[str, str]:
+    """The environment every git command runs in."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("GIT_") or key in ("GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS")
+    }
+    env.update(
+        LC_ALL="C",
+        LANG="C",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_PAGER="cat",
+        PAGER="cat",
+        GIT_EDITOR="true",
+        GIT_MERGE_AUTOEDIT="no",
+        GIT_CONFIG_NOSYSTEM="1",
+        # ssh must fail rather than ask (a password, a new host key) on no terminal.
+        GIT_SSH_COMMAND=os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+    )
+    return env
+
+
+class Git:
+    """git in one home."""
+
+    def __init__(self, home: Path, *, keep_fd: int | None = None) -> None:
+        """``keep_fd``: a descriptor every git process inherits (the sync lock), so
+        that a git left running by a killed recover still holds it."""
+        self.home = home
+        self._git = executable()
+        self._env = environment()
+        self._keep = () if keep_fd is None else (keep_fd,)
+
+    def run(
+        self,
+        *args: str,
+        network: bool = False,
+        input: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Done:
+        """Run ``git args`` in the home and say what it did (never raises for git's
+        own failure; GitMissingError when git cannot be run at all)."""
+        command = [
+            self._git,
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.quotePath=false",
+            "-c",
+            "advice.detachedHead=false",
+            *args,
+        ]
+        limit = timeout or (NETWORK_TIMEOUT_S if network else LOCAL_TIMEOUT_S)
+        try:
+            done = subprocess.run(
+                command,
+                cwd=self.home,
+                env=self._env,
+                input=input,
+                capture_output=True,
+                timeout=limit,
+                pass_fds=self._keep,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitMissingError("git could not be started") from None
+        except subprocess.TimeoutExpired:
+            return Done(124, "", f"fatal: git {args[0]} did not finish in {limit:.0f} s")
+        return Done(
+            done.returncode,
+            done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
+        )
+
+    def out(self, *args: str) -> str:
+        """The output of a git command that must work (SyncError naming git's reason
+        otherwise)."""
+        done = self.run(*args)
+        if not done.ok:
+            raise SyncError(f"git {args[0]} failed: {done.first_error()}")
+        return done.out
+
+    def lines(self, *args: str) -> list[str]:
+        """The non-empty output lines of a git command that must work."""
+        return [line for line in self.out(*args).splitlines() if line]
+
+    def zlines(self, *args: str) -> list[str]:
+        """The NUL-separated output of a git command that must work (``-z``)."""
+        return [part for part in self.out(*args).split("\0") if part]
+
+
+def version() -> tuple[int, ...]:
+    """The version of the git installed; GitMissingError if it is missing or too old."""
+    done = subprocess.run(
+        [executable(), "--version"], capture_output=True, check=False, env=environment()
+    )
+    match = re.search(rb"(\d+)\.(\d+)(?:\.(\d+))?", done.stdout)
+    if done.returncode != 0 or match is None:
+        raise GitMissingError("git could not be run (`git --version` failed)")
+    found = tuple(int(part) for part in match.groups(default=b"0"))
+    if found[:2] < MIN_VERSION:
+        raise GitMissingError(
+            f"git {'.'.join(map(str, found))} is too old for recover sync "
+            f"(it needs {'.'.join(map(str, MIN_VERSION))} or newer)",
+            hint="Upgrade git, then run the command again.",
+        )
+    return found
+
+
+def quote(args: Sequence[str]) -> str:
+    """A command line for git's config (a merge driver), each word quoted for sh."""
+    import shlex
+
+    return " ".join(shlex.quote(a) if not a.startswith("%") else a for a in args)

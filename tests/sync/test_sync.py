@@ -1,0 +1,350 @@
+"""recover sync between machines: two or three homes, each with its own cache and
+state folders, and a bare git repository on local disk as the remote. Everything is
+the real thing: the recover command in its own process, and git."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from recovery_cli.store.files import parse
+from tests.sync.machines import Machine, add_sample, no_markers, shop
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def joined(tmp_path: Path, *names: str) -> tuple[Path, list[Machine]]:
+    """A shop whose machines have all joined the remote, in order."""
+    remote, machines = shop(tmp_path, *names)
+    for machine in machines:
+        add_sample(machine)
+        done = machine.run("sync", "init", str(remote))
+        assert done.code == 0, done.output
+    return remote, machines
+
+
+def every_file_valid(machine: Machine) -> None:
+    for path in (machine.home / "cases").iterdir():
+        if path.name.endswith(".json"):
+            parse(path, path.read_bytes())  # raises if damaged
+
+
+# -- init -------------------------------------------------------------------------------
+def test_init_makes_the_home_a_repository_that_keeps_this_machine_files_out(
+    tmp_path: Path,
+) -> None:
+    remote, (one,) = shop(tmp_path, "one")
+    done = one.run("sync", "init", str(remote))
+    assert done.code == 0, done.output
+    assert "This machine's letter: A; its new cases are 1, 2, … (no letter)" in done.out
+    assert f"Joined {remote}." in done.out
+    home = one.home
+    assert (home / ".git").is_dir()
+    assert "cases/*.json merge=recover-case" in (home / ".gitattributes").read_text()
+    assert ".*.tmp" in (home / ".gitignore").read_text()
+    assert "(?d).*.tmp" in (home / ".stignore").read_text()
+    assert "recovery_cli.sync.driver" in one.git("config", "merge.recover-case.driver")
+    assert json.loads((home / "machines" / "A.json").read_text())["machine"]
+    # What was committed went to the remote.
+    pushed = subprocess.run(
+        ["git", "--git-dir", str(remote), "ls-tree", "-r", "--name-only", "main"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert {".gitattributes", ".gitignore", "machines/A.json"} <= set(pushed)
+    # The index and locks are never in the home, nor in git.
+    assert not any(
+        p.suffix in (".sqlite3", ".lock") for p in home.rglob("*") if ".git" not in p.parts
+    )
+
+
+def test_the_second_machine_gets_its_own_letter_and_the_remote_cases(tmp_path: Path) -> None:
+    remote, (a, b) = shop(tmp_path, "a", "b")
+    assert a.run("sync", "init", str(remote)).code == 0
+    add_sample(a)
+    first = a.new_case()
+    assert first == "1"
+    assert a.run("sync").code == 0
+    done = b.run("sync", "init", str(remote))
+    assert done.code == 0, done.output
+    assert "This machine's letter: B; its new cases are B1, B2, …" in done.out
+    assert "From the remote: 1 case." in done.out
+    assert b.case_files() == ["1"]
+    assert b.new_case() == "B1"
+    assert b.listed() == ["1", "B1"]
+
+
+def test_a_home_with_cases_cannot_join_a_remote_with_the_same_ids(tmp_path: Path) -> None:
+    remote, (a, b) = shop(tmp_path, "a", "b")
+    assert a.run("sync", "init", str(remote)).code == 0
+    a.make_cases(2)
+    assert a.run("sync").code == 0
+    b.make_cases(1)  # a shop of its own, made apart: its case 1 is another case
+    done = b.run("sync", "init", str(remote))
+    assert done.code == 8, done.output
+    assert "both have cases with the same ids (1)" in done.err
+    assert "Traceback" not in done.output
+    assert b.case_files() == ["1"] and b.case("1")["customer"]["name"] == "b 0"  # type: ignore[index]
+    assert not (b.home / ".git").exists()  # left as it was
+
+
+# -- many cases, offline, on two machines ----------------------------------------------------
+@pytest.mark.parametrize("first", ["a", "b"])
+def test_two_machines_make_200_cases_each_offline_and_sync_in_either_order(
+    tmp_path: Path, first: str
+) -> None:
+    _, (a, b) = joined(tmp_path, "a", "b")
+    made_a = a.make_cases(200)
+    made_b = b.make_cases(200)
+    assert made_a[:2] == ["1", "2"] and made_b[:2] == ["B1", "B2"]
+    order = [a, b, a] if first == "a" else [b, a, b]
+    for machine in order:
+        done = machine.run("sync")
+        assert done.code == 0, done.output
+    for machine in (a, b):
+        files = machine.case_files()
+        assert len(files) == 400 and len(set(files)) == 400
+        assert set(files) == set(made_a) | set(made_b)
+        every_file_valid(machine)
+    assert a.listed() == b.listed() == sorted(made_a + made_b)
+    assert a.git("rev-parse", "HEAD") == b.git("rev-parse", "HEAD")
+
+
+# -- the same case on both machines ----------------------------------------------------------
+def test_the_same_case_edited_on_both_machines_keeps_every_answer(tmp_path: Path) -> None:
+    _, (seller, assistant) = joined(tmp_path, "seller", "assistant")
+    case_id = seller.new_case()
+    assert seller.run("sync").code == 0
+    assert assistant.run("sync").code == 0
+    # The assistant records the follow-up while the seller closes the case.
+    record = assistant.run(
+        "followup", "record", case_id, "--reached", "--happy", "yes",
+        "--note", "called back, all good", "--no-input",
+    )  # fmt: skip
+    assert record.code == 0, record.output
+    close = seller.run(
+        "close", case_id, "--outcome", "kept", "--satisfaction", "5", "--cause", "spam filter",
+        "--tag", "email", "--prevention", "send from our own domain", "--no-input",
+    )  # fmt: skip
+    assert close.code == 0, close.output
+    assert seller.run("sync").code == 0
+    merged = assistant.run("sync")
+    assert merged.code == 0, merged.output
+    assert f"changed on both machines and merged: {case_id}" in merged.out
+    assert seller.run("sync").code == 0
+    for machine in (seller, assistant):
+        case = machine.case(case_id)
+        follow = case["follow_ups"][0]  # type: ignore[index]
+        assert follow["note"] == "called back, all good" and follow["happy"] == "yes"
+        outcome = case["outcome"]
+        assert outcome["result"] == "kept" and outcome["satisfaction"] == 5  # type: ignore[index]
+        assert outcome["prevention"] == "send from our own domain"  # type: ignore[index]
+        assert any(e["event"] == "merged" for e in case["log"])  # type: ignore[union-attr]
+        assert no_markers(machine.home) == []
+    assert seller.case(case_id) == assistant.case(case_id)
+    history = seller.run("log", case_id)
+    assert history.code == 0, history.output
+    assert "follow-up done" in history.out and "outcome recorded" in history.out
+    assert "sync: merged" in seller.run("log").out
+
+
+# -- each command is one commit ------------------------------------------------------------------
+def test_each_command_that_changes_something_is_one_commit(tmp_path: Path) -> None:
+    _, (a,) = joined(tmp_path, "a")
+    case_id = a.new_case()
+    assert a.git("log", "-1", "--format=%s").strip() == f"case {case_id}: created; walk completed"
+    assert a.git("status", "--porcelain") == ""
+    before = a.git("rev-list", "--count", "HEAD")
+    assert a.run("list").code == 0 and a.run("show", case_id).code == 0
+    assert a.git("rev-list", "--count", "HEAD") == before  # views commit nothing
+    assert a.run("config", "set", "seller", "Sam").code == 0
+    assert a.git("log", "-1", "--format=%s").strip() == "recover config"
+    assert "config.toml" in a.git("show", "--name-only", "--format=", "HEAD")
+    history = a.run("log")
+    assert f"case {case_id}: created; walk completed" in history.out
+
+
+# -- faults ---------------------------------------------------------------------------------
+def test_an_unreachable_remote_keeps_local_work_committed(tmp_path: Path) -> None:
+    remote, (a,) = joined(tmp_path, "a")
+    case_id = a.new_case()
+    shutil.move(remote, tmp_path / "unplugged.git")  # the USB stick is out
+    done = a.run("sync")
+    assert done.code == 8, done.output
+    assert "Out: 1 commit pending: the remote could not be reached or read" in done.err
+    assert "Traceback" not in done.output and "Dana" not in done.output
+    assert a.git("status", "--porcelain") == ""
+    assert f"case {case_id}: created" in a.git("log", "-1", "--format=%s")
+    shutil.move(tmp_path / "unplugged.git", remote)
+    again = a.run("sync")
+    assert again.code == 0 and "Out: 1 commit sent" in again.out, again.output
+
+
+def test_a_damaged_remote_is_named_and_nothing_local_is_lost(tmp_path: Path) -> None:
+    remote, (a,) = joined(tmp_path, "a")
+    a.new_case()
+    (remote / "HEAD").write_text("garbage\n")
+    shutil.rmtree(remote / "objects")
+    done = a.run("sync")
+    assert done.code == 8, done.output
+    assert "the remote could not be reached or read" in done.err
+    assert "Traceback" not in done.output
+    assert a.case_files() == ["1"] and a.git("status", "--porcelain") == ""
+
+
+def test_git_missing_is_one_clear_message(tmp_path: Path) -> None:
+    _, (a,) = shop(tmp_path, "a")
+    env = a.env()
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "recovery_cli", "sync", "init"],
+        env={**env, "PATH": str(bare)}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("Error: git is not installed")
+    assert "Traceback" not in done.stderr
+    # An old git is named with the version it needs.
+    old = bare / "git"
+    old.write_text("#!/bin/sh\necho 'git version 2.1.4'\n")
+    old.chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-m", "recovery_cli", "sync", "init"],
+        env={**env, "PATH": str(bare)}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "git 2.1.4 is too old for recover sync (it needs 2.25 or newer)" in done.stderr
+
+
+def test_sync_before_init_says_how_to_start(tmp_path: Path) -> None:
+    _, (a,) = shop(tmp_path, "a")
+    a.make_cases(1)
+    done = a.run("sync")
+    assert done.code == 2
+    assert "is not synced yet" in done.err and "recover sync init" in done.err
+
+
+def test_a_playbook_changed_on_both_machines_stops_the_sync_cleanly(tmp_path: Path) -> None:
+    _, (a, b) = joined(tmp_path, "a", "b")
+    assert a.run("sync").code == 0 and b.run("sync").code == 0
+    path = "playbooks/sample.toml"
+    for machine, title in ((a, "Mine"), (b, "Theirs")):
+        file = machine.home / path
+        file.write_text(file.read_text().replace('title = "Sample recovery"', f'title = "{title}"'))
+    assert a.run("sync").code == 0
+    done = b.run("sync")
+    assert done.code == 8, done.output
+    assert f"{path} changed on this machine and on the other in the same lines" in done.err
+    assert f"recover sync --keep {path}" in done.err
+    assert no_markers(b.home) == []
+    assert 'title = "Theirs"' in (b.home / path).read_text()
+    assert 'title = "Mine"' in (b.home / f"{path}.theirs").read_text()
+    assert not (b.home / ".git" / "MERGE_HEAD").exists()
+    assert b.git("status", "--porcelain") == ""  # .theirs is ignored: git is clean
+    assert b.run("playbook", "check").code == 0  # the next walk loads it
+    kept = b.run("sync", "--keep", path)
+    assert kept.code == 0, kept.output
+    assert not (b.home / f"{path}.theirs").exists()
+    assert a.run("sync").code == 0
+    assert 'title = "Theirs"' in (a.home / path).read_text()
+
+
+def test_a_playbook_changed_apart_on_both_machines_merges_as_text(tmp_path: Path) -> None:
+    _, (a, b) = joined(tmp_path, "a", "b")
+    assert a.run("sync").code == 0 and b.run("sync").code == 0
+    path = "playbooks/sample.toml"
+    one = a.home / path
+    one.write_text(one.read_text().replace('goodwill_limit = "25.00"', 'goodwill_limit = "30.00"'))
+    two = b.home / path
+    two.write_text(
+        two.read_text().replace('do = "Let them talk."', 'do = "Let them talk, all of it."')
+    )
+    assert a.run("sync").code == 0
+    done = b.run("sync")
+    assert done.code == 0, done.output
+    text = two.read_text()
+    assert 'goodwill_limit = "30.00"' in text and "all of it" in text
+
+
+def test_a_case_open_in_a_walk_here_is_deferred_and_never_overwritten(tmp_path: Path) -> None:
+    import fcntl
+
+    _, (a, b) = joined(tmp_path, "a", "b")
+    case_id = a.new_case()
+    assert a.run("sync").code == 0 and b.run("sync").code == 0
+    record = b.run("followup", "record", case_id, "--not-reached", "--no-input")
+    assert record.code == 0, record.output
+    assert b.run("sync").code == 0
+    with a.inside() as store:
+        lock = store.files.lock_path(f"case-{case_id}")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a walk of the case, in another terminal of a
+    try:
+        before = (a.home / "cases" / f"{case_id}.json").read_bytes()
+        done = a.run("sync")
+        assert done.code == 8, done.output
+        assert f"Deferred: {case_id} open in a walk on this machine" in done.err
+        assert (a.home / "cases" / f"{case_id}.json").read_bytes() == before
+    finally:
+        os.close(fd)
+    done = a.run("sync")
+    assert done.code == 0, done.output
+    assert a.case(case_id)["follow_ups"][0]["result"] == "not_reached"  # type: ignore[index]
+
+
+def _kill_runs(tmp_path: Path, rounds: int, seed: int) -> None:
+    """Sync killed (SIGKILL) at random moments, with changes on both sides each round:
+    the next sync completes, and loses nothing."""
+    rng = random.Random(seed)
+    _, (a, b) = joined(tmp_path, "a", "b")
+    shared = a.make_cases(3, label="shared ")
+    assert a.run("sync").code == 0 and b.run("sync").code == 0
+    expected = set(shared)
+    timed = time.monotonic()
+    assert a.run("sync").code == 0
+    span = max(0.2, (time.monotonic() - timed) * 2.5)
+    for turn in range(rounds):
+        expected |= set(b.make_cases(2, label=f"round {turn} "))
+        assert b.run("sync").code == 0
+        expected |= set(a.make_cases(2, label=f"round {turn} "))
+        with a.inside() as store:  # the same case changed here too: a merge by the driver
+            case = store.load(shared[turn % 3])
+            with store.session(case.id):
+                case.add_event(case.updated_at, "note", f"round {turn}")
+                store.save(case)
+        killed = subprocess.Popen(
+            [sys.executable, "-m", "recovery_cli", "sync"],
+            env=a.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0, span))
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        assert no_markers(a.home) == [], f"round {turn}"
+        done = a.run("sync")
+        assert done.code == 0, f"round {turn}: {done.output}"
+        assert set(a.case_files()) == expected, f"round {turn}"
+        assert a.git("status", "--porcelain") == "", f"round {turn}"
+        notes = [e["detail"] for e in a.case(shared[turn % 3])["log"] if e["event"] == "note"]  # type: ignore[union-attr,index]
+        assert f"round {turn}" in notes, f"round {turn}"
+    assert b.run("sync").code == 0
+    assert set(b.case_files()) == expected
+    every_file_valid(a)
+    every_file_valid(b)
+
+
+def test_sync_killed_at_random_moments_loses_nothing(tmp_path: Path) -> None:
+    _kill_runs(tmp_path, 10, seed=17)
+
+
+@pytest.mark.soak
+def test_soak_sync_killed_at_50_random_moments(tmp_path: Path) -> None:
+    _kill_runs(tmp_path, 50, seed=1701)
