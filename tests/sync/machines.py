@@ -77,7 +77,16 @@ class Machine:
         )
         return Done(done.returncode, done.stdout, done.stderr)
 
+    def settle(self) -> None:
+        """Wait for the commit the last command is making in the background (it holds
+        this machine's sync lock while it works)."""
+        from recovery_cli.sync.engine import locked
+
+        with self.inside(), locked(self.home):
+            pass
+
     def git(self, *args: str) -> str:
+        self.settle()
         done = subprocess.run(
             ["git", *args],
             cwd=self.home,

@@ -348,3 +348,91 @@ def test_sync_killed_at_random_moments_loses_nothing(tmp_path: Path) -> None:
 @pytest.mark.soak
 def test_soak_sync_killed_at_50_random_moments(tmp_path: Path) -> None:
     _kill_runs(tmp_path, 50, seed=1701)
+
+
+def test_a_damaged_case_on_one_machine_keeps_both_versions_and_doctor_names_both(
+    tmp_path: Path,
+) -> None:
+    _, (a, b) = joined(tmp_path, "a", "b")
+    case_id = a.new_case()
+    assert a.run("sync").code == 0 and b.run("sync").code == 0
+    assert b.run("followup", "record", case_id, "--not-reached", "--no-input").code == 0
+    assert b.run("sync").code == 0
+    damaged = a.home / "cases" / f"{case_id}.json"
+    damaged.write_bytes(damaged.read_bytes()[:40])  # a disk that cut it short, here
+    done = a.run("sync")
+    assert done.code == 0, done.output
+    assert "Traceback" not in done.output and "Dana" not in done.output
+    copies = sorted((a.home / "cases").glob(f"{case_id}.conflict-*.json"))
+    assert len(copies) == 1
+    # The readable version is the case; the damaged one is kept beside it.
+    assert a.case(case_id)["follow_ups"][0]["result"] == "not_reached"  # type: ignore[index]
+    assert len(copies[0].read_bytes()) == 40  # the damaged bytes, unchanged
+    doctor = a.run("doctor", "--json")
+    found = [f for f in json.loads(doctor.out)["findings"] if f["check"] == "conflict-copies"]
+    assert len(found) == 1 and found[0]["severity"] == "error"
+    assert str(copies[0]) in found[0]["message"] and str(damaged) in found[0]["message"]
+    assert a.listed() == [case_id]
+
+
+def test_three_machines_joining_at_once_get_three_letters(tmp_path: Path) -> None:
+    remote, machines = shop(tmp_path, "a", "b", "c")
+    first = machines[0]
+    add_sample(first)
+    assert first.run("sync", "init", str(remote)).code == 0
+    joining = [
+        subprocess.Popen(
+            [sys.executable, "-m", "recovery_cli", "sync", "init", str(remote)],
+            env=m.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for m in machines[1:]
+    ]
+    for proc in joining:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out + err
+    for machine in machines:
+        assert machine.run("sync").code == 0
+    for machine in machines:
+        assert machine.run("sync").code == 0
+    claims = (first.home / "machines").glob("*.json")
+    letters = {json.loads(p.read_text())["machine"]: p.stem for p in claims}
+    assert sorted(letters.values()) == ["A", "B", "C"]
+    made = [m.new_case() for m in machines]
+    assert made[0] == "1" and sorted(made[1:]) == ["B1", "C1"]
+    for machine in machines:
+        assert machine.run("sync").code == 0
+    for machine in machines:
+        assert machine.run("sync").code == 0
+    assert machines[0].listed() == machines[1].listed() == machines[2].listed() == sorted(made)
+
+
+def test_sync_json_and_a_new_remote(tmp_path: Path) -> None:
+    remote, (a,) = joined(tmp_path, "a")
+    a.new_case()
+    done = a.run("sync", "--json")
+    assert done.code == 0, done.output
+    report = json.loads(done.out)
+    assert report["pushed"] is True and report["out"] == 1 and report["pending"] is None
+    assert report["remote"] == str(remote)
+    moved = tmp_path / "nas.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(remote), str(moved)], check=True)
+    changed = a.run("sync", "remote", str(moved))
+    assert changed.code == 0 and f"(was {remote})" in changed.out
+    a.new_case()
+    assert a.run("sync").code == 0
+    log = subprocess.run(
+        ["git", "--git-dir", str(moved), "log", "-1", "--format=%s", "main"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert log.stdout.strip() == "case 2: created; walk completed"
+
+
+def test_log_of_a_home_not_synced_says_how_to_start(tmp_path: Path) -> None:
+    _, (a,) = shop(tmp_path, "a")
+    a.make_cases(1)
+    done = a.run("log")
+    assert done.code == 2 and "not synced with git" in done.err

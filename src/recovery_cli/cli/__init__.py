@@ -145,8 +145,35 @@ def _commit_command(ctx: Any, started: Any) -> None:
         return
     from ..sync.engine import describe, record
 
-    with contextlib.suppress(Exception):
-        record(home, describe(command, cases, started), [c.id for c in cases])
+    message, ids = describe(command, cases, started), [case.id for case, _ in cases]
+    _in_background(lambda: record(home, message, ids, wait=True))
+
+
+def _in_background(work: Any) -> None:
+    """Run ``work`` in a process of its own, detached from the terminal and its
+    output, so that the command is done now: a commit is a few git processes, which
+    the seller should not wait for. The process holds the sync lock while it works, so
+    the next sync or ``recover log`` waits for it. Where there is no fork, now."""
+    try:
+        pid = os.fork()
+    except (AttributeError, OSError):
+        with contextlib.suppress(Exception):
+            work()
+        return
+    if pid:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)  # it forks once more and is gone at once: no zombie
+        return
+    try:  # pragma: no cover - runs in the child processes
+        if os.fork():
+            os._exit(0)
+        os.setsid()
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(quiet, fd)
+        work()
+    finally:
+        os._exit(0)
 
 
 app = typer.Typer(

@@ -177,14 +177,20 @@ def read(name: str) -> Stored | Damaged | None:
     return Stored(data, case)
 
 
-def revision_on_disk(path: Path) -> int | None:
-    """The revision a case file holds now (None: no file, or none readable)."""
+def on_disk(path: Path) -> tuple[int | None, int]:
+    """The revision a case file holds now (None: no file, or none readable), and how
+    many events its log holds."""
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
-        return None
-    revision = data.get("revision") if isinstance(data, dict) else None
-    return revision if isinstance(revision, int) else None
+        return None, 0
+    if not isinstance(data, dict):
+        return None, 0
+    revision, log = data.get("revision"), data.get("log")
+    return (
+        revision if isinstance(revision, int) else None,
+        len(log) if isinstance(log, list) else 0,
+    )
 
 
 class CaseFiles:

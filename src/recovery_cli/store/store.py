@@ -35,10 +35,10 @@ from .files import (
     Damaged,
     Stored,
     locked_case,
+    on_disk,
     own_case,
     parse,
     read,
-    revision_on_disk,
     temp_file_case,
 )
 from .index import FILE_NAME, BriefRow, CardRow, Entry, ExportRow, FactsRow, Index
@@ -50,13 +50,20 @@ Notify = Callable[[str], None]
 
 # Every case this process wrote, by home and id: what the command changed, for the
 # commit a synced home gets when the command is done (see recovery_cli.sync.engine).
-_WRITTEN: dict[tuple[str, str], Case] = {}
+# With each, how many events its log held before this process first wrote it.
+_WRITTEN: dict[tuple[str, str], tuple[Case, int]] = {}
 
 
-def written(home: Path) -> list[Case]:
-    """The cases this process wrote in ``home`` (each as last written)."""
+def written(home: Path) -> list[tuple[Case, int]]:
+    """The cases this process wrote in ``home`` (each as last written), each with the
+    number of log events it had before: the events after those are this process's."""
     key = os.fspath(home)
-    return [case for (where, _), case in _WRITTEN.items() if where == key]
+    return [found for (where, _), found in _WRITTEN.items() if where == key]
+
+
+def _wrote(home: Path, case: Case, before: int) -> None:
+    key = (os.fspath(home), case.id)
+    _WRITTEN[key] = (case, _WRITTEN[key][1] if key in _WRITTEN else before)
 
 
 class Store:
@@ -206,7 +213,7 @@ class Store:
                 self.files.release(case_id)
                 raise
             self.index.note_saved(case)
-            _WRITTEN[os.fspath(self.home), case.id] = case
+            _wrote(self.home, case, 0)
             if not os.path.lexists(self.home / ".stignore"):
                 # Syncthing (and git) leave this machine's temporary files alone.
                 from ..sync.ignores import write_ignores
@@ -226,7 +233,8 @@ class Store:
                     f"case {case.id} is open in another terminal; this change was not saved",
                     hint="Finish or pause it there first.",
                 )
-            if revision_on_disk(self.path_for(case.id)) != case.revision:
+            revision, events = on_disk(self.path_for(case.id))
+            if revision != case.revision:
                 raise CaseBusyError(
                     f"case {case.id} was changed elsewhere since it was opened here; "
                     "this change was not saved",
@@ -242,7 +250,7 @@ class Store:
                 case.revision -= 1
                 raise
             self.index.note_saved(case)
-            _WRITTEN[os.fspath(self.home), case.id] = case
+            _wrote(self.home, case, events)
 
     def _not_durable(self, error: NotDurableError) -> None:
         if self._warn is None:

@@ -347,14 +347,19 @@ def _commit(git: Git, message: str) -> bool:
 
 
 def record(
-    home: Path, message: str, cases: Iterable[str] = (), *, everything: bool = False
+    home: Path,
+    message: str,
+    cases: Iterable[str] = (),
+    *,
+    everything: bool = False,
+    wait: bool = False,
 ) -> bool:
     """Commit what one command changed (its cases' files, and the home's small
     folders), after its output is on screen. Never fails the command: a commit that
     cannot be made now is made by the next command or sync."""
     if not is_repository(home):
         return False
-    with contextlib.suppress(OSError, SyncError, StorageError), locked(home, wait=False) as fd:
+    with contextlib.suppress(OSError, SyncError, StorageError), locked(home, wait=wait) as fd:
         git = Git(home, keep_fd=fd)
         if (home / ".git" / "MERGE_HEAD").exists():
             return False  # a sync was cut short in a merge: the next sync commits it
@@ -369,17 +374,17 @@ def record(
     return False
 
 
-def describe(command: str, cases: list[Case], since: datetime) -> str:
-    """The message of a command's commit: what it did to each case it wrote, from
-    the case's own log ("case B17: follow-up done #1"), else what it was."""
+def describe(command: str, cases: list[tuple[Case, int]], since: datetime) -> str:
+    """The message of a command's commit: what it did to each case it wrote, from the
+    events it added to the case's log ("case B17: follow-up done #1"), else what it
+    was. ``cases``: each case with the number of events its log had before."""
     if not cases:
         return f"recover {command}"
     parts = []
-    for case in cases[:5]:
+    for case, before in cases[:5]:
         events = [
             f"{e.event} {e.detail.split(':')[0]}" if e.detail.startswith("#") else e.event
-            for e in case.log
-            if e.at >= since
+            for e in case.log[before:]
         ]
         answered = sum(1 for r in case.steps if r.ended_at >= since)
         if answered and "created" not in events:
@@ -426,7 +431,7 @@ def sync(home: Path, store: Store, *, keep: Iterable[str] = ()) -> Synced:
     version()
     report = Synced()
     kept = {_relative(home, path) for path in keep}
-    with locked(home, wait=False) as fd:
+    with locked(home) as fd:  # after a command's commit still being made, if any
         git = _repository(home, fd)
         _configure(git)
         write_ignores(home)
@@ -543,24 +548,34 @@ def _merge(git: Git, home: Path, theirs: str, kept: set[str]) -> tuple[list[Chan
         _must(git.run("merge", "-q", "--ff-only", theirs), "git merge")
         return incoming, []
     ours_changed = set(git.zlines("diff", "--name-only", "-z", "--no-renames", f"{theirs}...HEAD"))
-    done = git.run("merge", "-q", "--no-edit", "--no-commit", "--no-ff", theirs)
+    # Case files changed on both sides are merged here, in this process, by the same
+    # code as the driver (which git would start once per file): git is told only that
+    # they conflict, and leaves this side's version in place, unmarked.
+    done = git.run(
+        "-c", "merge.recover-case.driver=false",
+        "merge", "-q", "--no-edit", "--no-commit", "--no-ff", theirs,
+    )  # fmt: skip
     conflicted = git.zlines("diff", "--name-only", "-z", "--diff-filter=U")
     if not done.ok and not conflicted and not (home / ".git" / "MERGE_HEAD").exists():
         raise SyncError(f"git merge failed: {done.first_error()}")
+    cases = [p for p in conflicted if p.startswith("cases/") and p.endswith(".json")]
+    if cases:
+        _merge_cases(git, home, cases)
     stopped = []
     for path in conflicted:
-        if path.startswith("cases/") and path.endswith(".json"):
-            _settle_case(git, home, path, theirs)
-        elif path in kept:
+        if path in cases:
+            continue
+        if path in kept:
             _must(git.run("checkout", "--ours", "--", path), "git checkout")
             _must(git.run("add", "--", path), "git add")
         else:
             stopped.append(path)
     if stopped:
+        versions = _stages(git, stopped)
         for path in stopped:
-            their = git.run("show", f"{theirs}:{path}")
-            if their.ok:
-                write_atomic(home / f"{path}{THEIRS}", their.out.encode("utf-8"))
+            their = versions.get(path, {}).get(3)
+            if their is not None:
+                write_atomic(home / f"{path}{THEIRS}", their)
         _abort(git)
         names = ", ".join(stopped[:3]) + (" …" if len(stopped) > 3 else "")
         machines = [p for p in stopped if p.startswith(f"{MACHINES}/")]
@@ -583,25 +598,66 @@ def _merge(git: Git, home: Path, theirs: str, kept: set[str]) -> tuple[list[Chan
     return incoming, merged
 
 
-def _settle_case(git: Git, home: Path, path: str, theirs: str) -> None:
-    """A case file git could not settle (the driver failed, or one side deleted it):
-    the version in place stays, and the other is kept beside it for doctor."""
-    target = home / path
-    their = git.run("show", f"{theirs}:{path}")
-    if their.ok:
-        data = their.out.encode("utf-8")
-        if target.exists() and target.read_bytes() != data:
-            from ..machine import sha256_hex
+def _stages(git: Git, paths: list[str]) -> dict[str, dict[int, bytes]]:
+    """The versions of unmerged files, by path and stage (1 the common ancestor, 2
+    this side, 3 the other), read through one ``git cat-file --batch``."""
+    entries = []
+    for line in git.zlines("ls-files", "-u", "-z", "--", *paths):
+        info, _, path = line.partition("\t")
+        parts = info.split()
+        if len(parts) == 3:
+            entries.append((path, int(parts[2]), parts[1]))
+    blobs = git.blobs([sha for _, _, sha in entries])
+    found: dict[str, dict[int, bytes]] = {}
+    for (path, stage, _), blob in zip(entries, blobs, strict=True):
+        found.setdefault(path, {})[stage] = blob
+    return found
 
-            stem = Path(path).stem
-            write_atomic(target.with_name(f"{stem}.conflict-{sha256_hex(data)[:8]}.json"), data)
-        elif not target.exists():
-            write_atomic(target, data)
-    if target.exists():
-        _must(git.run("add", "--", path), "git add")
-    else:
-        git.run("rm", "-q", "--cached", "--", path)
-    _must(git.run("add", "-A", "--", str(Path(path).parent)), "git add")
+
+def _merge_cases(git: Git, home: Path, paths: list[str]) -> None:
+    """Merge each case file both sides changed (see :mod:`.driver`) and stage it. A
+    file one side deleted is kept as the other side has it: recover deletes no case."""
+    import tempfile
+
+    from . import driver
+
+    versions = _stages(git, paths)
+    with tempfile.TemporaryDirectory(dir=home / ".git", prefix="recover-merge-") as tmp:
+        folder = Path(tmp)
+        for path in paths:
+            stages = versions.get(path, {})
+            ours, theirs = stages.get(2), stages.get(3)
+            target = home / path
+            if ours is None or theirs is None:
+                kept = ours if ours is not None else theirs
+                if kept is not None:
+                    write_atomic(target, kept)
+                continue
+            names = [folder / "base", folder / "ours", folder / "theirs"]
+            for name, data in zip(names, (stages.get(1, b""), ours, theirs), strict=True):
+                name.write_bytes(data)
+            if driver.main([str(names[0]), str(names[1]), str(names[2]), str(target)]) != 0:
+                _settle_case(git, home, path, theirs)
+                continue
+            merged = names[1].read_bytes()
+            if not target.exists() or target.read_bytes() != merged:
+                write_atomic(target, merged)
+    for start in range(0, len(paths), 200):
+        _must(git.run("add", "-A", "--", *paths[start : start + 200]), "git add")
+    _must(git.run("add", "-A", "--", "cases"), "git add")  # copies kept beside a case
+
+
+def _settle_case(git: Git, home: Path, path: str, theirs: bytes) -> None:
+    """A case file the driver could not merge (it could not write): the version in
+    place stays, and the other is kept beside it for doctor."""
+    target = home / path
+    if target.exists() and target.read_bytes() != theirs:
+        from ..machine import sha256_hex
+
+        stem = Path(path).stem
+        write_atomic(target.with_name(f"{stem}.conflict-{sha256_hex(theirs)[:8]}.json"), theirs)
+    elif not target.exists():
+        write_atomic(target, theirs)
 
 
 def _abort(git: Git) -> None:
@@ -637,6 +693,8 @@ def history(home: Path, case_id: str | None = None, *, limit: int = 50) -> list[
             f"{home} has no history: it is not synced with git",
             hint="Run `recover sync init` to start keeping one.",
         )
+    with locked(home):  # the last command's commit is in, if it was still being made
+        pass
     git = Git(home)
     if not _has_head(git):
         return []

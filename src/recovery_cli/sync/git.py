@@ -129,6 +129,14 @@ class Git:
             "core.quotePath=false",
             "-c",
             "advice.detachedHead=false",
+            # The user's own settings that would stop or change recover's commits and
+            # merges: a signature that asks for a passphrase, fast-forward only merges.
+            "-c",
+            "commit.gpgSign=false",
+            "-c",
+            "merge.ff=true",
+            "-c",
+            "core.fsmonitor=false",
             *args,
         ]
         limit = timeout or (NETWORK_TIMEOUT_S if network else LOCAL_TIMEOUT_S)
@@ -152,6 +160,35 @@ class Git:
             done.stdout.decode("utf-8", "replace"),
             done.stderr.decode("utf-8", "replace"),
         )
+
+    def blobs(self, shas: Sequence[str]) -> list[bytes]:
+        """The contents of these objects, in order, through one ``git cat-file
+        --batch`` (SyncError if one cannot be read)."""
+        if not shas:
+            return []
+        try:
+            done = subprocess.run(
+                [self._git, "cat-file", "--batch"],
+                cwd=self.home,
+                env=self._env,
+                input="".join(f"{sha}\n" for sha in shas).encode("ascii"),
+                capture_output=True,
+                timeout=LOCAL_TIMEOUT_S,
+                pass_fds=self._keep,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            raise SyncError("git cat-file could not read the versions to merge") from None
+        data, at, found = done.stdout, 0, []
+        for _ in shas:
+            end = data.find(b"\n", at)
+            header = data[at:end].split()
+            if end < 0 or len(header) != 3 or header[1] == b"missing":
+                raise SyncError("git cat-file could not read the versions to merge")
+            size = int(header[2])
+            found.append(data[end + 1 : end + 1 + size])
+            at = end + 1 + size + 1
+        return found
 
     def out(self, *args: str) -> str:
         """The output of a git command that must work (SyncError naming git's reason
