@@ -103,11 +103,17 @@ def state_dir() -> Path:
     return user_state_path("recover", appauthor=False)
 
 
-def machine_id(*, create: bool = True) -> str | None:
+def machine_id(home: Path | None = None, *, create: bool = True) -> str | None:
     """This machine's id (32 hex digits, made once and kept in the state folder); None
     when it has none and ``create`` is off. OSError or StorageError when it cannot
-    be kept."""
+    be kept. Never inside ``home``, which may travel to another machine (on macOS and
+    Windows the platform's state folder is the default home itself): then in the
+    cache folder."""
     path = state_dir() / "machine-id"
+    if home is not None and _inside(path, home):
+        path = cache_dir() / "machine-id"
+        if _inside(path, home):
+            raise OSError("no folder for this machine's id outside the home")
     try:
         found = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
@@ -125,8 +131,15 @@ def machine_id(*, create: bool = True) -> str | None:
     try:
         write_atomic(path, f"{made}\n".encode("ascii"), exclusive=True)
     except FileExistsError:  # another process made it first: that one counts
-        return machine_id(create=False) or made
+        return machine_id(home, create=False) or made
     return made
+
+
+def _inside(path: Path, home: Path) -> bool:
+    try:
+        return _within(path.parent.resolve(), home.resolve())
+    except (OSError, RuntimeError):
+        return True
 
 
 def _within(path: Path, folder: Path) -> bool:

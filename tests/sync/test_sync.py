@@ -4,6 +4,7 @@ the real thing: the recover command in its own process, and git."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -90,20 +91,20 @@ def test_a_home_with_cases_cannot_join_a_remote_with_the_same_ids(tmp_path: Path
     b.make_cases(1)  # a shop of its own, made apart: its case 1 is another case
     done = b.run("sync", "init", str(remote))
     assert done.code == 8, done.output
-    assert "both have cases with the same ids (1)" in done.err
+    assert "this home has cases of its own (1), made apart from the remote's" in done.err
     assert "Traceback" not in done.output
     assert b.case_files() == ["1"] and b.case("1")["customer"]["name"] == "b 0"  # type: ignore[index]
     assert not (b.home / ".git").exists()  # left as it was
 
 
 # -- many cases, offline, on two machines ----------------------------------------------------
-@pytest.mark.parametrize("first", ["a", "b"])
-def test_two_machines_make_200_cases_each_offline_and_sync_in_either_order(
-    tmp_path: Path, first: str
+@pytest.mark.parametrize(("first", "each"), [("a", 500), ("b", 200)])
+def test_two_machines_make_cases_offline_and_sync_in_either_order(
+    tmp_path: Path, first: str, each: int
 ) -> None:
     _, (a, b) = joined(tmp_path, "a", "b")
-    made_a = a.make_cases(200)
-    made_b = b.make_cases(200)
+    made_a = a.make_cases(each)
+    made_b = b.make_cases(each)
     assert made_a[:2] == ["1", "2"] and made_b[:2] == ["B1", "B2"]
     order = [a, b, a] if first == "a" else [b, a, b]
     for machine in order:
@@ -111,7 +112,7 @@ def test_two_machines_make_200_cases_each_offline_and_sync_in_either_order(
         assert done.code == 0, done.output
     for machine in (a, b):
         files = machine.case_files()
-        assert len(files) == 400 and len(set(files)) == 400
+        assert len(files) == 2 * each and len(set(files)) == 2 * each
         assert set(files) == set(made_a) | set(made_b)
         every_file_valid(machine)
     assert a.listed() == b.listed() == sorted(made_a + made_b)
@@ -320,13 +321,20 @@ def _kill_runs(tmp_path: Path, rounds: int, seed: int) -> None:
             with store.session(case.id):
                 case.add_event(case.updated_at, "note", f"round {turn}")
                 store.save(case)
+        # Every other round the whole process group dies (git and its children too, as
+        # when a terminal closes); else recover alone, its git left to run on.
+        group = turn % 2 == 1
         killed = subprocess.Popen(
             [sys.executable, "-m", "recovery_cli", "sync"],
             env=a.env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=group,
         )  # fmt: skip
         time.sleep(rng.uniform(0, span))
-        killed.send_signal(signal.SIGKILL)
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(killed.pid, signal.SIGKILL)
+        else:
+            killed.send_signal(signal.SIGKILL)
         killed.wait()
         assert no_markers(a.home) == [], f"round {turn}"
         done = a.run("sync")
@@ -436,3 +444,104 @@ def test_log_of_a_home_not_synced_says_how_to_start(tmp_path: Path) -> None:
     a.make_cases(1)
     done = a.run("log")
     assert done.code == 2 and "not synced with git" in done.err
+
+
+def test_joining_an_unreachable_remote_changes_nothing_and_takes_no_letter(
+    tmp_path: Path,
+) -> None:
+    _, (a,) = shop(tmp_path, "a")
+    done = a.run("sync", "init", str(tmp_path / "unplugged.git"))
+    assert done.code == 8, done.output
+    assert "could not be reached" in done.err and "Nothing was changed" in done.err
+    assert not (a.home / ".git").exists() and not (a.home / "machines").exists()
+
+
+def test_a_remote_started_apart_is_refused(tmp_path: Path) -> None:
+    remote, (a,) = joined(tmp_path, "a")
+    other, (c,) = shop(tmp_path / "other", "c")
+    assert c.run("sync", "init", str(other)).code == 0
+    c.make_cases(1)
+    assert c.run("sync").code == 0
+    done = a.run("sync", "remote", str(other))
+    assert done.code == 8, done.output
+    assert "started apart" in done.err
+    assert a.git("remote", "get-url", "origin").strip() == str(remote)
+    assert a.run("sync").code == 0
+
+
+def test_a_home_whose_files_differ_from_the_remote_cannot_join_and_is_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    remote, (a, b) = shop(tmp_path, "a", "b")
+    assert a.run("sync", "init", str(remote)).code == 0
+    assert a.run("config", "set", "seller", "Sam").code == 0
+    assert a.run("sync").code == 0
+    assert b.run("config", "set", "seller", "Robin").code == 0
+    done = b.run("sync", "init", str(remote))
+    assert done.code == 8, done.output
+    assert "config.toml" in done.err and "Traceback" not in done.output
+    assert not (b.home / ".git").exists()
+    assert "Robin" in (b.home / "config.toml").read_text()
+
+
+def test_the_users_own_git_settings_do_not_stop_a_sync(tmp_path: Path) -> None:
+    remote, (a, b) = shop(tmp_path, "a", "b")
+    for machine in (a, b):
+        (machine.root / machine.name / ".gitconfig").write_text(
+            "[commit]\n\tgpgsign = true\n[merge]\n\tff = only\n[init]\n\tdefaultBranch = trunk\n"
+            "[pull]\n\trebase = true\n[user]\n\tname = Sam\n\temail = sam@example.com\n"
+        )
+        add_sample(machine)
+        assert machine.run("sync", "init", str(remote)).code == 0
+    case_id = a.new_case()
+    assert a.run("sync").code == 0 and b.run("sync").code == 0
+    assert b.run("followup", "record", case_id, "--not-reached", "--no-input").code == 0
+    assert a.run("followup", "add", case_id, "--in", "5d").code == 0
+    assert b.run("sync").code == 0
+    done = a.run("sync")
+    assert done.code == 0, done.output
+    follow_ups = a.case(case_id)["follow_ups"]
+    assert len(follow_ups) == 2 and follow_ups[0]["result"] == "not_reached"  # type: ignore[arg-type,index]
+    assert "Sam" in a.git("log", "-1", "--format=%an")  # their identity, kept
+
+
+def test_a_home_not_on_main_is_told_what_to_do(tmp_path: Path) -> None:
+    _, (a,) = joined(tmp_path, "a")
+    a.new_case()
+    a.new_case()
+    a.git("checkout", "-q", "HEAD~1")
+    done = a.run("sync")
+    assert done.code == 8, done.output
+    assert "detached HEAD" in done.err and "checkout main" in done.err
+
+
+def test_a_merge_left_half_made_under_later_changes_loses_nothing(tmp_path: Path) -> None:
+    _, (a, b) = joined(tmp_path, "a", "b")
+    case_id = a.new_case()
+    assert a.run("sync").code == 0 and b.run("sync").code == 0
+    assert (
+        b.run("followup", "record", case_id, "--reached", "--happy", "yes", "--no-input").code == 0
+    )
+    assert b.run("sync").code == 0
+    close = a.run("close", case_id, "--outcome", "kept", "--satisfaction", "4", "--no-input")
+    assert close.code == 0, close.output
+    # A sync cut short in the middle of its merge, as a kill leaves it...
+    a.git("fetch", "-q", "origin")
+    subprocess.run(
+        ["git", "-c", "merge.recover-case.driver=false", "merge", "--no-commit", "--no-ff",
+         "origin/main"],
+        cwd=a.home, env=a.env(), capture_output=True, check=False,
+    )  # fmt: skip
+    assert (a.home / ".git" / "MERGE_HEAD").exists()
+    # ...then more work here, on the same case, before the next sync.
+    assert a.run("followup", "add", case_id, "--in", "5d").code == 0
+    done = a.run("sync")
+    assert done.code == 0, done.output
+    assert not (a.home / ".git" / "MERGE_HEAD").exists()
+    assert a.git("status", "--porcelain") == ""
+    case = a.case(case_id)
+    assert case["follow_ups"][0]["happy"] == "yes"  # type: ignore[index]
+    # B's answer, this machine's outcome, and the follow-up planned during the merge.
+    assert len(case["follow_ups"]) == 2 and case["outcome"]["satisfaction"] == 4  # type: ignore[arg-type,index]
+    assert no_markers(a.home) == []
+    assert b.run("sync").code == 0 and b.case(case_id) == a.case(case_id)

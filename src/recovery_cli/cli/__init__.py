@@ -34,6 +34,10 @@ class State:
 
     home_option: Path | None = None
     debug: bool = False
+    # In a home synced with git: when the command began, and the times of what it may
+    # change besides its cases (see _commit_command).
+    started: Any = None
+    before: tuple[int, ...] | None = None
 
     @property
     def home(self) -> Path:
@@ -89,13 +93,10 @@ class RecoverGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         """Run the command; map RecoverError and Ctrl-C to messages and exit codes;
         then, in a home synced with git, commit what it changed."""
-        from .. import clock
-
-        started = clock.now()
         try:
             return self._invoke(ctx)
         finally:
-            _commit_command(ctx, started)
+            _commit_command(ctx)
 
     def _invoke(self, ctx: Any) -> Any:
         try:
@@ -120,33 +121,55 @@ class RecoverGroup(TyperGroup):
             raise typer.Exit(ExitStatus.SUCCESS) from None
 
 
-# Commands that change files of the home other than cases (settings, playbooks, the
-# order book, a repaired case): their commit takes the home's small folders too.
-_WRITES_MORE = frozenset({"config", "playbook", "orders", "doctor"})
+# What a command may change in a home besides the cases it saves (settings, playbooks,
+# a machine's letter, and the cases folder itself for doctor --fix): each is written
+# atomically, so a change shows in its folder's (or file's) time.
+_SMALL = ("config.toml", "playbooks", "machines", "cases")
 
 
-def _commit_command(ctx: Any, started: Any) -> None:
-    """One commit for a command that changed something, in a home synced with git,
-    after its output is on screen (never inside a walk step). Never fails the command."""
-    command = ctx.invoked_subcommand
-    state = ctx.obj
-    if command in (None, "sync", "log") or not isinstance(state, State):
+def _small_folders(home: Path) -> tuple[int, ...]:
+    """The times of what a command may change besides its cases."""
+    times = []
+    for name in _SMALL:
+        try:
+            times.append(os.stat(os.path.join(home, name)).st_mtime_ns)
+        except OSError:
+            times.append(0)
+    return tuple(times)
+
+
+def _note_start(state: State, command: str | None) -> None:
+    """Before a command runs in a home synced with git: when, and what it may change."""
+    if command in (None, "sync", "log"):
         return
     try:
         home = state.home
     except RecoverError:
         return
-    if not os.path.isdir(os.path.join(home, ".git")):
+    if os.path.isdir(os.path.join(home, ".git")):
+        from .. import clock
+
+        state.started, state.before = clock.now(), _small_folders(home)
+
+
+def _commit_command(ctx: Any) -> None:
+    """One commit for a command that changed something, in a home synced with git,
+    after its output is on screen (never inside a walk step). Never fails the command."""
+    state = ctx.obj
+    if not isinstance(state, State) or state.before is None:
         return
+    before, home = state.before, state.home
     from ..store.store import written
 
     cases = written(home)
-    if not cases and command not in _WRITES_MORE:
-        return
+    after = _small_folders(home)
+    if not cases and after == before:
+        return  # a view, or a command that changed nothing: no git at all
     from ..sync.engine import describe, record
 
-    message, ids = describe(command, cases, started), [case.id for case, _ in cases]
-    _in_background(lambda: record(home, message, ids, wait=True))
+    message = describe(ctx.invoked_subcommand or "", cases, state.started)
+    ids, everything = [case.id for case, _ in cases], after[3] != before[3]
+    _in_background(lambda: record(home, message, ids, wait=True, everything=everything))
 
 
 def _in_background(work: Any) -> None:
@@ -217,6 +240,7 @@ def root(
 ) -> None:
     """Turn an upset customer into a loyal one."""
     ctx.obj = State(home_option=home, debug=debug)
+    _note_start(ctx.obj, ctx.invoked_subcommand)
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         # Imported here, as a command module would be: plain --help stays light.

@@ -173,7 +173,7 @@ class Store:
         from ..sync import ids
 
         try:
-            machine = machine_id()
+            machine = machine_id(self.home)
         except OSError as exc:
             raise StorageError(
                 f"cannot keep this machine's id in {state_dir()}: {exc.strerror or exc}",

@@ -46,8 +46,8 @@ BRANCH = "main"
 GITATTRIBUTES = """\
 # Written by recover. Case files merge by their structure (every answer from both
 # machines is kept); playbooks and settings merge as text, never with conflict markers.
+* merge=recover-text
 cases/*.json merge=recover-case
-*.toml merge=recover-text
 machines/*.json -merge
 """
 
@@ -133,13 +133,11 @@ def _configure(git: Git) -> None:
 
 
 def _mend(git: Git) -> None:
-    """Pick up after a sync that was cut short: undo a merge left half made (the
-    commits made before it are intact) and remove the lock files git left. Called
+    """Pick up after a sync that was cut short: remove the lock files git left, and
+    end a merge left half made, keeping every file as it is (the merge is made again). Called
     with the sync lock held, which every git of recover's inherits, so no git of
     recover's is running."""
     gitdir = git.home / ".git"
-    if (gitdir / "MERGE_HEAD").exists():
-        _abort(git)
     for lock in ("index.lock", "HEAD.lock", "config.lock", "ORIG_HEAD.lock", "FETCH_HEAD.lock"):
         with contextlib.suppress(FileNotFoundError):
             (gitdir / lock).unlink()
@@ -150,6 +148,17 @@ def _mend(git: Git) -> None:
                 path.unlink()
     with contextlib.suppress(FileNotFoundError):
         (gitdir / "packed-refs.lock").unlink()
+    if (gitdir / "MERGE_HEAD").exists():
+        # Never undone with `git merge --abort`: that resets the files the merge
+        # touched, and a command here may have saved one of them since (an answer).
+        # No file recover keeps ever holds a conflict marker (each merges through a
+        # driver that leaves this side's version unmarked), so the files stay as they
+        # are, with every change made here; they are committed as this machine's, and
+        # the merge is made again from the start.
+        unmerged = git.zlines("diff", "--name-only", "-z", "--diff-filter=U")
+        if unmerged:
+            _must(git.run("add", "-A", "--", *unmerged), "git add")
+        _must(git.run("merge", "--quit"), "git merge --quit")
 
 
 # -- init and remote ---------------------------------------------------------------------
@@ -168,42 +177,80 @@ class Joined:
 
 def init(home: Path, remote: str | None, *, machine: str, name: str) -> Joined:
     """Make the home a repository (or bring an existing one up to recover's needs),
-    join ``remote`` if given, and give this machine its letter."""
+    join ``remote`` if given, and give this machine its letter. A remote that cannot
+    be reached, or a home that cannot join it, leaves the home as it was: a letter is
+    only ever taken from the letters the remote shows as taken."""
     version()
     ensure_private_dir(home)
     made = not is_repository(home)
+    had_attributes = (home / ".gitattributes").exists()
     with locked(home) as fd:
         git = Git(home, keep_fd=fd)
-        if made:
-            _must(git.run("init", "-q"), "git init")
-            _must(git.run("symbolic-ref", "HEAD", f"refs/heads/{BRANCH}"), "git init")
-        _mend(git)
-        _configure(git)
-        write_ignores(home)
-        _write(home / ".gitattributes", GITATTRIBUTES)
-        joined = Joined(home=home, letter="", made=made)
-        if remote is not None:
-            _set_remote(git, remote)
-            joined.remote = remote
-            fetched = git.run("fetch", "-q", REMOTE, network=True)
-            if not fetched.ok:
-                joined.pending = fetched.first_error()
-            elif _remote_head(git) is not None:
-                try:
-                    _check_no_overlap(git, home)
-                except SyncError:
-                    if made:  # as it was: not a repository
-                        shutil.rmtree(home / ".git", ignore_errors=True)
-                        (home / ".gitattributes").unlink(missing_ok=True)
-                    raise
-                joined.came_in = _join_remote(git)
-        letter = letter_of(home, machine) or claim(home, machine, name)
-        joined.letter = letter
-        _commit_all(git, f"machine {letter} joined" if made or remote else "recover sync init")
-        if remote is not None and joined.pending is None:
-            joined.pending = _push_claim(git, home, machine, name, joined)
-            joined.pushed = joined.pending is None
+        try:
+            joined = _init(git, home, remote, made, machine=machine, name=name)
+        except BaseException:
+            if made:  # as it was: not a repository
+                shutil.rmtree(home / ".git", ignore_errors=True)
+                if not had_attributes:
+                    (home / ".gitattributes").unlink(missing_ok=True)
+            raise
     return joined
+
+
+def _init(
+    git: Git, home: Path, remote: str | None, made: bool, *, machine: str, name: str
+) -> Joined:
+    if made:
+        _must(git.run("init", "-q"), "git init")
+        _must(git.run("symbolic-ref", "HEAD", f"refs/heads/{BRANCH}"), "git init")
+    else:
+        _on_main(git, rename=True)
+    _mend(git)
+    _configure(git)
+    write_ignores(home)
+    _write(home / ".gitattributes", GITATTRIBUTES)
+    joined = Joined(home=home, letter="", made=made)
+    if remote is not None:
+        _set_remote(git, remote)
+        joined.remote = remote
+        fetched = git.run("fetch", "-q", REMOTE, network=True)
+        if not fetched.ok:
+            raise SyncError(
+                f"the remote could not be reached or read: {fetched.first_error()}",
+                hint="Nothing was changed. Run `recover sync init` again when it can be "
+                "reached (this machine's letter for case ids comes from it).",
+            )
+        theirs = _remote_head(git)
+        if theirs is not None and not _has_head(git):
+            _check_no_overlap(git, home, machine)
+            joined.came_in = _join_remote(git, home)
+        elif theirs is not None and not git.run("merge-base", "HEAD", theirs).ok:
+            raise _apart()
+    letter = letter_of(home, machine) or claim(home, machine, name)
+    joined.letter = letter
+    _commit_all(git, f"machine {letter} joined" if made or remote else "recover sync init")
+    if remote is not None:
+        joined.pending = _push_claim(git, home, machine, name, joined)
+        joined.pushed = joined.pending is None
+    return joined
+
+
+def _on_main(git: Git, *, rename: bool = False) -> None:
+    """The home's git must be on branch main (it is what recover syncs); a repository
+    made on another branch, with no main, is renamed once when it joins."""
+    head = git.run("symbolic-ref", "-q", "HEAD")
+    current = head.out.strip() if head.ok else ""
+    if current == f"refs/heads/{BRANCH}":
+        return
+    has_main = git.run("rev-parse", "-q", "--verify", f"refs/heads/{BRANCH}").ok
+    if rename and current and not has_main:
+        _must(git.run("branch", "-M", BRANCH), "git branch")
+        return
+    where = current.removeprefix("refs/heads/") or "no branch (a detached HEAD)"
+    raise SyncError(
+        f"the home's git is on {where}, and recover syncs the branch {BRANCH}",
+        hint=f"Go back to it first: git -C {git.home} checkout {BRANCH}",
+    )
 
 
 def _write(path: Path, text: str) -> None:
@@ -226,12 +273,30 @@ def _set_remote(git: Git, url: str) -> None:
 
 
 def set_remote(home: Path, url: str) -> str | None:
-    """Point the home's sync at another remote; returns the one it had."""
+    """Point the home's sync at another remote; returns the one it had. A remote whose
+    history was started apart from this home's (another shop, or the same shop's
+    cases made twice) is refused, and the remote stays as it was."""
     with locked(home) as fd:
         git = _repository(home, fd)
         before = git.run("remote", "get-url", REMOTE)
         _set_remote(git, url)
+        fetched = git.run("fetch", "-q", REMOTE, network=True)
+        theirs = _remote_head(git) if fetched.ok else None
+        if theirs is not None and _has_head(git) and not git.run("merge-base", "HEAD", theirs).ok:
+            if before.ok:
+                _set_remote(git, before.out.strip())
+            else:
+                git.run("remote", "remove", REMOTE)
+            raise _apart()
         return before.out.strip() if before.ok else None
+
+
+def _apart() -> SyncError:
+    return SyncError(
+        "the remote's history was started apart from this home's: they cannot be synced "
+        "(their case ids could collide); nothing was changed",
+        hint="Join that remote with an empty home instead: recover --home NEW sync init URL",
+    )
 
 
 def _remote_head(git: Git) -> str | None:
@@ -243,24 +308,48 @@ def _has_head(git: Git) -> bool:
     return git.run("rev-parse", "-q", "--verify", "HEAD^{commit}").ok
 
 
-def _check_no_overlap(git: Git, home: Path) -> None:
-    """A home with cases of its own cannot join a remote whose cases have the same
-    ids (two shops' worth of case 1): nothing is changed, and the message says why."""
-    local = {name for name in _names(home / "cases") if ID_FILE.match(name)}
-    if not local or _has_head(git):
+def _check_no_overlap(git: Git, home: Path, machine: str) -> None:
+    """A home with cases of its own cannot join a remote that has cases, or whose
+    machines took the letter this home's cases were made with: they were made apart
+    (two shops' worth of case 1). Nothing is changed, and the message says why. A letter
+    this home took but never used is given up: it is taken again from the remote's."""
+    if _has_head(git):
         return
+    local = {name.removesuffix(".json") for name in _names(home / "cases") if ID_FILE.match(name)}
+    remote_files = git.zlines("ls-tree", "-r", "-z", "--name-only", f"{REMOTE}/{BRANCH}")
     theirs = {
-        name.removeprefix("cases/")
-        for name in git.zlines("ls-tree", "-z", "--name-only", f"{REMOTE}/{BRANCH}", "cases/")
+        name.removeprefix("cases/").removesuffix(".json")
+        for name in remote_files
+        if name.startswith("cases/") and ID_FILE.match(name.removeprefix("cases/"))
     }
-    both = sorted(name.removesuffix(".json") for name in local & theirs)
-    if both:
+    mine = letter_of(home, machine)
+    owner = _remote_owner(git, mine) if mine is not None else None
+    clash = owner is not None and owner != machine
+    if local and (local & theirs or clash):
+        both = sorted(local & theirs) or sorted(local)
         raise SyncError(
-            f"this home and the remote both have cases with the same ids ({', '.join(both[:3])}"
-            f"{', …' if len(both) > 3 else ''}); they were made apart and cannot be joined",
+            f"this home has cases of its own ({', '.join(both[:3])}"
+            f"{', …' if len(both) > 3 else ''}), made apart from the remote's with the same "
+            "letter: they cannot be joined without their ids colliding",
             hint="Join with an empty home on this machine (recover --home NEW sync init "
             "REMOTE), or sync this home to a remote of its own.",
         )
+    if mine is not None and not local:
+        (home / MACHINES / f"{mine}.json").unlink(missing_ok=True)
+
+
+def _remote_owner(git: Git, letter: str) -> str | None:
+    """The machine that took ``letter`` on the remote (None: nobody did)."""
+    import json
+
+    done = git.run("show", f"{REMOTE}/{BRANCH}:{MACHINES}/{letter}.json")
+    if not done.ok:
+        return None
+    with contextlib.suppress(ValueError):
+        data = json.loads(done.out)
+        if isinstance(data, dict) and isinstance(data.get("machine"), str):
+            return str(data["machine"])
+    return ""
 
 
 def _names(folder: Path) -> list[str]:
@@ -270,59 +359,105 @@ def _names(folder: Path) -> list[str]:
         return []
 
 
-def _join_remote(git: Git) -> int:
-    """Bring the remote's history into a home that has none of its own yet (or its
-    own, unrelated: kept, and merged)."""
+def _join_remote(git: Git, home: Path) -> int:
+    """Bring the remote's history into a home that has none of its own yet: as it is,
+    when this home has nothing the remote lacks; else this home's files are committed
+    and merged with the remote's (and a file both have, differently, stops the join,
+    named). recover's own files (.gitignore, .gitattributes, .stignore) come from the
+    remote, and are brought up to this version after."""
     cases = sum(
         1
         for name in git.zlines("ls-tree", "-z", "--name-only", f"{REMOTE}/{BRANCH}", "cases/")
         if ID_FILE.match(name.removeprefix("cases/"))
     )
-    if not _has_head(git):
-        _commit_all(git, "this machine's files before it joined")
-    if not _has_head(git):
+    remote_files = set(git.zlines("ls-tree", "-r", "-z", "--name-only", f"{REMOTE}/{BRANCH}"))
+    for own in (".gitignore", ".gitattributes", ".stignore"):
+        if own in remote_files:
+            (home / own).unlink(missing_ok=True)
+    if not _own_files(git):
+        # Nothing here that the remote does not have as it is (an empty home): the
+        # remote's history becomes this home's, with no merge.
         _must(git.run("reset", "-q", f"{REMOTE}/{BRANCH}"), "git reset")
         _must(git.run("checkout", "-q", "--", "."), "git checkout")
     else:
+        _commit_all(git, "this machine's files before it joined")
         done = git.run(
             "merge", "-q", "--no-edit", "--allow-unrelated-histories", f"{REMOTE}/{BRANCH}"
         )
         if not done.ok:
+            both = git.zlines("diff", "--name-only", "-z", "--diff-filter=U")
             _abort(git)
-            raise SyncError(f"the remote's files could not be merged: {done.first_error()}")
+            named = ", ".join(both[:3]) + (" …" if len(both) > 3 else "")
+            raise SyncError(
+                f"this home and the remote both have {named or 'files'}, different: "
+                "the home cannot join as it is",
+                hint="Move those files out of the home (or make them the same), then run "
+                "recover sync init again; nothing was changed.",
+            )
+    write_ignores(home)
+    _write(home / ".gitattributes", GITATTRIBUTES)
     return cases
+
+
+def _own_files(git: Git) -> list[str]:
+    """The files of a home that is not a repository yet whose content the remote does
+    not have at the same path (its settings, cases of its own)."""
+    local = git.zlines("ls-files", "-z", "--others", "--exclude-standard")
+    if not local:
+        return []
+    theirs = {}
+    for line in git.zlines("ls-tree", "-r", "-z", f"{REMOTE}/{BRANCH}"):
+        info, _, path = line.partition("\t")
+        theirs[path] = info.split()[-1]
+    hashed = git.run("hash-object", "--stdin-paths", input="\n".join(local).encode() + b"\n")
+    if not hashed.ok:
+        return local
+    ours = hashed.out.split()
+    return [path for path, sha in zip(local, ours, strict=True) if theirs.get(path) != sha]
 
 
 def _push_claim(git: Git, home: Path, machine: str, name: str, joined: Joined) -> str | None:
     """Push this machine's letter; if another machine took the same letter first
-    (the push is refused), take the next one: this machine has made no case yet."""
+    (the push is refused, and the remote's claim of that letter collides with ours),
+    take the next one: this machine has made no case with it yet."""
     for _ in range(5):
-        pushed = git.run("push", "-q", "-u", REMOTE, BRANCH, network=True)
+        pushed = git.run("push", "-q", REMOTE, f"HEAD:refs/heads/{BRANCH}", network=True)
         if pushed.ok:
             return None
         fetched = git.run("fetch", "-q", REMOTE, network=True)
         if not fetched.ok:
-            return fetched.first_error()
+            return _unreachable(fetched)
+        if git.run("merge-base", "--is-ancestor", f"{REMOTE}/{BRANCH}", "HEAD").ok:
+            return _refused(pushed)  # not a race: the remote will not take it
         merged = git.run("merge", "-q", "--no-edit", f"{REMOTE}/{BRANCH}")
         if merged.ok:
             continue
+        conflicted = git.zlines("diff", "--name-only", "-z", "--diff-filter=U")
         _abort(git)
-        # Our claim collides: undo it (the last commit is the claim alone) and claim again.
-        letter = joined.letter
+        claim_file = f"{MACHINES}/{joined.letter}.json"
+        last = git.zlines("diff", "--name-only", "-z", "HEAD~1", "HEAD")
+        if conflicted != [claim_file] or last != [claim_file]:
+            raise SyncError(f"the remote's changes could not be merged: {merged.first_error()}")
+        # Our claim collides, and it is the last commit, alone: undo it, claim again.
         _must(git.run("reset", "-q", "--keep", "HEAD~1"), "git reset")
-        with contextlib.suppress(FileNotFoundError):
-            (home / MACHINES / f"{letter}.json").unlink()
+        (home / claim_file).unlink(missing_ok=True)
         _must(git.run("merge", "-q", "--no-edit", f"{REMOTE}/{BRANCH}"), "git merge")
         joined.letter = claim(home, machine, name)
         _commit_all(git, f"machine {joined.letter} joined")
     return "the remote kept changing; run recover sync again"
 
 
+def _refused(done: Done) -> str:
+    return f"the remote refused it: {done.first_error()}"
+
+
 # -- committing ----------------------------------------------------------------------------
+# What a synced home commits. Not the order book: orders are imported on each machine
+# from the shop's own exports, so that `recover orders forget` stays true (git would
+# keep every version of it, on every machine and the remote, for ever).
 _TRAVELS = (
     "cases",
     "playbooks",
-    "orders",
     MACHINES,
     "config.toml",
     ".gitignore",
@@ -332,14 +467,29 @@ _TRAVELS = (
 
 
 def _commit_all(git: Git, message: str) -> bool:
-    """Commit everything that changed in the home; whether there was anything."""
-    _must(git.run("add", "-A", "--", "."), "git add")
+    """Commit everything of recover's that changed in the home (not files of the
+    seller's own left there, an export say); whether there was anything."""
+    paths = [p for p in _TRAVELS if os.path.lexists(git.home / p)]
+    _must(git.run("add", "-A", "--", *paths), "git add")
     return _commit(git, message)
+
+
+def _machine_line(home: Path) -> str:
+    """The line that says which machine made a commit (``recover log`` shows it)."""
+    from ..machine import machine_id
+
+    with contextlib.suppress(OSError, StorageError):
+        machine = machine_id(home, create=False)
+        letter = letter_of(home, machine) if machine else None
+        if letter is not None:
+            return f"\n\nMachine: {letter}"
+    return ""
 
 
 def _commit(git: Git, message: str) -> bool:
     if git.run("diff", "--cached", "--quiet").ok:
         return False
+    message += _machine_line(git.home)
     done = git.run("commit", "-q", "--no-verify", "--allow-empty-message", "-m", message)
     if not done.ok:
         raise SyncError(f"git commit failed: {done.first_error()}")
@@ -355,8 +505,10 @@ def record(
     wait: bool = False,
 ) -> bool:
     """Commit what one command changed (its cases' files, and the home's small
-    folders), after its output is on screen. Never fails the command: a commit that
-    cannot be made now is made by the next command or sync."""
+    folders; ``everything``: the whole cases folder too, for a command that changed
+    cases around the store, as ``doctor --fix`` does), after its output is on screen.
+    Never fails the command: a commit that cannot be made now is made by the next
+    command or sync."""
     if not is_repository(home):
         return False
     with contextlib.suppress(OSError, SyncError, StorageError), locked(home, wait=wait) as fd:
@@ -364,10 +516,9 @@ def record(
         if (home / ".git" / "MERGE_HEAD").exists():
             return False  # a sync was cut short in a merge: the next sync commits it
         paths = [f"cases/{case_id}.json" for case_id in cases]
-        if everything:
-            paths = ["."]
-        else:
-            paths += [p for p in _TRAVELS if p != "cases" and (home / p).exists()]
+        paths += [
+            p for p in _TRAVELS if (everything or p != "cases") and os.path.lexists(home / p)
+        ]
         if not git.run("add", "-A", "--", *paths).ok:
             return False
         return _commit(git, message)
@@ -433,8 +584,10 @@ def sync(home: Path, store: Store, *, keep: Iterable[str] = ()) -> Synced:
     kept = {_relative(home, path) for path in keep}
     with locked(home) as fd:  # after a command's commit still being made, if any
         git = _repository(home, fd)
+        _on_main(git)
         _configure(git)
         write_ignores(home)
+        _write(home / ".gitattributes", GITATTRIBUTES)
         if _commit_all(git, "changes made outside recover's commands"):
             report.committed += 1
         url = git.run("remote", "get-url", REMOTE)
@@ -442,45 +595,61 @@ def sync(home: Path, store: Store, *, keep: Iterable[str] = ()) -> Synced:
             report.pending = "no remote is set (recover sync remote URL sets one)"
             return report
         report.remote = url.out.strip()
-        fetched = git.run("fetch", "-q", REMOTE, network=True)
-        if not fetched.ok:
-            report.pending = _unreachable(fetched)
-            report.went_out = _ahead(git)
-            return report
-        theirs = _remote_head(git)
-        if theirs is not None and not git.run("merge-base", "--is-ancestor", theirs, "HEAD").ok:
-            incoming = _incoming(git, theirs)
-            busy = _busy(store, incoming)
-            if busy:
-                report.deferred = busy
-                report.pending = (
-                    "cases open in a walk on this machine get the other machine's changes "
-                    "at the next sync, once they are closed"
-                )
-                report.went_out = _ahead(git)
-                return report
-            with _holding(store, incoming):
-                report.came_in, report.merged = _merge(git, home, theirs, kept)
-        report.went_out = _ahead(git)
-        if report.went_out or theirs is None:
-            pushed = git.run("push", "-q", "-u", REMOTE, BRANCH, network=True)
-            if pushed.ok:
-                report.pushed = True
-            else:
-                report.pending = _unreachable(pushed)
-        for path in home.glob(f"*/*{THEIRS}"):
+        for _ in range(3):  # again if another machine pushed in between
+            if not _exchange(git, home, store, report, kept):
+                break
+        for path in [*home.glob(f"*{THEIRS}"), *home.glob(f"*/*{THEIRS}")]:
             if _relative(home, path).removesuffix(THEIRS) in kept:
                 path.unlink()
     _refresh(store, report.came_in)
     return report
 
 
+def _exchange(git: Git, home: Path, store: Store, report: Synced, kept: set[str]) -> bool:
+    """Fetch, merge and push once; whether to go round again (the push was refused
+    because the remote moved on since the fetch)."""
+    fetched = git.run("fetch", "-q", REMOTE, network=True)
+    if not fetched.ok:
+        report.pending = _unreachable(fetched)
+        report.went_out = _ahead(git)
+        return False
+    theirs = _remote_head(git)
+    if theirs is not None and not git.run("merge-base", "--is-ancestor", theirs, "HEAD").ok:
+        if not git.run("merge-base", "HEAD", theirs).ok:
+            raise _apart()
+        incoming = _incoming(git, theirs)
+        busy = _busy(store, incoming)
+        if busy:
+            report.deferred = busy
+            report.pending = (
+                "cases open in a walk on this machine get the other machine's changes "
+                "at the next sync, once they are closed"
+            )
+            report.went_out = _ahead(git)
+            return False
+        with _holding(store, incoming):
+            came_in, merged = _merge(git, home, theirs, kept)
+        report.came_in += came_in
+        report.merged = sorted({*report.merged, *merged})
+    report.went_out = _ahead(git)
+    if not report.went_out and theirs is not None:
+        return False
+    pushed = git.run("push", "-q", REMOTE, f"HEAD:refs/heads/{BRANCH}", network=True)
+    if pushed.ok:
+        report.pushed, report.pending = True, None
+        return False
+    moved = "fetch first" in pushed.err or "non-fast-forward" in pushed.err
+    report.pending = _refused(pushed) if moved else _unreachable(pushed)
+    return moved
+
+
 def _relative(home: Path, path: str | Path) -> str:
-    given = Path(path)
+    """A path given on the command line, as git names it in the home."""
+    given = Path(os.path.normpath(path))
     if given.is_absolute():
         with contextlib.suppress(ValueError):
             given = given.resolve().relative_to(home.resolve())
-    return given.as_posix().lstrip("./") if str(given) != "." else "."
+    return given.as_posix()
 
 
 def _unreachable(done: Done) -> str:
@@ -592,7 +761,7 @@ def _merge(git: Git, home: Path, theirs: str, kept: set[str]) -> tuple[list[Chan
             f"{stopped[0]} what it should be, then run: recover sync --keep {stopped[0]}",
         )
     files = f"{len(incoming)} file{'s' if len(incoming) != 1 else ''}"
-    message = f"sync: merged {files} from the other machine"
+    message = f"sync: merged {files} from the other machine" + _machine_line(home)
     _must(git.run("commit", "-q", "--no-verify", "-m", message), "git commit")
     merged = sorted(c.case_id for c in incoming if c.case_id is not None and c.path in ours_changed)
     return incoming, merged
@@ -684,6 +853,7 @@ class Entry:
     author: str
     message: str
     files: tuple[str, ...]
+    machine: str = ""  # the letter of the machine that made it, when it says
 
 
 def history(home: Path, case_id: str | None = None, *, limit: int = 50) -> list[Entry]:
@@ -703,7 +873,7 @@ def history(home: Path, case_id: str | None = None, *, limit: int = 50) -> list[
         f"--max-count={limit}",
         "--name-only",
         "--no-renames",
-        "--format=%x1e%h%x1f%aI%x1f%an%x1f%s",
+        "--format=%x1e%h%x1f%aI%x1f%an%x1f%s%x1f%b%x1f",
     ]
     if case_id is not None:
         args += ["--", f"cases/{case_id}.json"]
@@ -712,10 +882,13 @@ def history(home: Path, case_id: str | None = None, *, limit: int = 50) -> list[
         raise SyncError(f"the history cannot be read: {done.first_error()}")
     entries = []
     for record in done.out.split("\x1e")[1:]:
-        head, _, names = record.partition("\n")
-        parts = head.split("\x1f")
-        if len(parts) != 4:
+        parts = record.split("\x1f")
+        if len(parts) != 6:
             continue
-        files = tuple(n for n in names.splitlines() if n)
-        entries.append(Entry(parts[0], parts[1], parts[2], parts[3], files))
+        files = tuple(n for n in parts[5].splitlines() if n)
+        machine = next(
+            (line[9:].strip() for line in parts[4].splitlines() if line.startswith("Machine: ")),
+            "",
+        )
+        entries.append(Entry(parts[0], parts[1], parts[2], parts[3], files, machine))
     return entries

@@ -20,9 +20,9 @@ from pathlib import Path
 from ..errors import ExitStatus, RecoverError
 
 MIN_VERSION = (2, 25)
-# A remote that does not answer is given up on after this long (ssh, a sleeping NAS).
-NETWORK_TIMEOUT_S = 60
-LOCAL_TIMEOUT_S = 300
+# A remote that sends nothing for this long is given up on (git's own low-speed limit:
+# a first push of a large home to a slow NAS may take long, but never stalls).
+STALLED_S = 60
 
 
 class GitMissingError(RecoverError):
@@ -54,11 +54,31 @@ class Done:
         """Git's own reason, one line, without its ``fatal:``/``error:`` prefix."""
         for line in self.err.splitlines():
             line = line.strip()
-            for prefix in ("fatal: ", "error: ", "remote: "):
-                if line.startswith(prefix):
-                    return _plain(line[len(prefix) :])
+            bare = _unprefixed(line)
+            if bare != line:
+                return _plain(bare)
         lines = [line.strip() for line in self.err.splitlines() if line.strip()]
-        return _plain(lines[-1]) if lines else f"git exited with {self.code}"
+        if lines:
+            return _plain(lines[-1])
+        # A merge names its conflicts on stdout.
+        found = [line for line in self.out.splitlines() if line.startswith("CONFLICT")]
+        return _plain(found[0]) if found else f"git exited with {self.code}"
+
+
+def _unprefixed(line: str) -> str:
+    """A line of git's without its ``fatal:``, ``error:`` or ``remote:`` prefixes."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in ("fatal: ", "error: ", "remote: ", "hint: "):
+            if line.startswith(prefix):
+                line, changed = line[len(prefix) :].strip(), True
+    return line
+
+
+def shown_url(url: str) -> str:
+    """A remote's URL as it may be shown: without a user name or token in it."""
+    return _plain(url)
 
 
 def _plain(text: str) -> str:
@@ -94,9 +114,6 @@ def environment() -> dict[str, str]:
         PAGER="cat",
         GIT_EDITOR="true",
         GIT_MERGE_AUTOEDIT="no",
-        GIT_CONFIG_NOSYSTEM="1",
-        # ssh must fail rather than ask (a password, a new host key) on no terminal.
-        GIT_SSH_COMMAND=os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
     )
     return env
 
@@ -137,9 +154,15 @@ class Git:
             "merge.ff=true",
             "-c",
             "core.fsmonitor=false",
+            "-c",
+            "merge.renames=false",
+            "-c",
+            "http.lowSpeedLimit=1",
+            "-c",
+            f"http.lowSpeedTime={STALLED_S}",
             *args,
         ]
-        limit = timeout or (NETWORK_TIMEOUT_S if network else LOCAL_TIMEOUT_S)
+        limit = timeout
         try:
             done = subprocess.run(
                 command,
@@ -154,7 +177,7 @@ class Git:
         except FileNotFoundError:
             raise GitMissingError("git could not be started") from None
         except subprocess.TimeoutExpired:
-            return Done(124, "", f"fatal: git {args[0]} did not finish in {limit:.0f} s")
+            return Done(124, "", f"fatal: git {args[0]} did not finish in {limit or 0:.0f} s")
         return Done(
             done.returncode,
             done.stdout.decode("utf-8", "replace"),
@@ -173,7 +196,6 @@ class Git:
                 env=self._env,
                 input="".join(f"{sha}\n" for sha in shas).encode("ascii"),
                 capture_output=True,
-                timeout=LOCAL_TIMEOUT_S,
                 pass_fds=self._keep,
                 check=False,
             )

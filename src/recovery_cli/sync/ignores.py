@@ -22,8 +22,11 @@ GITIGNORE = """\
 # Left by versions of recover that kept the index and locks inside the home.
 /index.sqlite3*
 /cases/.*.lock
-/orders/.lock
-/orders/commit.json
+# The order book: each machine imports the shop's exports itself (git would keep every
+# version of it for ever, and `recover orders forget` must delete for real).
+/orders/
+# This machine's id, where the platform's state folder is the home itself (macOS).
+/machine-id
 # Drafts of emails, written for this machine's mail client.
 /drafts/
 """
@@ -32,6 +35,7 @@ STIGNORE = """\
 // Written by recover for Syncthing: what stays on this machine and never travels.
 (?d).*.tmp
 (?d)*.theirs
+/machine-id
 .git
 """
 

@@ -36,9 +36,8 @@ def log(
         return
     for entry in entries:
         when = entry.at[:16].replace("T", " ")
-        typer.echo(
-            f"{when}  {entry.commit}  {_printable(entry.message)}  ({_printable(entry.author)})"
-        )
+        who = _printable(entry.author + (f", machine {entry.machine}" if entry.machine else ""))
+        typer.echo(f"{when}  {entry.commit}  {_printable(entry.message)}  ({who})")
         if wanted is None and len(entry.files) > 1:
             typer.echo(f"{'':18}{len(entry.files)} files")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ...errors import ExitStatus
+from ...errors import ExitStatus, StorageError
 from .. import State
 from ..common import open_store, print_json
 
@@ -83,7 +83,10 @@ def init(
 
     state: State = ctx.obj
     home = ensure_home(state.home)
-    machine = machine_id()
+    try:
+        machine = machine_id(home)
+    except OSError as exc:
+        raise StorageError(f"cannot keep this machine's id: {exc.strerror or exc}") from None
     assert machine is not None
     joined = engine.init(home, remote, machine=machine, name=socket.gethostname())
     _say_joined(joined)
@@ -100,12 +103,17 @@ def remote(
     from ...sync import engine
 
     state: State = ctx.obj
+    from ...sync.git import shown_url
+
     before = engine.set_remote(state.home, url)
-    typer.echo(f"Remote: {url}" + (f" (was {before})" if before and before != url else ""))
+    was = f" (was {shown_url(before)})" if before and before != url else ""
+    typer.echo(f"Remote: {shown_url(url)}{was}")
     typer.echo("Run `recover sync` to send and fetch.")
 
 
 def _say_joined(joined: Joined) -> None:
+    from ...sync.git import shown_url
+
     what = "Made" if joined.made else "Checked"
     typer.echo(f"{what} {joined.home} as a git repository (.gitignore, .gitattributes).")
     prefix = "" if joined.letter == "A" else joined.letter
@@ -117,9 +125,9 @@ def _say_joined(joined: Joined) -> None:
     if joined.came_in:
         typer.echo(f"From the remote: {joined.came_in} case{'s' * (joined.came_in != 1)}.")
     if joined.pushed:
-        typer.echo(f"Joined {joined.remote}.")
+        typer.echo(f"Joined {shown_url(joined.remote)}.")
     else:
-        typer.echo(f"Remote set to {joined.remote}, not reached: {joined.pending}", err=True)
+        typer.echo(f"Remote {shown_url(joined.remote)}: {joined.pending}", err=True)
         typer.echo("Everything is committed here; `recover sync` sends it later.", err=True)
 
 
@@ -162,6 +170,8 @@ def _order(case_id: str) -> tuple[int, str]:
 
 
 def _synced_json(report: Synced) -> dict[str, object]:
+    from ...sync.git import shown_url
+
     return {
         "committed": report.committed,
         "in": [{"path": c.path, "status": c.status, "case": c.case_id} for c in report.came_in],
@@ -170,5 +180,5 @@ def _synced_json(report: Synced) -> dict[str, object]:
         "pushed": report.pushed,
         "pending": report.pending,
         "deferred": report.deferred,
-        "remote": report.remote,
+        "remote": shown_url(report.remote) if report.remote else None,
     }
