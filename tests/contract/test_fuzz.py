@@ -134,7 +134,7 @@ DEFAULT_MACHINE = settings(
     DEFAULT, phases=[phase for phase in DEFAULT.phases if phase is not Phase.shrink]
 )
 SOAK = settings(
-    max_examples=3000,
+    max_examples=1500,
     deadline=None,
     stateful_step_count=80,
     suppress_health_check=[HealthCheck.too_slow],

@@ -157,3 +157,14 @@ def test_no_cache_folder_outside_the_home_means_an_index_in_memory(
         assert [card.card["id"] for card in store.list_cards()] == ["1"]
         assert store.index_path is None
     assert not (home / "cache").exists()
+
+
+def test_the_machine_id_is_never_kept_inside_the_home(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On macOS the platform's state folder is the default home itself."""
+    monkeypatch.setenv("RECOVER_STATE_DIR", str(home))
+    with Store(home) as store:
+        assert store.create(sample_builder()).id == "1"
+    assert not (home / "machine-id").exists()
+    assert len((Path(os.environ["RECOVER_CACHE_DIR"]) / "machine-id").read_text().strip()) == 32

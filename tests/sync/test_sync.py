@@ -545,3 +545,13 @@ def test_a_merge_left_half_made_under_later_changes_loses_nothing(tmp_path: Path
     assert len(case["follow_ups"]) == 2 and case["outcome"]["satisfaction"] == 4  # type: ignore[arg-type,index]
     assert no_markers(a.home) == []
     assert b.run("sync").code == 0 and b.case(case_id) == a.case(case_id)
+
+
+def test_a_token_in_a_remote_url_is_never_shown(tmp_path: Path) -> None:
+    _, (a,) = joined(tmp_path, "a")
+    done = a.run("sync", "remote", "https://sam:ghp_S3CRET@127.0.0.1:9/shop.git")
+    assert done.code == 0, done.output
+    assert "ghp_S3CRET" not in done.output and "https://127.0.0.1:9/shop.git" in done.out
+    synced = a.run("sync", "--json")
+    assert "ghp_S3CRET" not in synced.output
+    assert json.loads(synced.out)["pending"].startswith("the remote could not be reached")

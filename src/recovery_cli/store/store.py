@@ -100,10 +100,12 @@ class Store:
                     os.unlink(f"{old}{suffix}")
         self.files.drop_old_locks()
         if new is not None:
-            note = (
-                f"Moved the summary index out of the home, to {new}: it is this machine's "
-                "own, and a home that is synced must not carry it."
+            done = (
+                f"Moved the summary index out of the home, to {new}"
+                if moved
+                else (f"Removed the summary index from the home (it is built again in {new})")
             )
+            note = f"{done}: it is this machine's own, and a synced home must not carry it."
             if self._warn is not None:
                 self._warn(note)
             else:

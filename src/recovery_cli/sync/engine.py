@@ -516,9 +516,7 @@ def record(
         if (home / ".git" / "MERGE_HEAD").exists():
             return False  # a sync was cut short in a merge: the next sync commits it
         paths = [f"cases/{case_id}.json" for case_id in cases]
-        paths += [
-            p for p in _TRAVELS if (everything or p != "cases") and os.path.lexists(home / p)
-        ]
+        paths += [p for p in _TRAVELS if (everything or p != "cases") and os.path.lexists(home / p)]
         if not git.run("add", "-A", "--", *paths).ok:
             return False
         return _commit(git, message)
