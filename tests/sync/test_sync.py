@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -338,6 +339,12 @@ def _kill_runs(tmp_path: Path, rounds: int, seed: int) -> None:
         killed.wait()
         assert no_markers(a.home) == [], f"round {turn}"
         done = a.run("sync")
+        stale = re.search(r"locked by a push that did not finish \((\S+)\)", done.err)
+        if done.code == 8 and stale is not None:
+            # The whole group died inside the remote's own git (the remote is on this
+            # disk): git leaves its lock there, and the message says what to do.
+            Path(stale.group(1)).unlink()
+            done = a.run("sync")
         assert done.code == 0, f"round {turn}: {done.output}"
         assert set(a.case_files()) == expected, f"round {turn}"
         assert a.git("status", "--porcelain") == "", f"round {turn}"
@@ -555,3 +562,16 @@ def test_a_token_in_a_remote_url_is_never_shown(tmp_path: Path) -> None:
     synced = a.run("sync", "--json")
     assert "ghp_S3CRET" not in synced.output
     assert json.loads(synced.out)["pending"].startswith("the remote could not be reached")
+
+
+def test_a_push_cut_short_on_the_remote_is_named_with_what_to_do(tmp_path: Path) -> None:
+    remote, (a,) = joined(tmp_path, "a")
+    a.new_case()
+    lock = remote / "refs" / "heads" / "main.lock"
+    lock.write_text("")  # left by a push whose process died on the remote's side
+    done = a.run("sync")
+    assert done.code == 8, done.output
+    assert f"the remote is locked by a push that did not finish ({lock})" in done.err
+    assert "remove that file" in done.err and a.git("status", "--porcelain") == ""
+    lock.unlink()
+    assert a.run("sync").code == 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterable, Iterator
@@ -650,9 +651,21 @@ def _relative(home: Path, path: str | Path) -> str:
     return given.as_posix()
 
 
+_STALE_LOCK = re.compile(r"Unable to create '([^'\n]+\.lock)': File exists")
+
+
 def _unreachable(done: Done) -> str:
-    reason = done.first_error()
-    return f"the remote could not be reached or read: {reason}"
+    stale = _STALE_LOCK.search(done.err)
+    if stale is not None:
+        # A push to the remote that was cut short (a kill, a power cut, a USB stick
+        # pulled) leaves git's lock there; git never removes it by itself, and recover
+        # cannot tell it from another machine's push in progress.
+        where = os.path.normpath(stale.group(1))
+        return (
+            f"the remote is locked by a push that did not finish ({where}); if no other "
+            "machine is syncing now, remove that file and run recover sync again"
+        )
+    return f"the remote could not be reached or read: {done.first_error()}"
 
 
 def _ahead(git: Git) -> int:
