@@ -416,15 +416,17 @@ def check_config(home: Path) -> list[Finding]:
     return []
 
 
-def examine(home: Path, now: float) -> Report:
-    """Run every check over ``home`` at ``now`` (a timestamp); change nothing."""
+def examine(home: Path, now: float, warn: Notify | None = None) -> Report:
+    """Run every check over ``home`` at ``now`` (a timestamp); change nothing (but
+    what opening the store does: an index left in the home moves out, told to
+    ``warn``)."""
     report = Report(home)
     if not home.exists():
         report.findings.append(
             Finding("home", "info", f"{home} does not exist yet (no case was saved)", path=home)
         )
         return report
-    with Store(home) as store:
+    with Store(home, warn=warn) as store:
         report.findings += check_permissions(home, store)
         report.findings += check_temp_files(home, store, now)
         report.findings += check_config(home)
@@ -512,7 +514,7 @@ def run(
     rebuilt = None
     if rebuild and Store(home).cases_dir.is_dir():
         rebuilt = f"rebuilt the summary index ({reindex(home, warn)} cases)"
-    report = examine(home, now)
+    report = examine(home, now, warn)
     if fix_safe:
         report = fix(report, now, warn)
     if rebuilt is not None:

@@ -20,7 +20,7 @@ from recovery_cli.sync.driver import conflict_name
 from recovery_cli.sync.merge import encode_case
 from tests.sync import NAME, answer, at, events, fork, js, steps_of, walked
 
-DRIVER = [sys.executable, "-m", "recovery_cli.sync.driver"]
+DRIVER = [sys.executable, "-m", "recovery_cli.cli.gitmerge", "case"]
 
 
 def encoded(case: Case) -> bytes:

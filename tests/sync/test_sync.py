@@ -54,7 +54,7 @@ def test_init_makes_the_home_a_repository_that_keeps_this_machine_files_out(
     assert "cases/*.json merge=recover-case" in (home / ".gitattributes").read_text()
     assert ".*.tmp" in (home / ".gitignore").read_text()
     assert "(?d).*.tmp" in (home / ".stignore").read_text()
-    assert "recovery_cli.sync.driver" in one.git("config", "merge.recover-case.driver")
+    assert "recovery_cli.cli.gitmerge case" in one.git("config", "merge.recover-case.driver")
     assert json.loads((home / "machines" / "A.json").read_text())["machine"]
     # What was committed went to the remote.
     pushed = subprocess.run(
@@ -380,6 +380,8 @@ def test_a_damaged_case_on_one_machine_keeps_both_versions_and_doctor_names_both
     assert "Traceback" not in done.output and "Dana" not in done.output
     copies = sorted((a.home / "cases").glob(f"{case_id}.conflict-*.json"))
     assert len(copies) == 1
+    assert f"case {case_id}: the two versions could not be merged" in done.err
+    assert str(copies[0]) in done.err  # told by the sync, naming both files
     # The readable version is the case; the damaged one is kept beside it.
     assert a.case(case_id)["follow_ups"][0]["result"] == "not_reached"  # type: ignore[index]
     assert len(copies[0].read_bytes()) == 40  # the damaged bytes, unchanged

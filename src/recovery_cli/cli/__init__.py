@@ -169,7 +169,7 @@ def _commit_command(ctx: Any) -> None:
 
     message = describe(ctx.invoked_subcommand or "", cases, state.started)
     ids, everything = [case.id for case, _ in cases], after[3] != before[3]
-    _in_background(lambda: record(home, message, ids, wait=True, everything=everything))
+    _in_background(lambda: record(home, message, ids, everything=everything))
 
 
 def _in_background(work: Any) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -108,8 +107,6 @@ class Store:
             note = f"{done}: it is this machine's own, and a synced home must not carry it."
             if self._warn is not None:
                 self._warn(note)
-            else:
-                sys.stderr.write(f"recover: {note}\n")
 
     def __enter__(self) -> Store:
         return self

@@ -1,4 +1,5 @@
-"""The git merge driver of case files: ``python -m recovery_cli.sync.driver %O %A %B %P``.
+"""The git merge driver of case files (run by git as ``python -m
+recovery_cli.cli.gitmerge case %O %A %B %P``, which says on stderr what this returns).
 
 git runs it for a case file that both sides changed (``recover sync`` registers it as
 ``merge.recover-case.driver`` in ``.git/config``, and ``cases/*.json
@@ -11,9 +12,10 @@ When a version cannot be read as a case (not JSON, not valid, written by a newer
 recover, or another case altogether), no merge can be made. The readable version stays
 the case (``%A``), and the other's bytes, unchanged, are kept beside it as
 ``cases/17.conflict-1a2b3c4d.json`` (the start of their SHA-256), which ``recover
-doctor`` reports. One line on stderr names both files; it never quotes a case.
+doctor`` reports. One line, returned to be told, names both files; it never quotes a
+case.
 
-Any other failure (a file that cannot be read or written): one line on stderr, exit 1
+Any other failure (a file that cannot be read or written): one line to tell, status 1
 and ``%A`` untouched, so git reports a conflict on the file with this side's version
 in place. Never a traceback.
 """
@@ -21,7 +23,6 @@ in place. Never a traceback.
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .merge import MergeError, Side
 
-USAGE = "usage: python -m recovery_cli.sync.driver BASE OURS THEIRS PATH (git's %O %A %B %P)"
+USAGE = "usage: python -m recovery_cli.cli.gitmerge case BASE OURS THEIRS PATH (git's %O %A %B %P)"
 
 
 def conflict_name(path: Path, data: bytes) -> Path:
@@ -39,18 +40,17 @@ def conflict_name(path: Path, data: bytes) -> Path:
     return path.parent / f"{path.stem}.conflict-{digest}.json"
 
 
-def main(argv: Sequence[str]) -> int:
-    """Merge ``%A`` and ``%B`` against ``%O`` into ``%A``; 0 once ``%A`` holds a case,
-    1 when nothing could be done (``%A`` untouched), 2 when called wrongly."""
+def merge(argv: Sequence[str]) -> tuple[int, str | None]:
+    """Merge ``%A`` and ``%B`` against ``%O`` into ``%A``; the status (0 once ``%A``
+    holds a case, 1 when nothing could be done and ``%A`` is untouched, 2 when called
+    wrongly) and the line to tell the person syncing, if any."""
     if len(argv) != 4:
-        print(USAGE, file=sys.stderr)
-        return 2
+        return 2, USAGE
     base_name, ours_name, theirs_name, name = argv
     try:
         return _merge(base_name, Path(ours_name), Path(theirs_name), Path(name))
     except (Exception, KeyboardInterrupt) as exc:  # a merge driver never shows a traceback
-        print(f"{name}: the two versions were not merged: {_reason(exc)}", file=sys.stderr)
-        return 1
+        return 1, f"{name}: the two versions were not merged: {_reason(exc)}"
 
 
 def _reason(exc: BaseException) -> str:
@@ -83,7 +83,9 @@ def _read_base(name: str) -> dict[str, Any] | None:
         return None
 
 
-def _merge(base_name: str, ours_path: Path, theirs_path: Path, path: Path) -> int:
+def _merge(
+    base_name: str, ours_path: Path, theirs_path: Path, path: Path
+) -> tuple[int, str | None]:
     from .. import clock
     from ..fileio import write_atomic
     from .merge import MergeError, decode_case, encode_case, merge_cases
@@ -91,7 +93,7 @@ def _merge(base_name: str, ours_path: Path, theirs_path: Path, path: Path) -> in
     ours_raw = ours_path.read_bytes()
     theirs_raw = theirs_path.read_bytes()
     if ours_raw == theirs_raw:
-        return 0
+        return 0, None
     base = _read_base(base_name)
     found: dict[str, dict[str, Any]] = {}
     faults: dict[str, MergeError] = {}
@@ -109,14 +111,13 @@ def _merge(base_name: str, ours_path: Path, theirs_path: Path, path: Path) -> in
             problem = exc
         else:
             write_atomic(ours_path, encode_case(merged.data))
-            return 0
+            return 0, None
     keep_theirs = "ours" in faults and "theirs" not in faults
     aside = ours_raw if keep_theirs else theirs_raw
     copy = _keep_aside(path, aside)  # before %A changes: neither version is ever lost
     if keep_theirs:
         write_atomic(ours_path, theirs_raw)
-    print(_told(path, copy, faults, problem, keep_theirs), file=sys.stderr)
-    return 0
+    return 0, _told(path, copy, faults, problem, keep_theirs)
 
 
 def _keep_aside(path: Path, data: bytes) -> Path:
@@ -162,7 +163,3 @@ def _told(
         f"case {path.stem}: the two versions could not be merged ({reason}); "
         f"{where}; recover doctor names both"
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -61,9 +61,9 @@ def is_repository(home: Path) -> bool:
 
 
 @contextlib.contextmanager
-def locked(home: Path, *, wait: bool = True) -> Iterator[int]:
-    """This machine's sync lock for the home (yields its descriptor, for git to
-    inherit); SyncError when ``wait`` is off and another sync holds it."""
+def locked(home: Path) -> Iterator[int]:
+    """This machine's sync lock for the home, waited for if another sync or a
+    command's commit holds it (yields its descriptor, for git to inherit)."""
     from ..store.files import CaseFiles
 
     path = CaseFiles(home).lock_path("sync")
@@ -73,15 +73,7 @@ def locked(home: Path, *, wait: bool = True) -> Iterator[int]:
     except OSError as exc:
         raise StorageError(f"cannot lock {path}: {exc.strerror or exc}") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise SyncError(
-                    "another recover sync is running in this home",
-                    hint="Wait for it to finish, then run recover sync again.",
-                ) from None
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX)
         os.set_inheritable(fd, True)
         yield fd
     finally:
@@ -99,15 +91,15 @@ def _repository(home: Path, fd: int) -> Git:
     return git
 
 
-def _driver_command() -> list[str]:
-    return [sys.executable, "-m", "recovery_cli.sync.driver"]
+def _driver_command(kind: str) -> list[str]:
+    return [sys.executable, "-m", "recovery_cli.cli.gitmerge", kind]
 
 
 def _configure(git: Git) -> None:
     """The merge drivers (this machine's Python, so they follow a moved install), and
     an identity for commits if the user has none."""
-    case_driver = quote([*_driver_command(), "%O", "%A", "%B", "%P"])
-    text_driver = quote([sys.executable, "-m", "recovery_cli.sync.textmerge", "%O", "%A", "%B"])
+    case_driver = quote([*_driver_command("case"), "%O", "%A", "%B", "%P"])
+    text_driver = quote([*_driver_command("text"), "%O", "%A", "%B"])
     settings = {
         "merge.recover-case.name": "recover case files, merged by their structure",
         "merge.recover-case.driver": case_driver,
@@ -503,7 +495,6 @@ def record(
     cases: Iterable[str] = (),
     *,
     everything: bool = False,
-    wait: bool = False,
 ) -> bool:
     """Commit what one command changed (its cases' files, and the home's small
     folders; ``everything``: the whole cases folder too, for a command that changed
@@ -512,7 +503,7 @@ def record(
     command or sync."""
     if not is_repository(home):
         return False
-    with contextlib.suppress(OSError, SyncError, StorageError), locked(home, wait=wait) as fd:
+    with contextlib.suppress(OSError, SyncError, StorageError), locked(home) as fd:
         git = Git(home, keep_fd=fd)
         if (home / ".git" / "MERGE_HEAD").exists():
             return False  # a sync was cut short in a merge: the next sync commits it
@@ -627,8 +618,9 @@ def _exchange(git: Git, home: Path, store: Store, report: Synced, kept: set[str]
             report.went_out = _ahead(git)
             return False
         with _holding(store, incoming):
-            came_in, merged = _merge(git, home, theirs, kept)
+            came_in, merged, told = _merge(git, home, theirs, kept)
         report.came_in += came_in
+        report.notes += told
         report.merged = sorted({*report.merged, *merged})
     report.went_out = _ahead(git)
     if not report.went_out and theirs is not None:
@@ -717,16 +709,19 @@ def _holding(store: Store, incoming: list[Change]) -> Iterator[None]:
             store.files.release(case_id)
 
 
-def _merge(git: Git, home: Path, theirs: str, kept: set[str]) -> tuple[list[Change], list[str]]:
-    """Merge the other side in; what came in, and the cases merged by structure."""
+def _merge(
+    git: Git, home: Path, theirs: str, kept: set[str]
+) -> tuple[list[Change], list[str], list[str]]:
+    """Merge the other side in; what came in, the cases merged by structure, and what
+    the merge of a case has to tell (a version kept beside its case)."""
     incoming = _incoming(git, theirs)
     if not _has_head(git):
         _must(git.run("reset", "-q", theirs), "git reset")
         _must(git.run("checkout", "-q", "--", "."), "git checkout")
-        return incoming, []
+        return incoming, [], []
     if git.run("merge-base", "--is-ancestor", "HEAD", theirs).ok:
         _must(git.run("merge", "-q", "--ff-only", theirs), "git merge")
-        return incoming, []
+        return incoming, [], []
     ours_changed = set(git.zlines("diff", "--name-only", "-z", "--no-renames", f"{theirs}...HEAD"))
     # Case files changed on both sides are merged here, in this process, by the same
     # code as the driver (which git would start once per file): git is told only that
@@ -739,8 +734,7 @@ def _merge(git: Git, home: Path, theirs: str, kept: set[str]) -> tuple[list[Chan
     if not done.ok and not conflicted and not (home / ".git" / "MERGE_HEAD").exists():
         raise SyncError(f"git merge failed: {done.first_error()}")
     cases = [p for p in conflicted if p.startswith("cases/") and p.endswith(".json")]
-    if cases:
-        _merge_cases(git, home, cases)
+    told = _merge_cases(git, home, cases) if cases else []
     stopped = []
     for path in conflicted:
         if path in cases:
@@ -775,7 +769,7 @@ def _merge(git: Git, home: Path, theirs: str, kept: set[str]) -> tuple[list[Chan
     message = f"sync: merged {files} from the other machine" + _machine_line(home)
     _must(git.run("commit", "-q", "--no-verify", "-m", message), "git commit")
     merged = sorted(c.case_id for c in incoming if c.case_id is not None and c.path in ours_changed)
-    return incoming, merged
+    return incoming, merged, told
 
 
 def _stages(git: Git, paths: list[str]) -> dict[str, dict[int, bytes]]:
@@ -794,13 +788,15 @@ def _stages(git: Git, paths: list[str]) -> dict[str, dict[int, bytes]]:
     return found
 
 
-def _merge_cases(git: Git, home: Path, paths: list[str]) -> None:
-    """Merge each case file both sides changed (see :mod:`.driver`) and stage it. A
-    file one side deleted is kept as the other side has it: recover deletes no case."""
+def _merge_cases(git: Git, home: Path, paths: list[str]) -> list[str]:
+    """Merge each case file both sides changed (see :mod:`.driver`) and stage it; what
+    the driver had to tell. A file one side deleted is kept as the other side has it:
+    recover deletes no case."""
     import tempfile
 
     from . import driver
 
+    told: list[str] = []
     versions = _stages(git, paths)
     with tempfile.TemporaryDirectory(dir=home / ".git", prefix="recover-merge-") as tmp:
         folder = Path(tmp)
@@ -816,8 +812,11 @@ def _merge_cases(git: Git, home: Path, paths: list[str]) -> None:
             names = [folder / "base", folder / "ours", folder / "theirs"]
             for name, data in zip(names, (stages.get(1, b""), ours, theirs), strict=True):
                 name.write_bytes(data)
-            if driver.main([str(names[0]), str(names[1]), str(names[2]), str(target)]) != 0:
-                _settle_case(git, home, path, theirs)
+            status, note = driver.merge([*map(str, names), str(target)])
+            if note is not None:
+                told.append(note)
+            if status != 0:
+                _settle_case(target, theirs)
                 continue
             merged = names[1].read_bytes()
             if not target.exists() or target.read_bytes() != merged:
@@ -825,19 +824,18 @@ def _merge_cases(git: Git, home: Path, paths: list[str]) -> None:
     for start in range(0, len(paths), 200):
         _must(git.run("add", "-A", "--", *paths[start : start + 200]), "git add")
     _must(git.run("add", "-A", "--", "cases"), "git add")  # copies kept beside a case
+    return told
 
 
-def _settle_case(git: Git, home: Path, path: str, theirs: bytes) -> None:
+def _settle_case(target: Path, theirs: bytes) -> None:
     """A case file the driver could not merge (it could not write): the version in
     place stays, and the other is kept beside it for doctor."""
-    target = home / path
-    if target.exists() and target.read_bytes() != theirs:
-        from ..machine import sha256_hex
+    from .driver import conflict_name
 
-        stem = Path(path).stem
-        write_atomic(target.with_name(f"{stem}.conflict-{sha256_hex(theirs)[:8]}.json"), theirs)
-    elif not target.exists():
+    if not target.exists():
         write_atomic(target, theirs)
+    elif target.read_bytes() != theirs:
+        write_atomic(conflict_name(target, theirs), theirs)
 
 
 def _abort(git: Git) -> None:

@@ -1,7 +1,7 @@
 """The ``recover-text`` merge driver: playbooks and settings merge as text, and a
 conflict never leaves markers in the file.
 
-git runs it as ``python -m recovery_cli.sync.textmerge %O %A %B`` for a TOML file
+git runs it (as ``python -m recovery_cli.cli.gitmerge text %O %A %B``) for a file
 changed on both sides. The three-way merge is git's own (``git merge-file``); when it
 merges cleanly the result replaces ours (%A), and when it does not, ours is left as it
 was and the driver fails, so git reports a conflict with no marker written: the next
@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 
-def main(argv: list[str]) -> int:
+def merge(base: str, ours: str, theirs: str) -> int:
     """Merge ``base ours theirs``; 0 when merged cleanly, 1 otherwise (ours untouched)."""
-    if len(argv) != 3:
-        sys.stderr.write("usage: python -m recovery_cli.sync.textmerge BASE OURS THEIRS\n")
-        return 2
-    base, ours, theirs = argv
     try:
         done = subprocess.run(
             ["git", "merge-file", "-p", "-q", ours, base, theirs],
@@ -40,7 +35,3 @@ def main(argv: list[str]) -> int:
     except OSError:
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

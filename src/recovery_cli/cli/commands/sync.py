@@ -132,6 +132,8 @@ def _say_joined(joined: Joined) -> None:
 
 
 def _say_synced(report: Synced) -> None:
+    for note in report.notes:
+        typer.echo(note, err=True)
     incoming = report.came_in
     cases = sorted({c.case_id for c in incoming if c.case_id is not None}, key=_order)
     other = [c.path for c in incoming if c.case_id is None]
@@ -181,4 +183,5 @@ def _synced_json(report: Synced) -> dict[str, object]:
         "pending": report.pending,
         "deferred": report.deferred,
         "remote": shown_url(report.remote) if report.remote else None,
+        "notes": report.notes,
     }
