@@ -140,7 +140,31 @@ def test_the_generated_cases_are_what_the_specs_say() -> None:
 
 def test_exact_figures_over_the_generated_cases() -> None:
     stats = counted(generated())
-    assert stats.as_json() == {
+    data = stats.as_json()
+    assert data.pop("remedy_kinds") == {
+        "refund": {"cases": 3, "with_outcome": 2, "kept": 1, "kept_rate": 0.5},  # 1, 3, 6
+        "exchange": {"cases": 0, "with_outcome": 0, "kept": 0, "kept_rate": None},
+        "bonus": {"cases": 1, "with_outcome": 1, "kept": 1, "kept_rate": 1.0},
+        "gift": {"cases": 1, "with_outcome": 1, "kept": 1, "kept_rate": 1.0},
+        "credit": {"cases": 2, "with_outcome": 2, "kept": 1, "kept_rate": 0.5},  # 1, 4
+        "discount": {"cases": 1, "with_outcome": 1, "kept": 1, "kept_rate": 1.0},
+        "support": {"cases": 0, "with_outcome": 0, "kept": 0, "kept_rate": None},
+        "other": {"cases": 0, "with_outcome": 0, "kept": 0, "kept_rate": None},
+        "none": {"cases": 2, "with_outcome": 2, "kept": 0, "kept_rate": 0.0},  # 5, 8
+    }
+    speed = data.pop("speed")
+    assert speed["first_reply"]["cases"] == 0  # no walk steps, no mail: nothing to time
+    to_close = speed["to_close"]
+    assert [(b["cases"], b["with_outcome"], b["kept"]) for b in to_close["buckets"]] == [
+        (5, 5, 3),  # 1, 2, 4, 7, 8: within a day
+        (1, 1, 0),  # 3: 30 hours
+        (0, 0, 0),
+        (0, 0, 0),
+        (0, 0, 0),
+    ]
+    assert to_close["quick"] == {"cases": 6, "with_outcome": 6, "kept": 3, "kept_rate": 0.5}
+    assert to_close["slow"]["cases"] == 0 and to_close["median_hours"] == 7.0
+    assert data == {
         "since": None,
         "until": None,
         "cases": 8,
@@ -369,6 +393,8 @@ STATS_KEYS = {
     "cause_tags",
     "bought_again",
     "satisfaction",
+    "remedy_kinds",
+    "speed",
 }
 
 
@@ -447,6 +473,14 @@ def test_stats_json_has_exactly_the_documented_keys_and_the_known_figures(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == STATS_KEYS
+    kinds = {kind: tuple(t.values()) for kind, t in data.pop("remedy_kinds").items() if t["cases"]}
+    # (cases, with an outcome, kept, kept rate): 1 refund+credit kept, 2 credit refunded,
+    # 3 a resend (the sample playbook calls it an exchange) still open, 4 refund lost.
+    assert kinds == {"refund": (2, 2, 1, 0.5), "credit": (2, 2, 1, 0.5), "exchange": (1, 0, 0, None)}
+    # Each walk answered the customer as it began: all four within the hour.
+    reply = data.pop("speed")["first_reply"]
+    assert [b["cases"] for b in reply["buckets"]] == [4, 0, 0, 0, 0]
+    assert (reply["median_hours"], reply["quick"]["kept_rate"]) == (0.0, 0.3333)
     assert data == {
         "since": None,
         "until": None,

@@ -194,10 +194,14 @@ def history_entry(case: Case) -> dict[str, object]:
 
 
 def facts_of(case: Case) -> Facts:
-    """The facts of a case that stats count: dates, playbook, outcome, money (refunds
-    and goodwill, per the case's currency) and follow-ups (cancelled ones left out)."""
+    """The facts of a case that stats count: dates (with the complaint's and the first
+    reply's, :func:`complaint_times`), playbook, outcome, money (refunds and goodwill,
+    per the case's currency), the kinds of remedy given (a remedy of no kind counts as
+    "other") and follow-ups (cancelled ones left out)."""
     refunds = goodwill = ZERO
+    kinds: set[str] = set()
     for remedy in case.remedies:
+        kinds.add(remedy.kind or "other")
         if remedy.amount is None:
             continue
         if remedy.kind == "refund":
@@ -207,6 +211,7 @@ def facts_of(case: Case) -> Facts:
     outcome = case.outcome
     closed = case.closed_at if case.status == "closed" else None
     value = case.customer.order_value
+    complained, first_reply = complaint_times(case)
     return {
         "created": case.created_at.isoformat(),
         "closed": closed.isoformat() if closed is not None else None,
@@ -224,7 +229,39 @@ def facts_of(case: Case) -> Facts:
             for f in case.follow_ups
             if f.result != "cancelled"
         ],
+        "remedy_kinds": sorted(kinds),
+        "complained": complained.isoformat(),
+        "first_reply": first_reply.isoformat() if first_reply is not None else None,
     }
+
+
+def complaint_times(case: Case) -> tuple[datetime, datetime | None]:
+    """When the customer complained, and when the seller first answered them.
+
+    The complaint is the email's date for a case started from one (when it is not
+    after the case was opened: a sender's clock can be wrong), else the case's opening.
+    The first answer is the first reply that went out through recover (sent, or
+    handed to the mail client) for an email case, and the start of the walk for a
+    call or chat, where the seller answers as they walk; None when neither is known.
+    """
+    complained = case.created_at
+    answered: datetime | None
+    thread = case.mail
+    if thread is not None and thread.messages:
+        first = thread.messages[0]
+        if first.date is not None and first.date < complained:
+            complained = first.date
+        replies = [
+            out.sent_at or out.at
+            for out in thread.sent
+            if out.status in ("sent", "drafted", "opened")
+        ]
+        answered = min(replies, default=None)
+    else:
+        answered = min((step.started_at for step in case.steps), default=None)
+    if answered is not None and answered < complained:
+        answered = complained
+    return complained, answered
 
 
 def brief_of(case: Case) -> Brief | None:

@@ -1,7 +1,7 @@
 """What recoveries cost and return, counted case by case as the store streams past.
 
-Only counters are kept (and one number per closed case, for the median time to
-close), so memory stays flat however many cases there are. Money is summed per
+Only counters are kept (and one number per closed or answered case, for the median
+times), so memory stays flat however many cases there are. Money is summed per
 currency and never mixed.
 """
 
@@ -25,6 +25,29 @@ Sale = tuple[str, str, str]
 # "Bought again within 90 days of the case": the window, and the outcomes it is told for.
 AGAIN_DAYS = 90
 AGAIN_OUTCOMES = ("kept", "refunded", "lost")
+# The kinds of remedy a playbook's offer can be (a remedy of no kind counts as
+# "other"), and "none" for a case given nothing.
+REMEDY_KINDS = ("refund", "exchange", "bonus", "gift", "credit", "discount", "support", "other")
+NO_REMEDY = "none"
+# How quickly the seller answered, and how quickly the case was closed, both from the
+# complaint: each bucket's upper bound in hours (None: no bound), and its words.
+REPLY_BUCKETS: tuple[tuple[float | None, str], ...] = (
+    (1, "within an hour"),
+    (4, "1 to 4 hours"),
+    (24, "4 to 24 hours"),
+    (72, "1 to 3 days"),
+    (None, "over 3 days"),
+)
+CLOSE_BUCKETS: tuple[tuple[float | None, str], ...] = (
+    (24, "within a day"),
+    (72, "1 to 3 days"),
+    (168, "3 to 7 days"),
+    (672, "1 to 4 weeks"),
+    (None, "over 4 weeks"),
+)
+# "Quick" against "slow": answered within a day, closed within a week.
+QUICK_REPLY_HOURS = 24
+QUICK_CLOSE_HOURS = 168
 
 
 @dataclass
@@ -82,6 +105,105 @@ class Again:
 
 
 @dataclass
+class Tally:
+    """Cases, and of those with an outcome, how many customers were kept."""
+
+    cases: int = 0
+    with_outcome: int = 0
+    kept: int = 0
+
+    def add(self, result: str | None) -> None:
+        """One case, with its outcome (None: not recorded yet)."""
+        self.cases += 1
+        if result is not None:
+            self.with_outcome += 1
+            self.kept += result == "kept"
+
+    def merged(self, others: Sequence[Tally]) -> Tally:
+        """This tally and ``others`` added up."""
+        total = Tally(self.cases, self.with_outcome, self.kept)
+        for other in others:
+            total.cases += other.cases
+            total.with_outcome += other.with_outcome
+            total.kept += other.kept
+        return total
+
+    @property
+    def kept_rate(self) -> float | None:
+        """Kept customers as a share of the cases with an outcome."""
+        return self.kept / self.with_outcome if self.with_outcome else None
+
+    def as_json(self) -> dict[str, object]:
+        """The tally as ``recover stats --json`` writes it."""
+        return {
+            "cases": self.cases,
+            "with_outcome": self.with_outcome,
+            "kept": self.kept,
+            "kept_rate": _round(self.kept_rate),
+        }
+
+
+@dataclass
+class Spread:
+    """How long something took, case by case (one number each, for the median), in
+    buckets with the kept rate of each, and quick against slow."""
+
+    buckets: tuple[tuple[float | None, str], ...]
+    quick_hours: float
+    hours: array[float] = field(default_factory=lambda: array("d"))
+    tallies: list[Tally] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.tallies = [Tally() for _ in self.buckets]
+
+    def add(self, hours: float, result: str | None) -> None:
+        """One case that took ``hours``, with its outcome."""
+        self.hours.append(hours)
+        for (bound, _label), tally in zip(self.buckets, self.tallies, strict=True):
+            if bound is None or hours <= bound:
+                tally.add(result)
+                break
+
+    @property
+    def median(self) -> float | None:
+        """The median time, in hours (None when no case is counted)."""
+        return _median(self.hours)
+
+    def split(self) -> tuple[Tally, Tally]:
+        """The buckets up to :attr:`quick_hours` added up, and the rest."""
+        quick = [
+            t
+            for (b, _), t in zip(self.buckets, self.tallies, strict=True)
+            if _quick(b, self.quick_hours)
+        ]
+        slow = [
+            t
+            for (b, _), t in zip(self.buckets, self.tallies, strict=True)
+            if not _quick(b, self.quick_hours)
+        ]
+        return Tally().merged(quick), Tally().merged(slow)
+
+    def as_json(self) -> dict[str, object]:
+        """The spread as ``recover stats --json`` writes it."""
+        quick, slow = self.split()
+        return {
+            "cases": len(self.hours),
+            "median_hours": _round(self.median, 2),
+            "buckets": [
+                {"label": label, "up_to_hours": bound, **tally.as_json()}
+                for (bound, label), tally in zip(self.buckets, self.tallies, strict=True)
+            ],
+            "quick_hours": self.quick_hours,
+            "quick": quick.as_json(),
+            "slow": slow.as_json(),
+        }
+
+
+def _quick(bound: float | None, quick_hours: float) -> bool:
+    return bound is not None and bound <= quick_hours
+
+
+@dataclass
 class Stats:
     """Counters over a run of cases; feed them with :meth:`add`."""
 
@@ -96,7 +218,13 @@ class Stats:
     causes: Counter[str] = field(default_factory=Counter)
     money: dict[str, Money] = field(default_factory=dict)
     follow_ups: Counter[str] = field(default_factory=Counter)
-    hours_to_close: array[float] = field(default_factory=lambda: array("d"))
+    # Times from the complaint (:func:`recovery_cli.projections.complaint_times`).
+    first_reply: Spread = field(default_factory=lambda: Spread(REPLY_BUCKETS, QUICK_REPLY_HOURS))
+    to_close: Spread = field(default_factory=lambda: Spread(CLOSE_BUCKETS, QUICK_CLOSE_HOURS))
+    # Cases by the kinds of remedy they were given (a case of two kinds counts in both).
+    remedy_kinds: dict[str, Tally] = field(
+        default_factory=lambda: {kind: Tally() for kind in (*REMEDY_KINDS, NO_REMEDY)}
+    )
     # None: no orders imported, so nothing to tell.
     again: dict[str, Again] | None = None
 
@@ -126,9 +254,13 @@ class Stats:
             money.order_value += Decimal(facts["order_value"])
         money.refunds += Decimal(facts["refunds"])
         money.goodwill += Decimal(facts["goodwill"])
+        complained = _moment(facts["complained"])
         if facts["closed"] is not None:
-            seconds = (_moment(facts["closed"]) - _moment(facts["created"])).total_seconds()
-            self.hours_to_close.append(max(0.0, seconds) / 3600)
+            self.to_close.add(_hours(complained, _moment(facts["closed"])), result)
+        if facts["first_reply"] is not None:
+            self.first_reply.add(_hours(complained, _moment(facts["first_reply"])), result)
+        for kind in facts["remedy_kinds"] or [NO_REMEDY]:
+            self.remedy_kinds.setdefault(kind, Tally()).add(result)
         today = local_date(self.now, self.zone)
         for due_at, done_at in facts["follow_ups"]:
             due = local_date(_moment(due_at), self.zone)
@@ -169,15 +301,14 @@ class Stats:
         return self.outcomes["kept"] / self.with_outcome if self.with_outcome else None
 
     @property
+    def hours_to_close(self) -> array[float]:
+        """The hours from the complaint to the close, one per closed case."""
+        return self.to_close.hours
+
+    @property
     def median_hours_to_close(self) -> float | None:
-        """The median time from opening a case to closing it, in hours."""
-        if not self.hours_to_close:
-            return None
-        ordered = sorted(self.hours_to_close)
-        middle = len(ordered) // 2
-        if len(ordered) % 2:
-            return ordered[middle]
-        return (ordered[middle - 1] + ordered[middle]) / 2
+        """The median time from the complaint to closing the case, in hours."""
+        return self.to_close.median
 
     def playbooks_ranked(self) -> list[tuple[str, int]]:
         """Cases per playbook, most first (ties alphabetical)."""
@@ -215,6 +346,11 @@ class Stats:
             "playbooks": dict(self.playbooks_ranked()),
             "cause_tags": dict(self.top_causes()),
             "satisfaction": {str(score): self.satisfaction[score] for score in range(1, 6)},
+            "remedy_kinds": {kind: tally.as_json() for kind, tally in self.remedy_kinds.items()},
+            "speed": {
+                "first_reply": self.first_reply.as_json(),
+                "to_close": self.to_close.as_json(),
+            },
             "bought_again": (
                 {
                     outcome: {
@@ -230,6 +366,20 @@ class Stats:
                 else None
             ),
         }
+
+
+def _median(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds()) / 3600
 
 
 def _utc_text(moment: datetime) -> str:

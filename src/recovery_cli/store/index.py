@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 # The format of the rows (their columns, and what the projections put in them). Bump it
 # whenever either changes: an index of another format is rebuilt from the case files,
 # and an upgrade that leaves the rows alone rebuilds nothing.
-FORMAT = "7"
+FORMAT = "8"
 # Where an earlier version kept the index: inside the home (it moves out on first use).
 FILE_NAME = "index.sqlite3"
 # Rows written in one transaction while catching up, so a long rebuild never holds the
