@@ -155,6 +155,52 @@ def _shift(value: str, delta: timedelta) -> str:
     return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _by_email(data: dict[str, Any], number: int, rng: random.Random) -> None:
+    """Make a case an email's: the complaint arrived a while before the seller opened
+    the case, and the reply went out a while after the walk. A slow answer loses some
+    customers who would have stayed (as complaint-handling research finds), so the
+    report's speed section has something true to show."""
+    opened = datetime.fromisoformat(data["created_at"])
+    waited = timedelta(hours=rng.choice([0.2, 0.5, 1, 2, 3, 6, 10, 20, 30, 50, 80]))
+    walked = datetime.fromisoformat(data.get("walk_completed_at") or data["created_at"])
+    replied = walked + timedelta(minutes=rng.choice([2, 5, 10, 30, 90, 240]))
+    name, email = data["customer"]["name"], data["customer"]["email"]
+    data["mail"] = {
+        "messages": [
+            {
+                "message_id": f"<complaint-{number}@example.com>",
+                "subject": f"Problem with order {data['customer']['order']}",
+                "date": _utc(opened - waited),
+                "sender": email,
+                "name": name,
+                "text": "Paid yesterday, the link never came",
+                "added_at": data["created_at"],
+            }
+        ],
+        "sent": [
+            {
+                "message_id": f"<reply-{number}@shop.example>",
+                "what": "reply",
+                "to": email,
+                "subject": f"Re: Problem with order {data['customer']['order']}",
+                "via": "smtp",
+                "status": "sent",
+                "at": _utc(replied),
+                "sent_at": _utc(replied),
+            }
+        ],
+        "reply": "",
+    }
+    outcome = data.get("outcome")
+    hours = (replied - opened + waited) / timedelta(hours=1)
+    if outcome and outcome["result"] == "kept" and rng.random() < min(0.5, hours / 150):
+        outcome["result"] = "lost"
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def generate(count: int, home: Path, seed: int = 1) -> Path:
     """Write ``count`` cases into ``home/cases`` and return the folder."""
     rng = random.Random(seed)
@@ -195,6 +241,8 @@ def generate(count: int, home: Path, seed: int = 1) -> Path:
         for remedy in data["remedies"]:
             if remedy.get("kind") == "refund":
                 remedy["amount"] = data["customer"]["order_value"]
+        if data["customer"]["channel"] == "email":
+            _by_email(data, number, rng)
         path = folder / f"{number}.json"
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

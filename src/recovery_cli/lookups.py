@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 from .errors import RecoverError
 from .followups import HORIZON_DAYS, OVERDUE_DAYS, DueList, count_overdue, due_list
-from .projections import Card
+from .projections import Card, Facts
 from .store import Store
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from .orders.book import Order
+    from .report import Period, Report
     from .stats import Stats
 
 
@@ -209,10 +210,46 @@ def count_stats(
 ) -> tuple[Stats, list[str]]:
     """Stats over the cases opened within the dates, and why some files could not be
     read. Counted from the index: no case file is parsed."""
-    from .orders import has_orders
     from .stats import Stats
 
-    found, damaged = Stats(now=now, since=since, until=until), []
+    found = Stats(now=now, since=since, until=until)
+
+    def add(facts: Facts) -> bool:
+        if not found.wants(facts):
+            return False
+        found.add(facts)
+        return True
+
+    return found, _count(store, found, add)
+
+
+def build_report(store: Store, now: datetime, period: Period) -> tuple[Report, list[str]]:
+    """The counts behind the monthly review of ``period`` (:mod:`recovery_cli.report`),
+    and why some files could not be read: one pass over the index's facts, then the
+    open prevention actions."""
+    from .report import Report, customer_key
+
+    report = Report(period=period, now=now)
+
+    def add(facts: Facts) -> bool:
+        email, name, _order = facts["customer"]
+        return report.add(facts, customer_key(email, name))
+
+    damaged = _count(store, report.stats, add)
+    actions = prevention_actions(store)
+    for tag, cards in actions.groups:
+        report.add_prevention(cards, tag)
+    report.prevention.sort(key=lambda group: (-group.oldest_days, -group.count, group.tag))
+    return report, damaged + [d for d in actions.damaged if d not in damaged]
+
+
+def _count(store: Store, stats: Stats, add: Callable[[Facts], bool]) -> list[str]:
+    """Feed every case's facts, oldest first, to ``add`` (True: the case counts in
+    ``stats``, which then learns whether its customer bought again, when orders are
+    imported); return why some files could not be read."""
+    from .orders import has_orders
+
+    damaged: list[str] = []
     with contextlib.ExitStack() as stack:
         sales = None
         if has_orders(store.home):  # else the order modules are not even imported
@@ -221,12 +258,10 @@ def count_stats(
             orders = stack.enter_context(Orders(store.home))
             sales = orders.sales()
             damaged += orders.damaged
-            found.with_orders()
+            stats.with_orders()
         for row in store.stats_rows():
             if row.damaged is not None:
                 damaged.append(row.damaged)
-            elif found.wants(row.facts):
-                found.add(row.facts)
-                if sales is not None and found.wants_orders(row.facts):
-                    found.add_orders(row.facts, sales.of(*row.facts["customer"]))
-    return found, damaged
+            elif add(row.facts) and sales is not None and stats.wants_orders(row.facts):
+                stats.add_orders(row.facts, sales.of(*row.facts["customer"]))
+    return damaged

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "customer": ("customer:history", "A customer's history: cases, remedies, outcomes."),
     "orders": ("orders:app", "Import order exports; list, show or forget orders."),
     "stats": ("stats:stats", "What recoveries cost and return, with charts."),
+    "report": ("report:report_page", "The monthly review as one HTML page to read or print."),
     "export": ("export:export", "Export cases as CSV, JSON or JSON Lines."),
     "playbook": ("playbook:app", "List, show, create, edit and check playbooks."),
     "config": ("config:app", "Show or change your settings."),

@@ -1,0 +1,245 @@
+"""The monthly review: what one period's recoveries cost and returned, against the
+twelve months before it, and which causes keep coming back.
+
+Everything is counted by :class:`~recovery_cli.stats.Stats` (the rules of
+``recover stats``, not a second copy of them): one for the period, one for each of the
+twelve months ending with the period's last, fed from one pass over the index's facts.
+On top of those, this module only adds what needs more than one case to tell: which
+customers had an earlier case, and which causes come up month after month. The page
+itself is made by :mod:`recovery_cli.reportpage`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from .errors import UsageError
+from .followups import local_date
+from .stats import Stats
+
+MONTHS = 12
+# A cause is flagged as repeating when it came up in this many of the last months.
+REPEAT_MONTHS, REPEAT_SEEN = 6, 3
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dates a report covers (both included), as the seller's calendar has them."""
+
+    since: date
+    until: date
+
+    @property
+    def whole_month(self) -> bool:
+        """Whether the period is exactly one calendar month."""
+        return self.since.day == 1 and _next_month(self.since) - timedelta(days=1) == self.until
+
+    @property
+    def label(self) -> str:
+        """The period in words: "November 2026", or "3 Oct 2026 to 15 Nov 2026"."""
+        if self.whole_month:
+            return self.since.strftime("%B %Y")
+        return f"{_day(self.since)} to {_day(self.until)}"
+
+    @property
+    def file_name(self) -> str:
+        """The default file: ``report-2026-11.html``, or
+        ``report-2026-10-03-to-2026-11-15.html``."""
+        if self.whole_month:
+            return f"report-{self.since:%Y-%m}.html"
+        return f"report-{self.since.isoformat()}-to-{self.until.isoformat()}.html"
+
+    def months(self, count: int = MONTHS) -> list[date]:
+        """The first days of the ``count`` months ending with the period's last, oldest first."""
+        first = self.until.replace(day=1)
+        found = [first]
+        for _ in range(count - 1):
+            found.append((found[-1] - timedelta(days=1)).replace(day=1))
+        return found[::-1]
+
+
+def month_period(text: str) -> Period:
+    """The calendar month ``YYYY-MM``."""
+    match = _MONTH.fullmatch(text.strip())
+    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+        raise UsageError("a month is written YYYY-MM, e.g. 2026-11")
+    first = date(int(match[1]), int(match[2]), 1)
+    return Period(first, _next_month(first) - timedelta(days=1))
+
+
+def last_full_month(today: date) -> Period:
+    """The month before ``today``'s: the default, for the review at the start of a month."""
+    end = today.replace(day=1) - timedelta(days=1)
+    return Period(end.replace(day=1), end)
+
+
+def between(since: date | None, until: date | None, today: date) -> Period:
+    """The dates given by ``--since``/``--until`` (a missing end: the month's first day
+    of ``since``'s month, or today)."""
+    start = since if since is not None else (until or today).replace(day=1)
+    end = until if until is not None else today
+    if start > end:
+        raise UsageError(f"--since ({start.isoformat()}) is after --until ({end.isoformat()})")
+    return Period(start, end)
+
+
+@dataclass
+class Returning:
+    """Of the period's cases with a known customer, those whose customer had a case
+    before (at any time, in this store)."""
+
+    cases: int = 0
+    returning: int = 0
+    customers: set[str] = field(default_factory=set)
+    returning_customers: set[str] = field(default_factory=set)
+
+    @property
+    def share(self) -> float | None:
+        """Returning customers' cases as a share of the cases with a known customer."""
+        return self.returning / self.cases if self.cases else None
+
+
+@dataclass
+class OpenActions:
+    """The prevention actions not done yet, for one cause tag: how many, and the
+    oldest of them."""
+
+    tag: str
+    count: int
+    oldest_days: int
+    action: str
+    root_cause: str
+    case_id: str
+    customer: str
+
+
+@dataclass
+class Report:
+    """The counts behind one monthly review; feed it with :meth:`add`."""
+
+    period: Period
+    now: datetime
+    zone: tzinfo | None = None
+    stats: Stats = field(init=False)
+    months: dict[date, Stats] = field(init=False)
+    returning: Returning = field(default_factory=Returning)
+    prevention: list[OpenActions] = field(default_factory=list)
+    prevention_open: int = 0
+    _seen: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.months = {
+            first: Stats(
+                now=self.now,
+                since=first,
+                until=_next_month(first) - timedelta(days=1),
+                zone=self.zone,
+            )
+            for first in self.period.months()
+        }
+        last = self.months[self.period.until.replace(day=1)]
+        if self.period.whole_month:
+            self.stats = last  # the same counts: counted once
+        else:
+            self.stats = Stats(
+                now=self.now, since=self.period.since, until=self.period.until, zone=self.zone
+            )
+
+    def add(self, facts: dict[str, object], customer: str | None) -> bool:
+        """Count one case (the facts of the index, oldest first) whoever its customer
+        (``customer``: their key, None when unknown); True when it is in the period."""
+        month = self.months.get(_month_of(facts, self.zone))
+        if month is not None and month.wants(facts) and month is not self.stats:
+            month.add(facts)
+        within = self.stats.wants(facts)
+        if within:
+            self.stats.add(facts)
+            if customer is not None:
+                self.returning.cases += 1
+                self.returning.customers.add(customer)
+                if customer in self._seen:
+                    self.returning.returning += 1
+                    self.returning.returning_customers.add(customer)
+        if customer is not None:
+            self._seen.add(customer)
+        return within
+
+    def repeating(self) -> dict[str, int]:
+        """Each cause tag seen in :data:`REPEAT_SEEN` or more of the last
+        :data:`REPEAT_MONTHS` months, with the number of months it was seen in."""
+        seen: Counter[str] = Counter()
+        for stats in list(self.months.values())[-REPEAT_MONTHS:]:
+            seen.update(tag for tag, count in stats.causes.items() if count)
+        return {tag: months for tag, months in seen.items() if months >= REPEAT_SEEN}
+
+    def causes(self) -> list[tuple[str, int, int, bool]]:
+        """The period's top cause tags, then any other that repeats: (tag, cases this
+        period, months seen of the last six, repeating)."""
+        repeating = self.repeating()
+        months = list(self.months.values())[-REPEAT_MONTHS:]
+
+        def seen_in(tag: str) -> int:
+            return sum(1 for stats in months if stats.causes[tag])
+
+        listed = [(tag, count) for tag, count in self.stats.top_causes()]
+        named = {tag for tag, _ in listed}
+        listed += sorted(
+            ((tag, self.stats.causes[tag]) for tag in repeating if tag not in named),
+            key=lambda kv: (-repeating[kv[0]], kv[0]),
+        )
+        return [(tag, count, seen_in(tag), tag in repeating) for tag, count in listed]
+
+    def add_prevention(self, cards: list[dict[str, object]], tag: str) -> None:
+        """One cause tag's open prevention actions (cards as
+        :func:`recovery_cli.lookups.prevention_actions` gives them)."""
+        if not cards:
+            return
+        ages = [(self._age(card), card) for card in cards]
+        days, oldest = max(ages, key=lambda pair: (pair[0], str(pair[1]["id"])))
+        action: dict[str, str] = oldest["prevention"]  # type: ignore[assignment]
+        customer: dict[str, str] = oldest["customer"]  # type: ignore[assignment]
+        self.prevention_open += len(cards)
+        self.prevention.append(
+            OpenActions(
+                tag=tag,
+                count=len(cards),
+                oldest_days=days,
+                action=action["action"],
+                root_cause=action.get("root_cause") or "",
+                case_id=str(oldest["id"]),
+                customer=customer.get("name") or "",
+            )
+        )
+
+    def _age(self, card: dict[str, object]) -> int:
+        action: dict[str, str | None] = card["prevention"]  # type: ignore[assignment]
+        since = action.get("recorded_at") or str(card["updated_at"])
+        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        return max(0, (local_date(self.now, self.zone) - local_date(moment, self.zone)).days)
+
+
+def customer_key(email: str, name: str) -> str | None:
+    """Who a case is from, for "an earlier case of theirs": their email, else their
+    name (case and spacing aside); None when neither was taken."""
+    email = email.strip().casefold()
+    if email:
+        return f"email:{email}"
+    name = " ".join(name.split()).casefold()
+    return f"name:{name}" if name else None
+
+
+def _month_of(facts: dict[str, object], zone: tzinfo | None) -> date:
+    opened = local_date(datetime.fromisoformat(str(facts["created"])), zone)
+    return opened.replace(day=1)
+
+
+def _next_month(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
