@@ -5,6 +5,7 @@ this environment's dependencies (no network), never the checkout's source tree."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -83,6 +84,19 @@ def test_wheel_carries_the_playbooks_and_a_fresh_install_finds_them(tmp_path: Pa
         check=True,
     )
     assert version.stdout.startswith("recover ")
+    # The report's templates travel in the wheel, and the installed tool finds them.
+    assert {"recovery_cli/templates/report.html.j2", "recovery_cli/templates/report.css"} <= set(
+        names
+    )
+    page = subprocess.run(
+        [str(tmp_path / "env" / "bin" / "recover"), "report", "--month", "2026-11", "-o", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "RECOVER_HOME": str(tmp_path / "home")},
+    )
+    assert page.stdout.startswith("<!DOCTYPE html>") and "Recoveries, November 2026" in page.stdout
 
 
 def test_editable_install_finds_the_playbooks_in_the_checkout(tmp_path: Path) -> None:

@@ -476,7 +476,11 @@ def test_stats_json_has_exactly_the_documented_keys_and_the_known_figures(
     kinds = {kind: tuple(t.values()) for kind, t in data.pop("remedy_kinds").items() if t["cases"]}
     # (cases, with an outcome, kept, kept rate): 1 refund+credit kept, 2 credit refunded,
     # 3 a resend (the sample playbook calls it an exchange) still open, 4 refund lost.
-    assert kinds == {"refund": (2, 2, 1, 0.5), "credit": (2, 2, 1, 0.5), "exchange": (1, 0, 0, None)}
+    assert kinds == {
+        "refund": (2, 2, 1, 0.5),
+        "credit": (2, 2, 1, 0.5),
+        "exchange": (1, 0, 0, None),
+    }
     # Each walk answered the customer as it began: all four within the hour.
     reply = data.pop("speed")["first_reply"]
     assert [b["cases"] for b in reply["buckets"]] == [4, 0, 0, 0, 0]

@@ -103,7 +103,9 @@ def render(report: Report, *, business: str, made_at: datetime) -> bytes:
     )
     style = environment.loader.get_source(environment, "report.css")[0]  # type: ignore[union-attr]
     digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
-    page = environment.get_template("report.html.j2").render(
+    page = environment.get_template(
+        "report.html.j2"
+    ).render(
         style=Markup(style),  # the page's own style sheet: shipped text, not data
         style_hash=f"sha256-{digest}",
         business=business,

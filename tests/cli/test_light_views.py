@@ -1,7 +1,8 @@
 """The everyday views build no case model: ``list``, ``show``, ``followups``,
 ``customer``, ``prevent``, ``stats`` and ``config`` answer from the index's rows and
 files it vouches for, in a process that never imports Pydantic, the case models or
-Rich's console (each costs about as much as Typer's whole import).
+Rich's console (each costs about as much as Typer's whole import), nor Jinja2, which
+only ``recover report`` pays for.
 
 Each is run as a real process on a store whose index is up to date, and what it
 imported is read from ``sys.modules`` as it exits. What they print is asserted here and
@@ -31,6 +32,10 @@ HEAVY = (
     "recovery_cli.playbooks.model",
     "rich.console",
     "rich.table",
+    # The monthly report's: only `recover report` imports them (see below).
+    "jinja2",
+    "markupsafe",
+    "recovery_cli.reportpage",
 )
 PROBE = (
     "import sys; sys.argv = ['recover', *sys.argv[1:]]\n"
@@ -196,3 +201,15 @@ def test_without_orders_no_view_imports_the_order_book(store: Path) -> None:
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert imported(result) == [], (args, result.stderr)
+
+
+def test_only_the_report_imports_jinja2_and_it_builds_no_case_model(store: Path) -> None:
+    page = store / "r.html"
+    result = recover(store, "report", "--month", "2026-06", "-o", str(page))
+    assert result.returncode == 0, result.stderr
+    assert "<!DOCTYPE html>" in page.read_text()
+    assert imported(result) == ["jinja2", "markupsafe", "recovery_cli.reportpage"], result.stderr
+    for args in (("--help",), ("report", "--help"), ("stats",), ("list",)):
+        other = recover(store, *args)
+        assert other.returncode == 0, other.stderr
+        assert imported(other) == [], (args, other.stderr)
