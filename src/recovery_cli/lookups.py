@@ -181,11 +181,14 @@ class Prevention:
     damaged: list[str]
 
 
-def prevention_actions(store: Store, *, done_too: bool = False) -> Prevention:
-    """The prevention actions still open (or done too), grouped by cause tag."""
+def prevention_actions(
+    store: Store, *, done_too: bool = False, thorough: bool = True
+) -> Prevention:
+    """The prevention actions still open (or done too), grouped by cause tag
+    (``thorough``: as :meth:`Store.prevention_cards`)."""
     damaged: list[str] = []
     groups: dict[str, list[Card]] = {}
-    for row in store.prevention_cards(done_too=done_too):
+    for row in store.prevention_cards(done_too=done_too, thorough=thorough):
         if row.damaged is not None:
             damaged.append(row.damaged)
             continue
@@ -236,7 +239,7 @@ def build_report(store: Store, now: datetime, period: Period) -> tuple[Report, l
         return report.add(facts, customer_key(email, name))
 
     damaged = _count(store, report.stats, add)
-    actions = prevention_actions(store)
+    actions = prevention_actions(store, thorough=False)  # every file was just compared
     for tag, cards in actions.groups:
         report.add_prevention(cards, tag)
     report.prevention.sort(key=lambda group: (-group.oldest_days, -group.count, group.tag))

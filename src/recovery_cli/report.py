@@ -152,10 +152,11 @@ class Report:
     def add(self, facts: dict[str, object], customer: str | None) -> bool:
         """Count one case (the facts of the index, oldest first) whoever its customer
         (``customer``: their key, None when unknown); True when it is in the period."""
-        month = self.months.get(_month_of(facts, self.zone))
-        if month is not None and month.wants(facts) and month is not self.stats:
+        opened = self.stats.opened_on(facts)
+        month = self.months.get(opened.replace(day=1))
+        if month is not None and month is not self.stats and month.wants_date(opened):
             month.add(facts)
-        within = self.stats.wants(facts)
+        within = self.stats.wants_date(opened)
         if within:
             self.stats.add(facts)
             if customer is not None:
@@ -230,11 +231,6 @@ def customer_key(email: str, name: str) -> str | None:
         return f"email:{email}"
     name = " ".join(name.split()).casefold()
     return f"name:{name}" if name else None
-
-
-def _month_of(facts: dict[str, object], zone: tzinfo | None) -> date:
-    opened = local_date(datetime.fromisoformat(str(facts["created"])), zone)
-    return opened.replace(day=1)
 
 
 def _next_month(first: date) -> date:

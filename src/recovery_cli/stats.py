@@ -230,10 +230,14 @@ class Stats:
 
     def wants(self, facts: Facts) -> bool:
         """Whether the case was opened within the dates asked for."""
-        return self._opened_within(_moment(facts["created"]))
+        return self.wants_date(self.opened_on(facts))
 
-    def _opened_within(self, created: datetime) -> bool:
-        opened = local_date(created, self.zone)
+    def opened_on(self, facts: Facts) -> date:
+        """The date a case was opened, where the seller is."""
+        return local_date(_moment(facts["created"]), self.zone)
+
+    def wants_date(self, opened: date) -> bool:
+        """Whether a case opened on ``opened`` (:meth:`opened_on`) is within the dates."""
         if self.since is not None and opened < self.since:
             return False
         return self.until is None or opened <= self.until

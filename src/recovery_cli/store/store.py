@@ -299,12 +299,16 @@ class Store:
             return self.index.cards(limit=limit)
         return self.index.cards("status = ?", (status,), limit=limit)
 
-    def prevention_cards(self, *, done_too: bool = False) -> Iterator[CardRow]:
+    def prevention_cards(
+        self, *, done_too: bool = False, thorough: bool = True
+    ) -> Iterator[CardRow]:
         """The cases with a prevention action still open (or done too), newest first.
         Every file is compared with its row first: a prevention action written into a
-        case file by hand is seen at once (a small list, asked for once in a while)."""
+        case file by hand is seen at once (a small list, asked for once in a while).
+        ``thorough=False`` is for a caller that has just had every file compared (the
+        monthly report, after its pass over every case's facts)."""
         where = "prevention >= 1" if done_too else "prevention = 1"
-        return self.index.cards(where, thorough=True)
+        return self.index.cards(where, thorough=thorough)
 
     def customer_cards(self, query: str) -> Iterator[CardRow]:
         """The cases whose customer's name, email or order holds ``query`` (ignoring
