@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from .errors import UsageError
 from .followups import local_date
@@ -127,8 +128,8 @@ class Report:
     stats: Stats = field(init=False)
     months: dict[date, Stats] = field(init=False)
     returning: Returning = field(default_factory=Returning)
-    prevention: list[OpenActions] = field(default_factory=list)
     prevention_open: int = 0
+    _actions: dict[str, OpenActions] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -138,16 +139,15 @@ class Report:
                 since=first,
                 until=_next_month(first) - timedelta(days=1),
                 zone=self.zone,
+                brief=True,
             )
             for first in self.period.months()
         }
-        last = self.months[self.period.until.replace(day=1)]
-        if self.period.whole_month:
-            self.stats = last  # the same counts: counted once
-        else:
-            self.stats = Stats(
-                now=self.now, since=self.period.since, until=self.period.until, zone=self.zone
-            )
+        self.stats = Stats(
+            now=self.now, since=self.period.since, until=self.period.until, zone=self.zone
+        )
+        if self.period.whole_month:  # the same counts: counted once, in full
+            self.months[self.period.since] = self.stats
 
     def add(self, facts: dict[str, object], customer: str | None) -> bool:
         """Count one case (the facts of the index, oldest first) whoever its customer
@@ -194,33 +194,28 @@ class Report:
         )
         return [(tag, count, seen_in(tag), tag in repeating) for tag, count in listed]
 
-    def add_prevention(self, cards: list[dict[str, object]], tag: str) -> None:
-        """One cause tag's open prevention actions (cards as
-        :func:`recovery_cli.lookups.prevention_actions` gives them)."""
-        if not cards:
-            return
-        ages = [(self._age(card), card) for card in cards]
-        days, oldest = max(ages, key=lambda pair: (pair[0], str(pair[1]["id"])))
-        action: dict[str, str] = oldest["prevention"]  # type: ignore[assignment]
-        customer: dict[str, str] = oldest["customer"]  # type: ignore[assignment]
-        self.prevention_open += len(cards)
-        self.prevention.append(
-            OpenActions(
-                tag=tag,
-                count=len(cards),
-                oldest_days=days,
-                action=action["action"],
-                root_cause=action.get("root_cause") or "",
-                case_id=str(oldest["id"]),
-                customer=customer.get("name") or "",
-            )
-        )
+    def add_action(self, card: dict[str, Any]) -> None:
+        """One open prevention action (a card as the prevention views read it):
+        counted under its cause tag, and kept if it is that tag's oldest."""
+        action = card["prevention"]
+        tag = action["cause_tag"] or ""
+        since = action.get("recorded_at") or card["updated_at"]
+        recorded = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        days = max(0, (local_date(self.now, self.zone) - local_date(recorded, self.zone)).days)
+        self.prevention_open += 1
+        group = self._actions.get(tag)
+        if group is None:
+            group = self._actions[tag] = OpenActions(tag, 0, -1, "", "", "", "")
+        group.count += 1
+        if (days, str(card["id"])) > (group.oldest_days, group.case_id):
+            group.oldest_days, group.case_id = days, str(card["id"])
+            group.action, group.root_cause = action["action"], action.get("root_cause") or ""
+            group.customer = card["customer"].get("name") or ""
 
-    def _age(self, card: dict[str, object]) -> int:
-        action: dict[str, str | None] = card["prevention"]  # type: ignore[assignment]
-        since = action.get("recorded_at") or str(card["updated_at"])
-        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        return max(0, (local_date(self.now, self.zone) - local_date(moment, self.zone)).days)
+    @property
+    def prevention(self) -> list[OpenActions]:
+        """The open prevention actions by cause tag, the oldest first."""
+        return sorted(self._actions.values(), key=lambda g: (-g.oldest_days, -g.count, g.tag))
 
 
 def customer_key(email: str, name: str) -> str | None:

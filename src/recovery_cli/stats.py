@@ -227,6 +227,11 @@ class Stats:
     )
     # None: no orders imported, so nothing to tell.
     again: dict[str, Again] | None = None
+    # Only what a month of the report's twelve shows: cases, outcomes, causes, money.
+    brief: bool = False
+
+    def __post_init__(self) -> None:
+        self._today = local_date(self.now, self.zone)
 
     def wants(self, facts: Facts) -> bool:
         """Whether the case was opened within the dates asked for."""
@@ -245,12 +250,9 @@ class Stats:
     def add(self, facts: Facts) -> None:
         """Count one case from its facts, whatever its dates (filter with :meth:`wants`)."""
         self.cases += 1
-        self.playbooks[facts["playbook"]] += 1
         result = facts["outcome"]
         if result is not None:
             self.outcomes[result] += 1
-            if facts["satisfaction"] is not None:
-                self.satisfaction[facts["satisfaction"]] += 1
             if facts["cause_tag"]:
                 self.causes[facts["cause_tag"].strip().casefold()] += 1
         money = self.money.setdefault(facts["currency"], Money())
@@ -258,6 +260,11 @@ class Stats:
             money.order_value += Decimal(facts["order_value"])
         money.refunds += Decimal(facts["refunds"])
         money.goodwill += Decimal(facts["goodwill"])
+        if self.brief:
+            return
+        self.playbooks[facts["playbook"]] += 1
+        if result is not None and facts["satisfaction"] is not None:
+            self.satisfaction[facts["satisfaction"]] += 1
         complained = _moment(facts["complained"])
         if facts["closed"] is not None:
             self.to_close.add(_hours(complained, _moment(facts["closed"])), result)
@@ -265,7 +272,7 @@ class Stats:
             self.first_reply.add(_hours(complained, _moment(facts["first_reply"])), result)
         for kind in facts["remedy_kinds"] or [NO_REMEDY]:
             self.remedy_kinds.setdefault(kind, Tally()).add(result)
-        today = local_date(self.now, self.zone)
+        today = self._today
         for due_at, done_at in facts["follow_ups"]:
             due = local_date(_moment(due_at), self.zone)
             if done_at is not None:

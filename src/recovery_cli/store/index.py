@@ -746,14 +746,16 @@ class Index:
             for row in db.execute(f"SELECT {columns} FROM cases ORDER BY ord, id"):
                 yield ExportRow._make(row)
 
-    def stats_rows(self) -> Iterator[FactsRow]:
-        """The facts of every case, oldest first (checked against every file first)."""
+    def stats_rows(self, *, loads: Callable[[str], Any] | None = None) -> Iterator[FactsRow]:
+        """The facts of every case, oldest first (checked against every file first),
+        parsed with ``loads`` (json's by default)."""
+        parse = loads or json.loads
         with _readable():
             db = self.fresh(thorough=True)
             for case_id, damaged, facts in db.execute(
                 "SELECT id, damaged, facts FROM cases ORDER BY ord, id"
             ):
-                yield FactsRow(case_id, damaged, json.loads(facts) if facts is not None else {})
+                yield FactsRow(case_id, damaged, parse(facts) if facts is not None else {})
 
     def _entries(
         self, where: str = "", params: tuple[Any, ...] = (), *, thorough: bool = False

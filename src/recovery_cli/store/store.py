@@ -423,9 +423,10 @@ class Store:
         """Every case's export row, from the index (see :class:`ExportRow`)."""
         return self.index.export_rows(thorough=thorough, cells=cells)
 
-    def stats_rows(self) -> Iterator[FactsRow]:
-        """Every case's stats facts, from the index (see :class:`FactsRow`)."""
-        return self.index.stats_rows()
+    def stats_rows(self, *, loads: Callable[[str], Any] | None = None) -> Iterator[FactsRow]:
+        """Every case's stats facts, from the index (see :class:`FactsRow`), each parsed
+        with ``loads`` (json's by default)."""
+        return self.index.stats_rows(loads=loads)
 
     def pending_dues(self) -> Iterator[datetime]:
         """The due time of every follow-up still to do."""
