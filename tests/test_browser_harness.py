@@ -13,6 +13,9 @@ import pytest
 from tests import browser
 from tests.browser import Browser, Call, is_blank, pdf_paper, print_to_pdf, read_png
 
+# One worker runs the whole module: its store and its browser are made once.
+pytestmark = pytest.mark.xdist_group("browser-harness")
+
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:

@@ -226,6 +226,16 @@ def test_a_month_that_is_not_one(text: str) -> None:
         month_period(text)
 
 
+@pytest.mark.parametrize("text", ["0001-01", "0999-12", "9999-12", "9999-01"])
+def test_a_month_out_of_reach(text: str) -> None:
+    # Its twelve months before, or the month after, would not be dates.
+    with pytest.raises(UsageError, match="years 1000 to 9998"):
+        month_period(text)
+    with pytest.raises(UsageError, match="years 1000 to 9998"):
+        between(date(int(text[:4]), 1, 1), None, date(2026, 12, 3))
+    assert month_period("1000-01").file_name == "report-1000-01.html"
+
+
 def test_dates_between() -> None:
     today = date(2026, 12, 3)
     period = between(date(2026, 10, 3), date(2026, 11, 15), today)
@@ -236,6 +246,8 @@ def test_dates_between() -> None:
     assert between(date(2026, 11, 1), date(2026, 11, 30), today).label == "November 2026"
     with pytest.raises(UsageError, match="after --until"):
         between(date(2026, 11, 20), date(2026, 11, 2), today)
+    with pytest.raises(UsageError, match=r"\(2027-01-01\) is after today"):
+        between(date(2027, 1, 1), None, today)
 
 
 def test_the_twelve_months_end_with_the_periods_last() -> None:
@@ -346,6 +358,8 @@ class Page(HTMLParser):
         self.source = html.decode("utf-8")
         self.tags: list[tuple[str, dict[str, str]]] = []
         self.numbers: list[tuple[str, str]] = []
+        self.shown: list[str] = []  # the text of each of self.numbers
+        self._number = False
         self.charts: dict[str, dict[str, int]] = {}
         self.tables: dict[str, int] = {}
         self.texts: list[str] = []
@@ -364,6 +378,8 @@ class Page(HTMLParser):
         self._depth.append(tag)
         if "data-json" in found:
             self.numbers.append((found["data-json"], found["data-value"]))
+            self.shown.append("")
+            self._number = True
         if tag == "figure" and "data-chart" in found:
             self._chart.append(found["data-chart"])
             self.charts[found["data-chart"]] = {"bar": 0, "point": 0}
@@ -378,6 +394,7 @@ class Page(HTMLParser):
                 self.charts[self._chart[-1]]["bar" if tag == "rect" else "point"] += 1
 
     def handle_endtag(self, tag: str) -> None:
+        self._number = False
         while self._depth:
             if self._depth.pop() == tag:
                 break
@@ -387,6 +404,8 @@ class Page(HTMLParser):
             self._table = ""
 
     def handle_data(self, data: str) -> None:
+        if self._number:
+            self.shown[-1] += data
         if data.strip():
             self.texts.append(data.strip())
 
@@ -407,6 +426,17 @@ def test_every_number_tied_to_stats_is_stats_value(known: Path) -> None:
     assert len(page.numbers) >= 60
     for path, value in page.numbers:
         assert json.loads(value) == json_at(data, path), path
+    # And what the seller reads is that value: counts with thousands, rates in percent.
+    for (path, value), text in zip(page.numbers, page.shown, strict=True):
+        number = json.loads(value)
+        if number is None:
+            assert text == "–", path
+        elif path.endswith(("rate", "share")):
+            assert text == f"{number * 100:.0f}%", path
+        elif isinstance(number, int):
+            assert text == f"{number:,}", path
+        elif path.startswith("money."):
+            assert text == f"{Decimal(number):,.2f}", path
     paths = {path for path, _ in page.numbers}
     assert {"cases", "kept_rate", "money.USD.cost", "remedy_kinds.refund.kept_rate"} <= paths
     assert {"speed.first_reply.buckets.3.cases", "follow_ups.missed", "cause_tags.links"} <= paths
@@ -487,3 +517,66 @@ def test_a_period_of_dates_and_a_second_currency(known: Path) -> None:
     assert set(page.charts) >= {"cost-by-month-USD", "cost-by-month-EUR"}
     assert found.months[date(2026, 11, 1)] is not found.stats
     assert found.months[date(2026, 11, 1)].cases == 6
+
+
+def test_a_customers_email_added_to_a_call_leaves_it_a_call() -> None:
+    from recovery_cli.projections import complaint_times
+
+    case = build(1, Made(at(11, 5), answered_after=0.1))
+    later = MailIn(message_id="<later@example.com>", date=at(11, 9), added_at=at(11, 9))
+    case.mail = MailThread(messages=[later])
+    assert complaint_times(case) == (at(11, 5), at(11, 5) + timedelta(hours=0.1))
+    emailed = build(2, Made(at(11, 5), mailed_before=6, replied_after=2))
+    assert complaint_times(emailed) == (at(11, 5) - timedelta(hours=6), at(11, 5, 12))
+
+
+def test_a_currency_or_tag_with_a_dot_is_shown_without_a_json_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOVER_CACHE_DIR", str(tmp_path / "cache"))
+    home = tmp_path / "home"
+    write_store(home, [Made(at(11, 3), currency="U.S", kinds=[("refund", "5.00")], result="kept",
+                            tag="v1.2 update")])  # fmt: skip
+    page = Page(render(reported(home), business="", made_at=NOW))
+    assert "U.S" in page.text and "v1.2 update" in page.text
+    assert not [path for path, _ in page.numbers if "U.S" in path or "v1.2" in path]
+    assert ("cases", "1") in page.numbers
+
+
+def test_open_actions_group_by_tag_whatever_its_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOVER_CACHE_DIR", str(tmp_path / "cache"))
+    home = tmp_path / "home"
+    write_store(home, [
+        Made(at(11, 3), result="lost", tag="Courier ", prevention="Switch courier"),
+        Made(at(11, 20), result="lost", tag="courier", prevention="Ask for tracking"),
+    ])  # fmt: skip
+    (group,) = reported(home).prevention
+    assert (group.tag, group.count, group.action, group.oldest_days) == (
+        "Courier",
+        2,
+        "Switch courier",
+        30,
+    )
+
+
+def test_a_month_is_the_sellers_own_calendar_month(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("RECOVER_CACHE_DIR", str(tmp_path / "cache"))
+    home = tmp_path / "home"
+    # 31 Oct 12:00 UTC is already 1 November on Kiritimati (UTC+14), still October in UTC.
+    write_store(home, [Made(at(10, 31, 12), result="kept", tag="links")])
+    try:
+        for zone, november in (("Pacific/Kiritimati", 1), ("UTC0", 0)):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            found = reported(home)
+            assert found.stats.cases == november, zone
+            assert found.months[date(2026, 10, 1)].cases == 1 - november, zone
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -15,7 +15,7 @@ a clock or a setting: a case in, plain data out.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -238,8 +238,9 @@ def facts_of(case: Case) -> Facts:
 def complaint_times(case: Case) -> tuple[datetime, datetime | None]:
     """When the customer complained, and when the seller first answered them.
 
-    The complaint is the email's date for a case started from one (when it is not
-    after the case was opened: a sender's clock can be wrong), else the case's opening.
+    The complaint is the email's date for a case started from one (its first message
+    added as the case was made; the date is not taken when it is after the opening: a
+    sender's clock can be wrong), else the case's opening.
     The first answer is the first reply that went out through recover (sent, or
     handed to the mail client) for an email case, and the start of the walk for a
     call or chat, where the seller answers as they walk; None when neither is known.
@@ -247,8 +248,12 @@ def complaint_times(case: Case) -> tuple[datetime, datetime | None]:
     complained = case.created_at
     answered: datetime | None
     thread = case.mail
-    if thread is not None and thread.messages:
-        first = thread.messages[0]
+    first = thread.messages[0] if thread is not None and thread.messages else None
+    # A case began with an email when its first message was added as it was made; a
+    # customer's email added to a call's case later leaves it a call.
+    if first is not None and first.added_at > complained + timedelta(minutes=1):
+        first = None
+    if thread is not None and first is not None:
         if first.date is not None and first.date < complained:
             complained = first.date
         replies = [

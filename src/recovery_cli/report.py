@@ -19,9 +19,10 @@ from typing import Any
 
 from .errors import UsageError
 from .followups import local_date
-from .stats import Stats
+from .stats import TOP_CAUSES, Stats
 
 MONTHS = 12
+FIRST_YEAR, LAST_YEAR = 1000, 9998
 # A cause is flagged as repeating when it came up in this many of the last months.
 REPEAT_MONTHS, REPEAT_SEEN = 6, 3
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -51,7 +52,7 @@ class Period:
         """The default file: ``report-2026-11.html``, or
         ``report-2026-10-03-to-2026-11-15.html``."""
         if self.whole_month:
-            return f"report-{self.since:%Y-%m}.html"
+            return f"report-{self.since.year:04d}-{self.since.month:02d}.html"
         return f"report-{self.since.isoformat()}-to-{self.until.isoformat()}.html"
 
     def months(self, count: int = MONTHS) -> list[date]:
@@ -66,9 +67,9 @@ class Period:
 def month_period(text: str) -> Period:
     """The calendar month ``YYYY-MM``."""
     match = _MONTH.fullmatch(text.strip())
-    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+    if match is None or not 1 <= int(match[2]) <= 12:
         raise UsageError("a month is written YYYY-MM, e.g. 2026-11")
-    first = date(int(match[1]), int(match[2]), 1)
+    first = date(_year(int(match[1])), int(match[2]), 1)
     return Period(first, _next_month(first) - timedelta(days=1))
 
 
@@ -83,9 +84,19 @@ def between(since: date | None, until: date | None, today: date) -> Period:
     of ``since``'s month, or today)."""
     start = since if since is not None else (until or today).replace(day=1)
     end = until if until is not None else today
+    _year(start.year)
+    _year(end.year)
     if start > end:
-        raise UsageError(f"--since ({start.isoformat()}) is after --until ({end.isoformat()})")
+        later = f"--until ({end.isoformat()})" if until is not None else "today"
+        raise UsageError(f"--since ({start.isoformat()}) is after {later}")
     return Period(start, end)
+
+
+def _year(year: int) -> int:
+    # The twelve months before a period, and the month after it, must be dates too.
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UsageError(f"a report covers the years {FIRST_YEAR} to {LAST_YEAR}")
+    return year
 
 
 @dataclass
@@ -178,8 +189,8 @@ class Report:
         return {tag: months for tag, months in seen.items() if months >= REPEAT_SEEN}
 
     def causes(self) -> list[tuple[str, int, int, bool]]:
-        """The period's top cause tags, then any other that repeats: (tag, cases this
-        period, months seen of the last six, repeating)."""
+        """The period's top cause tags, then (as many again at most) the others that
+        repeat: (tag, cases this period, months seen of the last six, repeating)."""
         repeating = self.repeating()
         months = list(self.months.values())[-REPEAT_MONTHS:]
 
@@ -191,24 +202,25 @@ class Report:
         listed += sorted(
             ((tag, self.stats.causes[tag]) for tag in repeating if tag not in named),
             key=lambda kv: (-repeating[kv[0]], kv[0]),
-        )
+        )[:TOP_CAUSES]
         return [(tag, count, seen_in(tag), tag in repeating) for tag, count in listed]
 
     def add_action(self, card: dict[str, Any]) -> None:
         """One open prevention action (a card as the prevention views read it):
         counted under its cause tag, and kept if it is that tag's oldest."""
         action = card["prevention"]
-        tag = action["cause_tag"] or ""
+        shown = (action["cause_tag"] or "").strip()
+        tag = shown.casefold()  # as stats count causes: "Courier" is "courier"
         since = action.get("recorded_at") or card["updated_at"]
         recorded = datetime.fromisoformat(since.replace("Z", "+00:00"))
         days = max(0, (local_date(self.now, self.zone) - local_date(recorded, self.zone)).days)
         self.prevention_open += 1
         group = self._actions.get(tag)
         if group is None:
-            group = self._actions[tag] = OpenActions(tag, 0, -1, "", "", "", "")
+            group = self._actions[tag] = OpenActions(shown, 0, -1, "", "", "", "")
         group.count += 1
         if (days, str(card["id"])) > (group.oldest_days, group.case_id):
-            group.oldest_days, group.case_id = days, str(card["id"])
+            group.oldest_days, group.case_id, group.tag = days, str(card["id"]), shown
             group.action, group.root_cause = action["action"], action.get("root_cause") or ""
             group.customer = card["customer"].get("name") or ""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -135,15 +136,17 @@ def render(report: Report, *, business: str, made_at: datetime) -> bytes:
 
 
 # -- numbers -----------------------------------------------------------------------------
-def _at(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        data = data[int(part)] if isinstance(data, list) else data[part]
-    return data
-
-
-def _cell(data: dict[str, Any], path: str, shown: str = "count") -> Cell:
-    value = _at(data, path)
-    return Cell(_format(value, shown), path, json.dumps(value))
+def _cell(data: dict[str, Any], path: str | Sequence[str | int], shown: str = "count") -> Cell:
+    """The number at ``path`` in the stats JSON (dotted, or its parts), with its place
+    there; a key that holds a dot itself (a currency or tag typed so) is shown without
+    one, as a dotted path could not name it."""
+    parts = path.split(".") if isinstance(path, str) else list(path)
+    value: Any = data
+    for part in parts:
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    if any("." in str(part) for part in parts):
+        return Cell(_format(value, shown))
+    return Cell(_format(value, shown), ".".join(map(str, parts)), json.dumps(value))
 
 
 def _format(value: Any, shown: str) -> str:
@@ -181,6 +184,7 @@ def _summary(data: dict[str, Any]) -> list[tuple[str, Cell]]:
     rows += [(OUTCOME_LABELS[o], _cell(data, f"outcomes.{o}")) for o in OUTCOMES]
     rows += [
         ("Closed", _cell(data, "closed")),
+        ("Median time to the first reply", _cell(data, "speed.first_reply.median_hours", "hours")),
         ("Median time to close", _cell(data, "median_hours_to_close", "hours")),
     ]
     return rows
@@ -190,11 +194,10 @@ def _money(data: dict[str, Any]) -> list[tuple[str, list[Cell]]]:
     keys = (("refunds", "money"), ("goodwill", "money"), ("cost", "money"))
     rows = []
     for currency in data["money"]:
-        base = f"money.{currency}"
-        cells = [_cell(data, f"{base}.{key}", shown) for key, shown in keys]
+        cells = [_cell(data, ("money", currency, key), shown) for key, shown in keys]
         cells += [
-            _cell(data, f"{base}.order_value", "money"),
-            _cell(data, f"{base}.cost_share", "share"),
+            _cell(data, ("money", currency, "order_value"), "money"),
+            _cell(data, ("money", currency, "cost_share"), "share"),
         ]
         rows.append((currency, cells))
     return rows
@@ -344,26 +347,15 @@ def _speed(data: dict[str, Any], which: str) -> Chart:
     return chart
 
 
-def _quick(data: dict[str, Any]) -> list[tuple[str, Cell, list[Cell]]]:
+def _quick(data: dict[str, Any]) -> list[tuple[str, list[Cell]]]:
     rows = []
     for which, what in (("first_reply", "Answered"), ("to_close", "Closed")):
-        spread = data["speed"][which]
-        hours = spread["quick_hours"]
+        hours = data["speed"][which]["quick_hours"]
         within = "within a day" if hours == 24 else f"within {hours // 24} days"
-        median = _cell(data, f"speed.{which}.median_hours", "hours")
         for side, words in (("quick", within), ("slow", "later")):
             base = f"speed.{which}.{side}"
-            rows.append(
-                (
-                    f"{what} {words}",
-                    median,
-                    [
-                        _cell(data, f"{base}.with_outcome"),
-                        _cell(data, f"{base}.kept"),
-                        _cell(data, f"{base}.kept_rate", "share"),
-                    ],
-                )
-            )
+            cells = [_cell(data, f"{base}.{key}") for key in ("cases", "with_outcome", "kept")]
+            rows.append((f"{what} {words}", [*cells, _cell(data, f"{base}.kept_rate", "share")]))
     return rows
 
 
@@ -388,8 +380,8 @@ def _causes(report: Report, data: dict[str, Any]) -> Chart:
     top = max((count for _, count, _, _ in listed), default=0)
     for tag, count, months, repeats in listed:
         cases = Cell(f"{count:,}")
-        if tag in data["cause_tags"] and "." not in tag:
-            cases = _cell(data, f"cause_tags.{tag}")
+        if tag in data["cause_tags"]:
+            cases = _cell(data, ("cause_tags", tag))
         chart.rows.append([Cell(tag), cases, Cell(f"{months}"), Cell("repeats" if repeats else "")])
         if count:
             _hbar(chart, tag, count, top, f"{count:,}", "repeat" if repeats else "")

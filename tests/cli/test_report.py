@@ -89,6 +89,10 @@ def test_to_standard_output(run: Run, shop: Path) -> None:
         (("--month", "2026-11", "--since", "2026-11-01"), "not both"),
         (("--since", "2026-11-20", "--until", "2026-11-02"), "is after --until"),
         (("--since", "yesterday"), "Invalid value for '--since'"),
+        (("--month", "9999-12"), "a report covers the years 1000 to 9998"),
+        (("--since", "2027-01-01"), "(2027-01-01) is after today"),
+        (("-o", ""), "give a file name, or - for standard output"),
+        (("-o", "-", "--open"), "a page sent to standard output cannot be opened"),
     ],
 )
 def test_a_period_asked_wrongly_is_a_usage_error(
@@ -161,8 +165,19 @@ def test_open_hands_the_page_to_the_default_browser(home: Path, shop: Path, tmp_
     assert seen.read_text() == (shop / "report-2026-11.html").as_uri()
 
 
-def test_open_with_no_browser_to_start_still_writes_the_page(home: Path, shop: Path) -> None:
-    result = process(home, shop, "--open", BROWSER="/nonexistent/browser %s", DISPLAY="")
+def test_open_with_no_browser_to_start_still_writes_the_page(
+    home: Path, shop: Path, tmp_path: Path
+) -> None:
+    # Nothing on the PATH either: no text-mode browser or xdg-open to fall back on.
+    (tmp_path / "bin").mkdir()
+    result = process(
+        home,
+        shop,
+        "--open",
+        BROWSER="/nonexistent/browser %s",
+        DISPLAY="",
+        PATH=str(tmp_path / "bin"),
+    )
     assert result.returncode == 0, result.stderr
     assert "no browser could be started; open report-2026-11.html yourself" in result.stderr
     assert (shop / "report-2026-11.html").exists()

@@ -41,6 +41,9 @@ from recovery_cli.case import (
 from recovery_cli.store import Store
 from tests.browser import Browser, Paper, artefacts_dir, is_blank, pdf_paper, print_to_pdf
 
+# One worker runs the whole module: its store and its browser are made once.
+pytestmark = pytest.mark.xdist_group("report-browser")
+
 MONTH = "2026-11"
 FIRST_DAY, LAST_DAY = "2026-11-01", "2026-11-30"
 SECTIONS = [

@@ -52,7 +52,7 @@ ROW_DIGESTS = {
     "7": "4a2ef158d6175d4e42e8198b2c269639ea1aa803a3b5960cf37e4e11daa362cc",
     # The facts stats count gain the remedies' kinds, the complaint's moment and the first
     # reply's (the monthly report's speed and remedy sections).
-    "8": "da9a38809fd82d51c908a23f5182fc5d13465bdd7c3a3853ae1b572dcebbaa9b",
+    "8": "733f57d4fb634366ba83d9cd0da7bbb9510e975a84b8914fdd8b630a64718c43",
 }
 
 

@@ -155,7 +155,7 @@ def row_of(case: Case, mtime_ns: int, size: int) -> tuple[Any, ...]:
         json.dumps(projections.brief_of(case), ensure_ascii=False) if pending else None,
         prevention,
         int(case.walk_completed_at is not None),
-        json.dumps(projections.facts_of(case), separators=(",", ":")),
+        json.dumps(projections.facts_of(case), separators=(",", ":"), ensure_ascii=False),
         json.dumps(projections.csv_row(case), ensure_ascii=False, separators=(",", ":")),
         json.dumps(projections.card_of(case), ensure_ascii=False, separators=(",", ":")),
         # Every Message-ID of the case's mail, each between separators: a message

@@ -51,13 +51,20 @@ def report_page(
     state: State = ctx.obj
     now = clock.now()
     period = _period(month, since, until, local_date(now))
+    to_stdout = output is not None and str(output) == "-"
+    if output is not None and not output.name and not to_stdout:
+        raise typer.BadParameter("give a file name, or - for standard output", param_hint="-o")
+    if to_stdout and open_page:
+        raise typer.BadParameter(
+            "a page sent to standard output cannot be opened", param_hint="--open"
+        )
     with open_store(state.home) as store:
         found, damaged = lookups.build_report(store, now, period)
     notices.damaged(damaged)
     from ... import reportpage  # Jinja2: only this command pays for it
 
     page = reportpage.render(found, business=load_settings(state.home).business, made_at=now)
-    if output is not None and str(output) == "-":
+    if to_stdout:
         sys.stdout.buffer.write(page)
         sys.stdout.flush()
         return
