@@ -580,3 +580,39 @@ def test_a_month_is_the_sellers_own_calendar_month(
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_bought_again_over_the_twelve_months_and_the_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recovery_cli.orders.importing import import_files
+    from tests.orders.exports import write_shopify
+
+    monkeypatch.setenv("RECOVER_CACHE_DIR", str(tmp_path / "cache"))
+    home = tmp_path / "home"
+    write_store(home, [
+        # Dana ordered again on 10 June 2025 (the Shopify sample), within her 90 days.
+        Made(at(5, 20, year=2025), name="Dana Reyes", email="dana@example.com", result="kept"),
+        Made(at(10, 5, year=2025), name="Kim Ito", email="kim@example.com", result="lost"),
+    ])  # fmt: skip
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    import_files(home, [write_shopify(exports)])
+    october = reported(home, month_period("2025-10"))
+    year = october.year.as_json()["bought_again"]
+    assert (year["kept"]["cases"], year["kept"]["bought_again"], year["kept"]["share"]) == (
+        1,
+        1,
+        1.0,
+    )
+    assert (year["lost"]["cases"], year["lost"]["share"]) == (1, 0.0)
+    with Store(home) as store:
+        alone, _ = lookups.count_stats(
+            store, NOW, since=date(2024, 11, 1), until=date(2025, 10, 31)
+        )
+    assert alone.as_json()["bought_again"] == year
+    period = october.stats.as_json()["bought_again"]
+    assert (period["kept"]["cases"], period["lost"]["cases"]) == (0, 1)
+    page = Page(render(october, business="", made_at=NOW))
+    assert page.marks("bought-again")["bar"] == 3 and page.tables["bought-again-period"] == 3
+    assert ("bought_again.lost.cases", "1") in page.numbers

@@ -12,7 +12,7 @@ commands start in about the time Python takes to import Typer. Changing a case i
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -228,13 +228,13 @@ def count_stats(
 
     found = Stats(now=now, since=since, until=until)
 
-    def add(facts: Facts) -> bool:
+    def add(facts: Facts) -> Sequence[Stats]:
         if not found.wants(facts):
-            return False
+            return ()
         found.add(facts)
-        return True
+        return (found,)
 
-    return found, _count(store, found, add)
+    return found, _count(store, (found,), add)
 
 
 def build_report(store: Store, now: datetime, period: Period) -> tuple[Report, list[str]]:
@@ -245,11 +245,11 @@ def build_report(store: Store, now: datetime, period: Period) -> tuple[Report, l
 
     report = Report(period=period, now=now)
 
-    def add(facts: Facts) -> bool:
+    def add(facts: Facts) -> Sequence[Stats]:
         email, name, _order = facts["customer"]
         return report.add(facts, customer_key(email, name))
 
-    damaged = _count(store, report.stats, add, loads=_fast_loads())
+    damaged = _count(store, (report.stats, report.year), add, loads=_fast_loads())
     unread: list[str] = []
     for card in _actions(store, unread, thorough=False):  # every file was just compared
         report.add_action(card)
@@ -265,11 +265,15 @@ def _fast_loads() -> Callable[[str], Any]:
 
 
 def _count(
-    store: Store, stats: Stats, add: Callable[[Facts], bool], *, loads: Loads | None = None
+    store: Store,
+    counters: Sequence[Stats],
+    add: Callable[[Facts], Sequence[Stats]],
+    *,
+    loads: Loads | None = None,
 ) -> list[str]:
-    """Feed every case's facts, oldest first, to ``add`` (True: the case counts in
-    ``stats``, which then learns whether its customer bought again, when orders are
-    imported); return why some files could not be read."""
+    """Feed every case's facts, oldest first, to ``add``, which counts the case and
+    says in which of ``counters`` it counts; with imported orders, those then learn
+    whether its customer bought again. Return why some files could not be read."""
     from .orders import has_orders
 
     damaged: list[str] = []
@@ -281,10 +285,16 @@ def _count(
             orders = stack.enter_context(Orders(store.home))
             sales = orders.sales()
             damaged += orders.damaged
-            stats.with_orders()
+            for stats in counters:
+                stats.with_orders()
         for row in store.stats_rows(loads=loads):
             if row.damaged is not None:
                 damaged.append(row.damaged)
-            elif add(row.facts) and sales is not None and stats.wants_orders(row.facts):
-                stats.add_orders(row.facts, sales.of(*row.facts["customer"]))
+                continue
+            counted = add(row.facts)
+            if sales is None or not counted or not counted[0].wants_orders(row.facts):
+                continue
+            bought = sales.of(*row.facts["customer"])
+            for stats in counted:
+                stats.add_orders(row.facts, bought)
     return damaged

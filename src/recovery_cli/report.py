@@ -138,6 +138,7 @@ class Report:
     zone: tzinfo | None = None
     stats: Stats = field(init=False)
     months: dict[date, Stats] = field(init=False)
+    year: Stats = field(init=False)
     returning: Returning = field(default_factory=Returning)
     prevention_open: int = 0
     _actions: dict[str, OpenActions] = field(default_factory=dict)
@@ -159,16 +160,28 @@ class Report:
         )
         if self.period.whole_month:  # the same counts: counted once, in full
             self.months[self.period.since] = self.stats
+        # The twelve months together, for "bought again": last month's customers are
+        # mostly still within their 90 days, the year's have mostly had them.
+        self.year = Stats(
+            now=self.now, since=self.period.months()[0], until=self.period.until, zone=self.zone,
+            brief=True,
+        )  # fmt: skip
 
-    def add(self, facts: dict[str, object], customer: str | None) -> bool:
+    def add(self, facts: dict[str, Any], customer: str | None) -> list[Stats]:
         """Count one case (the facts of the index, oldest first) whoever its customer
-        (``customer``: their key, None when unknown); True when it is in the period."""
+        (``customer``: their key, None when unknown); return the counters that tell
+        "bought again" it counts in (the period's, and the twelve months')."""
         opened = self.stats.opened_on(facts)
         month = self.months.get(opened.replace(day=1))
         if month is not None and month is not self.stats and month.wants_date(opened):
             month.add(facts)
+        counted = []
+        if self.year.wants_date(opened):
+            self.year.add(facts)
+            counted.append(self.year)
         within = self.stats.wants_date(opened)
         if within:
+            counted.insert(0, self.stats)
             self.stats.add(facts)
             if customer is not None:
                 self.returning.cases += 1
@@ -178,7 +191,7 @@ class Report:
                     self.returning.returning_customers.add(customer)
         if customer is not None:
             self._seen.add(customer)
-        return within
+        return counted
 
     def repeating(self) -> dict[str, int]:
         """Each cause tag seen in :data:`REPEAT_SEEN` or more of the last

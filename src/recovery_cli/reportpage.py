@@ -127,7 +127,8 @@ def render(report: Report, *, business: str, made_at: datetime) -> bytes:
         prevention_more=len(report.prevention) - 10,
         prevention_open=report.prevention_open,
         returning=_returning(report),
-        again=_bought_again(data),
+        again=_bought_again(data, report.year.as_json()),
+        year_cases=report.year.cases,
         again_days=AGAIN_DAYS,
         has_cases=data["cases"] != 0,
         with_outcome=data["with_outcome"] != 0,
@@ -398,26 +399,36 @@ def _returning(report: Report) -> list[tuple[str, str]]:
     ]
 
 
-def _bought_again(data: dict[str, Any]) -> Chart | None:
-    again = data["bought_again"]
-    if again is None:
-        return None
-    chart = Chart("bought-again", "Bought again after the recovery", WIDTH, 0)
-    chart.head = ["Outcome", "Cases", "Bought again", "Share", "Still within the window"]
+def _bought_again(data: dict[str, Any], year: dict[str, Any]) -> tuple[Chart | None, Chart | None]:
+    """Who bought again: the twelve months' cases as a chart (most of them have had their
+    90 days), and the period's as a table of the stats' own numbers; None without orders."""
+    if data["bought_again"] is None:
+        return None, None
+    chart = Chart("bought-again", "Bought again, cases of the twelve months", WIDTH, 0)
+    period = Chart("bought-again-period", "Bought again, this period's cases", WIDTH, 0)
+    chart.head = period.head = [
+        "Outcome",
+        "Cases",
+        "Bought again",
+        "Share",
+        "Still within the window",
+    ]
     for outcome in AGAIN_OUTCOMES:
         base = f"bought_again.{outcome}"
-        chart.rows.append(
-            [
-                Cell(OUTCOME_LABELS[outcome]),
-                _cell(data, f"{base}.cases"),
-                _cell(data, f"{base}.bought_again"),
-                _cell(data, f"{base}.share", "share"),
-                _cell(data, f"{base}.window_open"),
-            ]
+        keys = (
+            ("cases", "count"),
+            ("bought_again", "count"),
+            ("share", "share"),
+            ("window_open", "count"),
         )
-        share = again[outcome]["share"]
+        label = Cell(OUTCOME_LABELS[outcome])
+        period.rows.append([label, *(_cell(data, f"{base}.{key}", shown) for key, shown in keys)])
+        chart.rows.append(
+            [label, *(Cell(_cell(year, f"{base}.{key}", shown).text) for key, shown in keys)]
+        )
+        share = year["bought_again"][outcome]["share"]
         _hbar(chart, OUTCOME_LABELS[outcome], share or 0.0, 1.0, _pct(share), outcome)
-    return chart
+    return chart, period
 
 
 # -- geometry ----------------------------------------------------------------------------
