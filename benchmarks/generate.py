@@ -1,6 +1,7 @@
 """Make a realistic store of N cases, for the scale benchmarks.
 
     python benchmarks/generate.py 100000 /tmp/store-100k
+    python benchmarks/generate.py 20000 /tmp/shop --orders   # and the shop's orders
 
 Cases are made by the project's own engine: a few hundred walks through every shipped
 playbook with varied answers, remedies and follow-ups, each then closed, followed up or
@@ -197,13 +198,68 @@ def _by_email(data: dict[str, Any], number: int, rng: random.Random) -> None:
         outcome["result"] = "lost"
 
 
+class _Shop:
+    """The orders behind the generated cases, written as a Shopify export: each case's
+    own order a few days before it, and for a share of customers (by outcome, see
+    :data:`AGAIN`) another order within four months after it."""
+
+    def __init__(self, path: Path, rng: random.Random) -> None:
+        from orders import HEADER
+
+        self.path, self.rng, self.orders = path, rng, 0
+        self.columns = HEADER.split(",")
+        self.out = path.open("w", encoding="utf-8", newline="")
+        self.out.write(HEADER + "\r\n")
+
+    def add(self, data: dict[str, Any], created: datetime) -> None:
+        customer = data["customer"]
+        value = customer.get("order_value") or "25.00"
+        self._order(
+            customer, customer["order"], created - timedelta(days=self.rng.randint(1, 9)), value
+        )
+        outcome = (data.get("outcome") or {}).get("result")
+        if self.rng.random() < AGAIN[outcome]:
+            later = created + timedelta(days=self.rng.randint(5, 120))
+            if later < datetime.now(UTC):
+                self._order(
+                    customer,
+                    f"{customer['order']}-B",
+                    later,
+                    self.rng.choice(["19.00", "29.00", "45.00"]),
+                )
+
+    def _order(self, customer: dict[str, Any], ref: str, when: datetime, total: str) -> None:
+        self.orders += 1
+        day = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S +0000")
+        cell = {
+            "Name": ref, "Email": customer["email"], "Created at": day, "Paid at": day,
+            "Financial Status": "paid", "Fulfillment Status": "fulfilled", "Currency": "USD",
+            "Subtotal": total, "Total": total, "Shipping": "0.00", "Taxes": "0.00",
+            "Discount Amount": "0.00", "Refunded Amount": "0.00", "Lineitem quantity": "1",
+            "Lineitem name": "Template pack", "Lineitem price": total, "Lineitem sku": "TP-1",
+            "Billing Name": customer["name"], "Id": str(self.orders),
+        }  # fmt: skip
+        self.out.write(",".join(cell.get(name, "") for name in self.columns) + "\r\n")
+
+    def close(self) -> None:
+        self.out.close()
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def generate(count: int, home: Path, seed: int = 1) -> Path:
-    """Write ``count`` cases into ``home/cases`` and return the folder."""
+# Who orders again after their case (the share of customers, by outcome), when the
+# store is generated with its orders: the pattern recovery research reports, roughly.
+AGAIN = {"kept": 0.45, "refunded": 0.2, "lost": 0.06, "escalated": 0.15, None: 0.25}
+
+
+def generate(count: int, home: Path, seed: int = 1, orders: Path | None = None) -> Path:
+    """Write ``count`` cases into ``home/cases`` and return the folder; with
+    ``orders``, also a Shopify export there of the orders the cases were about, and of
+    the later orders of customers who came back, imported into the home."""
     rng = random.Random(seed)
+    shop = _Shop(orders, random.Random(seed + 1)) if orders is not None else None
     playbooks = [load_file(p, origin="default") for p in sorted(default_dir().glob("*.toml"))]
     templates = [_template(playbooks[i % len(playbooks)], rng) for i in range(TEMPLATES)]
     folder = home / "cases"
@@ -243,11 +299,20 @@ def generate(count: int, home: Path, seed: int = 1) -> Path:
                 remedy["amount"] = data["customer"]["order_value"]
         if data["customer"]["channel"] == "email":
             _by_email(data, number, rng)
+        if shop is not None:
+            shop.add(data, created)
         path = folder / f"{number}.json"
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+    if shop is not None:
+        shop.close()
+        from recovery_cli.orders.importing import import_files
+
+        began = time.perf_counter()
+        import_files(home, [shop.path])
+        print(f"  imported {shop.orders} orders in {time.perf_counter() - began:.1f} s")
     store = Store(home)
     for number in rng.sample(range(1, count + 1), min(count, 50)):
         store.load(str(number))  # raises if a generated case would not load
@@ -265,11 +330,17 @@ def main() -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("home", type=Path)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--orders",
+        action="store_true",
+        help="also write the shop's orders (HOME-orders.csv beside the home) and import them",
+    )
     args = parser.parse_args()
     if (args.home / "cases").exists() and any((args.home / "cases").iterdir()):
         sys.exit(f"{args.home} already holds cases; give an empty folder")
     began = time.perf_counter()
-    generate(args.count, args.home, args.seed)
+    orders = args.home.parent / f"{args.home.name}-orders.csv" if args.orders else None
+    generate(args.count, args.home, args.seed, orders)
     print(f"{args.count} cases in {args.home} ({time.perf_counter() - began:.1f} s)")
 
 
