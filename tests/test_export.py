@@ -979,6 +979,8 @@ def export_peaks(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, in
     return peaks
 
 
+# Both formats on one worker: the two stores (22,000 cases) are made once, not per worker.
+@pytest.mark.xdist_group("export-peaks")
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_export_keeps_no_case_in_memory(export_peaks: dict[tuple[str, int], int], fmt: str) -> None:
     small, large = export_peaks[fmt, SMALL], export_peaks[fmt, LARGE]
