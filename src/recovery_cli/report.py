@@ -176,7 +176,8 @@ class Report:
         if month is not None and month is not self.stats and month.wants_date(opened):
             month.add(facts)
         counted = []
-        if self.year.wants_date(opened):
+        # Counted only with imported orders: "bought again" is all it is for.
+        if self.year.again is not None and self.year.wants_date(opened):
             self.year.add(facts)
             counted.append(self.year)
         within = self.stats.wants_date(opened)

@@ -154,7 +154,7 @@ def _format(value: Any, shown: str) -> str:
     if value is None:
         return "–"
     if shown == "share":
-        return f"{value * 100:.0f}%"
+        return _pct(value)
     if shown == "hours":
         return duration(float(value))
     if shown == "money":
